@@ -1043,10 +1043,14 @@ test_generate_race_ends_with_one_valid_file (void **state)
               Certificate *cert = certificate_load (path, &error);
               if (!cert)
                 _exit (2);
-              gchar *line = g_strdup_printf ("%s\n", crt_fingerprint (cert->certs[0]));
-              if (write (out[1], line, strlen (line)) != (ssize_t) strlen (line))
-                _exit (4);
-              _exit (0);
+              gchar *fp = crt_fingerprint (cert->certs[0]);
+              gchar *line = g_strdup_printf ("%s\n", fp);
+              gboolean written = write (out[1], line, strlen (line)) == (ssize_t) strlen (line);
+              g_free (line);
+              g_free (fp);
+              g_free (path);
+              certificate_free (cert);
+              _exit (written ? 0 : 4);
             }
         }
       close (go[0]);
