@@ -201,7 +201,10 @@ parse_pem (const gchar *path, const gchar *contents, GPtrArray *blocks, GError *
   return TRUE;
 }
 
-/* Read a whole file; on failure returns NULL and sets *errsv. */
+#define MAX_FILE_SIZE (1024 * 1024)
+
+/* Read a whole file (at most MAX_FILE_SIZE); on failure returns NULL and
+ * sets *errsv. */
 static gchar *
 read_file (const gchar *path, gsize *length, int *errsv)
 {
@@ -236,10 +239,31 @@ read_file (const gchar *path, gsize *length, int *errsv)
       if (r == 0)
         break;
       g_string_append_len (buf, chunk, r);
+      if (buf->len > MAX_FILE_SIZE)
+        {
+          *errsv = EFBIG;
+          close (fd);
+          return NULL;
+        }
     }
   close (fd);
   *length = buf->len;
   return g_string_free (g_steal_pointer (&buf), FALSE);
+}
+
+static gboolean
+parse_pem_data (const gchar *name, const gchar *data, gsize length, GPtrArray *blocks, GError **error)
+{
+  g_autofree gchar *contents = NULL;
+
+  if (memchr (data, '\0', length))
+    {
+      g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_NO_PEM,
+                   _("%s: not a PEM file (binary data)"), name);
+      return FALSE;
+    }
+  contents = g_strndup (data, length);
+  return parse_pem (name, contents, blocks, error);
 }
 
 static gboolean
@@ -256,13 +280,7 @@ read_pem_file (const gchar *path, GPtrArray *blocks, GError **error)
                    _("%s: cannot read: %s"), path, g_strerror (errsv));
       return FALSE;
     }
-  if (memchr (contents, '\0', length))
-    {
-      g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_NO_PEM,
-                   _("%s: not a PEM file (binary data)"), path);
-      return FALSE;
-    }
-  return parse_pem (path, contents, blocks, error);
+  return parse_pem_data (path, contents, length, blocks, error);
 }
 
 /* ------------------------------------------------------------------------
@@ -451,6 +469,22 @@ fail:
   for (guint i = 0; i < crts->len; i++)
     gnutls_x509_crt_deinit (crts->pdata[i]);
   return NULL;
+}
+
+Certificate *
+certificate_parse (const gchar *name, const gchar *data, gsize length, GError **error)
+{
+  g_autoptr(GPtrArray) blocks = g_ptr_array_new_with_free_func (pem_block_free);
+
+  g_return_val_if_fail (name != NULL, NULL);
+  g_return_val_if_fail (data != NULL || length == 0, NULL);
+
+  if (!parse_pem_data (name, data ? data : "", length, blocks, error))
+    return NULL;
+  Certificate *cert = certificate_from_blocks (name, blocks, FALSE, error);
+  if (cert)
+    cert->path = g_strdup (name);
+  return cert;
 }
 
 Certificate *

@@ -746,6 +746,44 @@ test_load_rejects_garbage_certificate (void **state)
   assert_null (strchr (error->message, '\n'));
 }
 
+static void
+test_load_rejects_huge_file (void **state)
+{
+  Fixture *fx = *state;
+  g_autofree gchar *path = g_build_filename (fx->dir, "huge.cert", NULL);
+  g_autofree gchar *expected = g_strdup_printf ("%s: cannot read: File too large", path);
+  g_autofree gchar *big = g_strnfill (2 * 1024 * 1024, 'A');
+  g_autoptr(GError) error = NULL;
+
+  assert_true (g_file_set_contents (path, big, -1, NULL));
+  assert_null (certificate_load (path, &error));
+  assert_true (g_error_matches (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_UNREADABLE));
+  assert_string_equal (error->message, expected);
+}
+
+static void
+test_parse_from_memory (void **state)
+{
+  g_autofree gchar *crt = NULL, *key = NULL;
+  g_autoptr(GError) error = NULL;
+
+  make_pair (&crt, &key);
+  g_autofree gchar *contents = g_strconcat (crt, key, NULL);
+  /* not NUL-terminated: only @length bytes count */
+  g_autofree gchar *padded = g_strconcat (contents, "-----BEGIN CERTIFICATE-----\n", NULL);
+  g_autoptr(Certificate) cert = certificate_parse ("memory", padded, strlen (contents), &error);
+  assert_null (error);
+  assert_non_null (cert);
+  assert_string_equal (cert->path, "memory");
+  assert_int_equal (cert->n_certs, 1);
+
+  assert_null (certificate_parse ("memory", crt, strlen (crt), &error));
+  assert_string_equal (error->message, "memory: no private key found");
+  g_clear_error (&error);
+  assert_null (certificate_parse ("memory", NULL, 0, &error));
+  assert_string_equal (error->message, "memory: not a PEM file (no \"-----BEGIN\" block)");
+}
+
 /* ------------------------------------------------------------------------
  * Generating */
 
@@ -1386,6 +1424,8 @@ main (void)
     T (test_load_rejects_truncated_block),
     T (test_load_rejects_bad_base64),
     T (test_load_rejects_garbage_certificate),
+    T (test_load_rejects_huge_file),
+    T (test_parse_from_memory),
     T (test_generate_ecdsa_contents),
     T (test_generate_serials_differ),
     T (test_generate_rsa),
