@@ -670,7 +670,14 @@ write_temp (const gchar *target, const gchar *data, gsize len,
   if (fchmod (fd, 0640) < 0)
     goto fail;
   if ((uid != (uid_t) -1 || gid != (gid_t) -1) && fchown (fd, uid, gid) < 0)
-    goto fail;
+    {
+      errsv = errno;
+      close (fd);
+      g_unlink (tmp);
+      g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_FAILED,
+                   _("%s: cannot set owner: %s"), target, g_strerror (errsv));
+      return NULL;
+    }
   if (fsync (fd) < 0)
     goto fail;
   if (close (fd) < 0)

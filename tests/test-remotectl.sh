@@ -109,6 +109,16 @@ mkdir "$tmp/owned"
 expect "--user/--group with --ensure" 0 "certificate: $tmp/owned/0-self-signed.cert" "" -- \
     "$RC" certificate --cert-dir "$tmp/owned" --ensure --user "$owner" --group "$group"
 check "--user/--group set the owner" test "$(stat -c %U:%G "$tmp/owned/0-self-signed.cert")" = "$owner:$group"
+# an unprivileged caller cannot give files away: a clear error, nothing left behind
+mkdir -m 777 "$tmp/giveaway"
+chmod 755 "$tmp"
+cp "$RC" "$tmp/remotectl-copy"
+if [ "$(id -u)" = 0 ]; then as_user=(setpriv --reuid=nobody --regid=nogroup --clear-groups); else as_user=(); fi
+expect "--user without privilege" 1 "" \
+    "remotectl: $tmp/giveaway/0-self-signed.cert: cannot set owner: Operation not permitted" -- \
+    "${as_user[@]}" "$tmp/remotectl-copy" certificate --cert-dir "$tmp/giveaway" --ensure --user root
+check "--user without privilege: no file left" test -z "$(ls -A "$tmp/giveaway")"
+chmod 700 "$tmp"
 expect "unknown user" 1 "" "remotectl: unknown user: no-such-user-xyz" -- \
     "$RC" certificate --cert-dir "$tmp/owned" --ensure --user no-such-user-xyz
 expect "unknown group" 1 "" "remotectl: unknown group: no-such-group-xyz" -- \
