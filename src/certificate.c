@@ -46,6 +46,9 @@ static void
 pem_block_free (gpointer data)
 {
   PemBlock *block = data;
+  /* key material does not outlive its use */
+  if (block->kind != BLOCK_CERTIFICATE && block->kind != BLOCK_OTHER)
+    gnutls_memset (block->text, 0, strlen (block->text));
   g_free (block->label);
   g_free (block->text);
   g_free (block);
@@ -263,7 +266,9 @@ parse_pem_data (const gchar *name, const gchar *data, gsize length, GPtrArray *b
       return FALSE;
     }
   contents = g_strndup (data, length);
-  return parse_pem (name, contents, blocks, error);
+  gboolean ok = parse_pem (name, contents, blocks, error);
+  gnutls_memset (contents, 0, length);
+  return ok;
 }
 
 static gboolean
@@ -280,7 +285,9 @@ read_pem_file (const gchar *path, GPtrArray *blocks, GError **error)
                    _("%s: cannot read: %s"), path, g_strerror (errsv));
       return FALSE;
     }
-  return parse_pem_data (path, contents, length, blocks, error);
+  gboolean ok = parse_pem_data (path, contents, length, blocks, error);
+  gnutls_memset (contents, 0, length);
+  return ok;
 }
 
 /* ------------------------------------------------------------------------
