@@ -21,6 +21,7 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.environ.get("top_srcdir") or os.path.dirname(HERE)
 FIX = os.path.join(SRC, "tests", "fixtures")
+sys.dont_write_bytecode = True
 sys.path.insert(0, FIX)
 import fixturelib as fl  # noqa: E402
 
