@@ -494,6 +494,52 @@ class MasterTest(unittest.TestCase):
             self.control(hang=False)
         self.assertEqual(self.call("/apis/user.openshift.io/v1/users/~", self.alice)[0], 200)
 
+    def test_import_and_spec_tags(self):
+        host = self.reg.env["REGISTRY_HOST"]
+        base = "/apis/image.openshift.io/v1/namespaces/project-b/"
+        st, out = self.call(base + "imagestreamimports", self.bob, "POST", {
+            "kind": "ImageStreamImport", "apiVersion": "image.openshift.io/v1",
+            "metadata": {"name": "synced"},
+            "spec": {"import": True, "images": [
+                {"from": {"kind": "DockerImage", "name": host + "/demo/hello:1.0"},
+                 "to": {"name": "one"}},
+                {"from": {"kind": "DockerImage", "name": "quay.example/x/y:1"},
+                 "to": {"name": "remote"}}]}})
+        self.assertEqual(st, 201)
+        res = {r["tag"]: r["status"]["status"] for r in out["status"]["images"]}
+        self.assertEqual(res, {"one": "Success", "remote": "Failure"})
+        st, s = self.call(base + "imagestreams/synced", self.bob)
+        self.assertEqual(st, 200)
+        one = [t for t in s["status"]["tags"] if t["tag"] == "one"][0]
+        self.assertTrue(one["items"][0]["image"].startswith("sha256:"))
+        # a spec tag pointing at another stream's tag resolves; a remote one fails
+        s["spec"]["tags"].append({"name": "alias", "from": {"kind": "ImageStreamTag",
+                                                            "name": "app:v2"}})
+        s["spec"]["tags"].append({"name": "far", "from": {"kind": "DockerImage",
+                                                          "name": "quay.example/a/b:c"}})
+        st, s2 = self.call(base + "imagestreams/synced", self.bob, "PUT", s)
+        self.assertEqual(st, 200)
+        tags = {t["tag"]: t for t in s2["status"]["tags"]}
+        st, app = self.call(base + "imagestreamtags/app:v2", self.bob)
+        self.assertEqual(tags["alias"]["items"][0]["image"], app["image"]["metadata"]["name"])
+        self.assertIsNone(tags["far"]["items"])
+        self.assertEqual(tags["far"]["conditions"][0]["status"], "False")
+        # a stale resourceVersion conflicts
+        st, _ = self.call(base + "imagestreams/synced", self.bob, "PUT", s)
+        self.assertEqual(st, 409)
+        # merge patch of an annotation, then delete a tag and the stream
+        st, s3 = self.call(base + "imagestreams/synced", self.bob, "PATCH",
+                           {"metadata": {"annotations": {"note": "<b>x</b>"}}},
+                           headers={"Content-Type": "application/merge-patch+json"})
+        self.assertEqual((st, s3["metadata"]["annotations"]["note"]), (200, "<b>x</b>"))
+        st, _ = self.call(base + "imagestreamtags/synced:alias", self.bob, "DELETE")
+        self.assertEqual(st, 200)
+        st, s4 = self.call(base + "imagestreams/synced", self.bob)
+        self.assertNotIn("alias", {t["tag"] for t in s4["status"]["tags"]})
+        st, _ = self.call(base + "imagestreams/synced", self.bob, "DELETE")
+        self.assertEqual(st, 200)
+        self.assertEqual(self.call(base + "imagestreams/synced", self.bob)[0], 404)
+
     def test_zz_restart_keeps_tokens(self):
         st, loc, _ = self.authorize("https://127.0.0.1:2/")
         tok = urllib.parse.parse_qs(loc.partition("#")[2])["access_token"][0]
