@@ -374,6 +374,12 @@ class MasterTest(unittest.TestCase):
         arches = sorted(m["architecture"] for m in ist["image"]["dockerImageManifests"])
         self.assertEqual(arches, ["amd64", "arm64"])
 
+    def test_field_selector(self):
+        st, lst = self.call("/apis/image.openshift.io/v1/imagestreams?fieldSelector="
+                            "metadata.name%3Dhello", self.alice)
+        self.assertEqual([(i["metadata"]["namespace"], i["metadata"]["name"])
+                          for i in lst["items"]], [("demo", "hello")])
+
     def test_forbidden(self):
         st, s = self.call("/apis/image.openshift.io/v1/namespaces/demo/imagestreams", self.bob)
         self.assertEqual((st, s["reason"]), (403, "Forbidden"))
