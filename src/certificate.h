@@ -49,6 +49,11 @@ gchar *certificate_find_last (const gchar *dir, GError **error);
 /* Parse and validate one .cert file; every error message starts with the path. */
 Certificate *certificate_load (const gchar *path, GError **error);
 void certificate_free (Certificate *cert);
+
+/* Like certificate_load() on @length bytes of @data already in memory (for
+ * fuzzing and callers that read the file themselves); errors start with
+ * @name, which also becomes cert->path. */
+Certificate *certificate_parse (const gchar *name, const gchar *data, gsize length, GError **error);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (Certificate, certificate_free)
 
 /* find_last + load. */

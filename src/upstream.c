@@ -1,0 +1,1035 @@
+/* upstream.c: libcurl multi on the glib main loop; master and registry
+ * clients. See upstream.h. */
+#define G_LOG_DOMAIN "cockpit-wrapper"
+
+#include "upstream.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+#include <glib/gstdio.h>
+#include <glib-unix.h>
+#include <curl/curl.h>
+#include <json-glib/json-glib.h>
+
+#define CONNECT_TIMEOUT_S 10
+#define FETCH_MAX (16 * 1024 * 1024)
+#define TOKEN_CACHE_MAX 1024
+
+G_DEFINE_QUARK (upstream-error-quark, upstream_error)
+
+typedef struct {
+  gchar *base_url;
+  gchar *ca_file;
+  gchar *ca_data;
+  gchar *ca_tmp_file;       /* ca_data written out when CAINFO_BLOB is not built in */
+  gboolean insecure;
+} Backend;
+
+typedef struct {
+  gchar *token;
+  gint64 expires;           /* monotonic µs */
+} CachedToken;
+
+static struct {
+  CURLM *multi;
+  guint timer;
+  Backend backends[2];
+  gchar *service_credential;
+  GHashTable *tokens;       /* sha256(basic) + " " + scope → CachedToken */
+  GHashTable *scopes;       /* sha256(basic) + " " + path key → scope */
+  gboolean blob_supported;
+} U;
+
+typedef struct {
+  curl_socket_t fd;
+  guint source;
+} SockInfo;
+
+struct _UpstreamRequest {
+  CURL *easy;
+  UpstreamBackend backend;
+  gchar *method;
+  gchar *url;
+  gchar *redacted_url;
+  GPtrArray *headers;       /* "Name: value" */
+  gchar *authorization;
+  gchar *registry_basic;
+  gchar *scope_key;         /* for the token cache */
+  GBytes *body;
+  guint timeout;
+  struct curl_slist *slist;
+  UpstreamCallbacks cb;
+  gpointer user_data;
+  gchar errbuf[CURL_ERROR_SIZE];
+
+  guint status;
+  gchar *reason;
+  GHashTable *resp_headers;
+  gboolean response_sent;
+  gboolean retrying;        /* swallowing a 401 to fetch a registry token */
+  gboolean retried;
+  gboolean paused;
+  gboolean cancelled;
+  gboolean in_multi;
+  guint cancel_idle;
+  gint64 started;
+  UpstreamRequest *token_req;
+
+  /* upstream_fetch */
+  UpstreamFetchFunc fetch_func;
+  gpointer fetch_data;
+  GByteArray *fetch_buf;
+  guint fetch_status;
+  GHashTable *fetch_headers;
+};
+
+static void request_free (UpstreamRequest *req);
+static void request_launch (UpstreamRequest *req);
+
+/* ---- glib loop integration ---- */
+
+static void check_multi_info (void);
+
+static gboolean
+on_fd (gint fd, GIOCondition cond, gpointer user_data)
+{
+  int action = 0;
+  int running = 0;
+  if (cond & G_IO_IN)
+    action |= CURL_CSELECT_IN;
+  if (cond & G_IO_OUT)
+    action |= CURL_CSELECT_OUT;
+  if (cond & (G_IO_ERR | G_IO_HUP))
+    action |= CURL_CSELECT_ERR;
+  /* user_data (SockInfo) may be freed inside; do not touch it after */
+  CURLMcode rc = curl_multi_socket_action (U.multi, fd, action, &running);
+  if (rc != CURLM_OK)
+    g_warning ("curl_multi_socket_action: %s", curl_multi_strerror (rc));
+  check_multi_info ();
+  return G_SOURCE_CONTINUE;
+}
+
+static int
+socket_cb (CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
+{
+  SockInfo *si = socketp;
+  if (what == CURL_POLL_REMOVE)
+    {
+      if (si)
+        {
+          if (si->source)
+            g_source_remove (si->source);
+          g_free (si);
+        }
+      curl_multi_assign (U.multi, s, NULL);
+      return 0;
+    }
+  if (!si)
+    {
+      si = g_new0 (SockInfo, 1);
+      si->fd = s;
+      curl_multi_assign (U.multi, s, si);
+    }
+  else if (si->source)
+    {
+      g_source_remove (si->source);
+      si->source = 0;
+    }
+  GIOCondition cond = 0;
+  if (what & CURL_POLL_IN)
+    cond |= G_IO_IN;
+  if (what & CURL_POLL_OUT)
+    cond |= G_IO_OUT;
+  si->source = g_unix_fd_add (s, cond, on_fd, si);
+  return 0;
+}
+
+static gboolean
+on_timeout (gpointer user_data)
+{
+  int running = 0;
+  U.timer = 0;
+  CURLMcode rc = curl_multi_socket_action (U.multi, CURL_SOCKET_TIMEOUT, 0, &running);
+  if (rc != CURLM_OK)
+    g_warning ("curl_multi_socket_action: %s", curl_multi_strerror (rc));
+  check_multi_info ();
+  return G_SOURCE_REMOVE;
+}
+
+static int
+timer_cb (CURLM *multi, long timeout_ms, void *userp)
+{
+  if (U.timer)
+    {
+      g_source_remove (U.timer);
+      U.timer = 0;
+    }
+  if (timeout_ms >= 0)
+    U.timer = g_timeout_add ((guint) timeout_ms, on_timeout, NULL);
+  return 0;
+}
+
+static void
+cached_token_free (gpointer p)
+{
+  CachedToken *t = p;
+  if (t)
+    {
+      if (t->token)
+        explicit_bzero (t->token, strlen (t->token));
+      g_free (t->token);
+      g_free (t);
+    }
+}
+
+static void
+ensure_multi (void)
+{
+  if (U.multi)
+    return;
+  CURLcode grc = curl_global_init (CURL_GLOBAL_DEFAULT);
+  if (grc != CURLE_OK)
+    g_error ("curl_global_init: %s", curl_easy_strerror (grc));
+  U.multi = curl_multi_init ();
+  if (!U.multi)
+    g_error ("curl_multi_init failed");
+  curl_multi_setopt (U.multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
+  curl_multi_setopt (U.multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+  curl_multi_setopt (U.multi, CURLMOPT_MAXCONNECTS, 64L);
+  U.tokens = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, cached_token_free);
+  U.scopes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+
+  CURL *probe = curl_easy_init ();
+  struct curl_blob blob = { (void *) "x", 1, CURL_BLOB_COPY };
+  U.blob_supported = probe && curl_easy_setopt (probe, CURLOPT_CAINFO_BLOB, &blob) == CURLE_OK;
+  if (probe)
+    curl_easy_cleanup (probe);
+}
+
+/* ---- configuration ---- */
+
+
+static void
+backend_clear (Backend *b)
+{
+  g_clear_pointer (&b->base_url, g_free);
+  g_clear_pointer (&b->ca_file, g_free);
+  g_clear_pointer (&b->ca_data, g_free);
+  if (b->ca_tmp_file)
+    g_unlink (b->ca_tmp_file);
+  g_clear_pointer (&b->ca_tmp_file, g_free);
+  b->insecure = FALSE;
+}
+
+void
+upstream_configure_backend (UpstreamBackend backend, const gchar *base_url,
+                            const gchar *ca_file, const gchar *ca_data, gboolean insecure)
+{
+  ensure_multi ();
+  Backend *b = &U.backends[backend];
+  backend_clear (b);
+  if (!base_url || !base_url[0])
+    return;
+  b->base_url = g_strdup (base_url);
+  gsize n = strlen (b->base_url);
+  while (n > 0 && b->base_url[n - 1] == '/')
+    b->base_url[--n] = '\0';
+  b->ca_file = g_strdup (ca_file);
+  b->ca_data = g_strdup (ca_data);
+  b->insecure = insecure;
+  if (b->ca_data && !U.blob_supported)
+    {
+      g_autofree gchar *tmp = g_build_filename (g_get_tmp_dir (), "registry-console-ca.XXXXXX", NULL);
+      int fd = g_mkstemp_full (tmp, O_WRONLY | O_CLOEXEC, 0600);
+      gsize len = strlen (b->ca_data);
+      if (fd >= 0 && write (fd, b->ca_data, len) == (gssize) len)
+        b->ca_tmp_file = g_steal_pointer (&tmp);
+      else
+        g_warning ("cannot write the CA data to a temporary file: %s", g_strerror (errno));
+      if (fd >= 0)
+        close (fd);
+    }
+  if (insecure)
+    g_warning ("%s: TLS certificate verification is disabled", b->base_url);
+  g_debug ("%s backend: %s", backend == UPSTREAM_MASTER ? "master" : "registry", b->base_url);
+}
+
+const gchar *
+upstream_get_base_url (UpstreamBackend backend)
+{
+  return U.backends[backend].base_url;
+}
+
+const gchar *
+upstream_get_service_credential (void)
+{
+  return U.service_credential;
+}
+
+gboolean
+upstream_init (const Config *cfg, GError **error)
+{
+  ensure_multi ();
+  const gchar *ca_file = cfg->master_ca_file;
+  g_autofree gchar *sa_ca = NULL;
+  g_autofree gchar *sa_token_path = NULL;
+  if (cfg->service_account_dir)
+    {
+      sa_ca = g_build_filename (cfg->service_account_dir, "ca.crt", NULL);
+      sa_token_path = g_build_filename (cfg->service_account_dir, "token", NULL);
+      if (!ca_file && g_file_test (sa_ca, G_FILE_TEST_EXISTS))
+        ca_file = sa_ca;
+    }
+  upstream_configure_backend (UPSTREAM_MASTER, cfg->master_url, ca_file,
+                              cfg->master_ca_data, cfg->master_insecure);
+  upstream_configure_backend (UPSTREAM_REGISTRY, cfg->registry_url, cfg->registry_ca_file,
+                              NULL, cfg->registry_insecure);
+
+  g_clear_pointer (&U.service_credential, g_free);
+  g_autofree gchar *token = NULL;
+  if (sa_token_path && g_file_get_contents (sa_token_path, &token, NULL, NULL))
+    {
+      g_strstrip (token);
+      if (token[0])
+        {
+          U.service_credential = g_strconcat ("Bearer ", token, NULL);
+          g_debug ("using the service account token from %s for the console's own requests", sa_token_path);
+        }
+      explicit_bzero (token, strlen (token));
+    }
+  return TRUE;
+}
+
+void
+upstream_shutdown (void)
+{
+  for (int i = 0; i < 2; i++)
+    backend_clear (&U.backends[i]);
+  if (U.timer)
+    g_source_remove (U.timer);
+  U.timer = 0;
+  g_clear_pointer (&U.tokens, g_hash_table_unref);
+  g_clear_pointer (&U.scopes, g_hash_table_unref);
+  g_clear_pointer (&U.service_credential, g_free);
+  if (U.multi)
+    curl_multi_cleanup (U.multi);
+  U.multi = NULL;
+}
+
+/* ---- helpers ---- */
+
+static gchar *
+redact_url (const gchar *url)
+{
+  const gchar *q = strchr (url, '?');
+  if (!q)
+    return g_strdup (url);
+  GString *out = g_string_new_len (url, q - url + 1);
+  g_auto(GStrv) parts = g_strsplit (q + 1, "&", -1);
+  for (gchar **p = parts; *p; p++)
+    {
+      if (p != parts)
+        g_string_append_c (out, '&');
+      gchar *eq = strchr (*p, '=');
+      g_autofree gchar *name = eq ? g_strndup (*p, eq - *p) : g_strdup (*p);
+      gchar *lower = g_ascii_strdown (name, -1);
+      gboolean secret = strstr (lower, "token") || strstr (lower, "password") ||
+                        strstr (lower, "secret") || g_str_equal (lower, "code");
+      g_free (lower);
+      if (secret && eq)
+        g_string_append_printf (out, "%s=***", name);
+      else
+        g_string_append (out, *p);
+    }
+  return g_string_free (out, FALSE);
+}
+
+GHashTable *
+upstream_parse_bearer_challenge (const gchar *value)
+{
+  if (!value)
+    return NULL;
+  while (*value == ' ')
+    value++;
+  if (g_ascii_strncasecmp (value, "Bearer ", 7) != 0)
+    return NULL;
+  GHashTable *params = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  const gchar *p = value + 7;
+  while (*p)
+    {
+      while (*p == ' ' || *p == ',')
+        p++;
+      const gchar *eq = strchr (p, '=');
+      if (!eq)
+        break;
+      g_autofree gchar *name = g_strstrip (g_strndup (p, eq - p));
+      p = eq + 1;
+      GString *v = g_string_new (NULL);
+      if (*p == '"')
+        {
+          p++;
+          while (*p && *p != '"')
+            {
+              if (*p == '\\' && p[1])
+                p++;
+              g_string_append_c (v, *p++);
+            }
+          if (*p == '"')
+            p++;
+        }
+      else
+        {
+          while (*p && *p != ',')
+            g_string_append_c (v, *p++);
+          g_strstrip (v->str);
+          v->len = strlen (v->str);
+        }
+      g_hash_table_replace (params, g_ascii_strdown (name, -1), g_string_free (v, FALSE));
+    }
+  return params;
+}
+
+static GError *
+error_from_curl (UpstreamRequest *req, CURLcode rc)
+{
+  UpstreamError code;
+  switch (rc)
+    {
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_COULDNT_CONNECT:
+      code = UPSTREAM_ERROR_NOT_FOUND;
+      break;
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+      code = UPSTREAM_ERROR_TLS;
+      break;
+    case CURLE_OPERATION_TIMEDOUT:
+      code = UPSTREAM_ERROR_TIMEOUT;
+      break;
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+      code = UPSTREAM_ERROR_DISCONNECTED;
+      break;
+    default:
+      code = UPSTREAM_ERROR_FAILED;
+      break;
+    }
+  const gchar *detail = req->errbuf[0] ? req->errbuf : curl_easy_strerror (rc);
+  return g_error_new (UPSTREAM_ERROR, code, "%s %s: %s", req->method, req->redacted_url, detail);
+}
+
+static gchar *
+credential_digest (const gchar *basic)
+{
+  return g_compute_checksum_for_string (G_CHECKSUM_SHA256, basic, -1);
+}
+
+/* Key for remembering which scope a registry path needs. */
+static gchar *
+registry_path_key (const gchar *method, const gchar *url)
+{
+  const gchar *v2 = strstr (url, "/v2/");
+  if (!v2)
+    return g_strdup ("-");
+  const gchar *rest = v2 + 4;
+  gboolean write = !g_str_equal (method, "GET") && !g_str_equal (method, "HEAD");
+  if (g_str_has_prefix (rest, "_catalog"))
+    return g_strdup ("catalog");
+  const gchar *markers[] = { "/manifests/", "/blobs/", "/tags/", NULL };
+  for (int i = 0; markers[i]; i++)
+    {
+      const gchar *m = strstr (rest, markers[i]);
+      if (m)
+        return g_strdup_printf ("repo:%.*s:%s:%s", (int) (m - rest), rest,
+                                write ? method : "read", markers[i]);
+    }
+  return g_strdup_printf ("other:%s", write ? method : "read");
+}
+
+static const gchar *
+cached_token_lookup (const gchar *digest, const gchar *scope)
+{
+  g_autofree gchar *k = g_strconcat (digest, " ", scope, NULL);
+  CachedToken *t = g_hash_table_lookup (U.tokens, k);
+  if (!t)
+    return NULL;
+  if (t->expires < g_get_monotonic_time ())
+    {
+      g_hash_table_remove (U.tokens, k);
+      return NULL;
+    }
+  return t->token;
+}
+
+/* ---- curl callbacks ---- */
+
+static size_t
+header_cb (char *buffer, size_t size, size_t nitems, void *userdata)
+{
+  UpstreamRequest *req = userdata;
+  size_t len = size * nitems;
+  if (req->cancelled)
+    return 0;
+  g_autofree gchar *line = g_strndup (buffer, len);
+  g_strchomp (line);
+
+  if (g_str_has_prefix (line, "HTTP/"))
+    {
+      g_hash_table_remove_all (req->resp_headers);
+      g_clear_pointer (&req->reason, g_free);
+      const gchar *sp = strchr (line, ' ');
+      req->status = sp ? (guint) g_ascii_strtoull (sp + 1, NULL, 10) : 0;
+      const gchar *sp2 = sp ? strchr (sp + 1, ' ') : NULL;
+      req->reason = g_strdup (sp2 ? sp2 + 1 : "");
+      return len;
+    }
+  if (line[0] == '\0')
+    {
+      if (req->status >= 100 && req->status < 200)
+        return len;
+      /* end of the final headers */
+      if (req->status == 401 && req->registry_basic && !req->retried)
+        {
+          GHashTable *ch = upstream_parse_bearer_challenge (g_hash_table_lookup (req->resp_headers, "www-authenticate"));
+          if (ch && g_hash_table_lookup (ch, "realm"))
+            req->retrying = TRUE;
+          if (ch)
+            g_hash_table_unref (ch);
+          if (req->retrying)
+            return len;
+        }
+      req->response_sent = TRUE;
+      if (req->cb.on_response)
+        req->cb.on_response (req, req->status, req->reason, req->resp_headers, req->user_data);
+      return req->cancelled ? 0 : len;
+    }
+  const gchar *colon = strchr (line, ':');
+  if (colon)
+    {
+      g_autofree gchar *name = g_ascii_strdown (line, colon - line);
+      const gchar *v = colon + 1;
+      while (*v == ' ' || *v == '\t')
+        v++;
+      const gchar *old = g_hash_table_lookup (req->resp_headers, name);
+      gchar *value = old ? g_strconcat (old, ", ", v, NULL) : g_strdup (v);
+      g_hash_table_replace (req->resp_headers, g_steal_pointer (&name), value);
+    }
+  return len;
+}
+
+static size_t
+write_cb (char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+  UpstreamRequest *req = userdata;
+  size_t len = size * nmemb;
+  if (req->cancelled)
+    return 0;
+  if (req->retrying)
+    return len;
+  if (req->paused)
+    return CURL_WRITEFUNC_PAUSE;
+  if (req->cb.on_data && len > 0)
+    {
+      if (!req->cb.on_data (req, (const guint8 *) ptr, len, req->user_data))
+        req->paused = TRUE;
+    }
+  return req->cancelled ? 0 : len;
+}
+
+/* ---- request lifetime ---- */
+
+UpstreamRequest *
+upstream_request_new_url (UpstreamBackend backend, const gchar *method, const gchar *url)
+{
+  ensure_multi ();
+  UpstreamRequest *req = g_new0 (UpstreamRequest, 1);
+  req->backend = backend;
+  req->method = g_ascii_strup (method, -1);
+  req->url = g_strdup (url);
+  req->redacted_url = redact_url (url);
+  req->headers = g_ptr_array_new_with_free_func (g_free);
+  req->resp_headers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  return req;
+}
+
+UpstreamRequest *
+upstream_request_new (UpstreamBackend backend, const gchar *method, const gchar *path)
+{
+  const gchar *base = U.backends[backend].base_url;
+  g_autofree gchar *url = g_strconcat (base ? base : "http://unconfigured.invalid", path, NULL);
+  return upstream_request_new_url (backend, method, url);
+}
+
+const gchar *
+upstream_request_get_url (UpstreamRequest *req)
+{
+  return req->redacted_url;
+}
+
+void
+upstream_request_add_header (UpstreamRequest *req, const gchar *name, const gchar *value)
+{
+  g_ptr_array_add (req->headers, g_strdup_printf ("%s: %s", name, value));
+}
+
+static void
+set_secret (gchar **where, const gchar *value)
+{
+  if (*where)
+    explicit_bzero (*where, strlen (*where));
+  g_free (*where);
+  *where = g_strdup (value);
+}
+
+void
+upstream_request_set_authorization (UpstreamRequest *req, const gchar *authorization)
+{
+  set_secret (&req->authorization, authorization);
+}
+
+void
+upstream_request_set_registry_auth (UpstreamRequest *req, const gchar *basic_authorization)
+{
+  set_secret (&req->registry_basic, basic_authorization);
+}
+
+void
+upstream_request_set_body (UpstreamRequest *req, GBytes *body)
+{
+  g_clear_pointer (&req->body, g_bytes_unref);
+  req->body = body ? g_bytes_ref (body) : NULL;
+}
+
+void
+upstream_request_set_timeout (UpstreamRequest *req, guint seconds)
+{
+  req->timeout = seconds;
+}
+
+static void
+request_free (UpstreamRequest *req)
+{
+  if (req->easy)
+    {
+      if (req->in_multi)
+        curl_multi_remove_handle (U.multi, req->easy);
+      curl_easy_cleanup (req->easy);
+    }
+  if (req->token_req)
+    upstream_request_cancel (req->token_req);
+  curl_slist_free_all (req->slist);
+  g_free (req->method);
+  g_free (req->url);
+  g_free (req->redacted_url);
+  g_ptr_array_unref (req->headers);
+  set_secret (&req->authorization, NULL);
+  set_secret (&req->registry_basic, NULL);
+  g_free (req->scope_key);
+  if (req->body)
+    g_bytes_unref (req->body);
+  g_free (req->reason);
+  g_hash_table_unref (req->resp_headers);
+  if (req->fetch_buf)
+    g_byte_array_unref (req->fetch_buf);
+  if (req->fetch_headers)
+    g_hash_table_unref (req->fetch_headers);
+  g_free (req);
+}
+
+static void
+setup_easy (UpstreamRequest *req)
+{
+  Backend *b = &U.backends[req->backend];
+  CURL *e = req->easy;
+  curl_easy_setopt (e, CURLOPT_URL, req->url);
+  curl_easy_setopt (e, CURLOPT_PRIVATE, req);
+  curl_easy_setopt (e, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt (e, CURLOPT_ERRORBUFFER, req->errbuf);
+  curl_easy_setopt (e, CURLOPT_HEADERFUNCTION, header_cb);
+  curl_easy_setopt (e, CURLOPT_HEADERDATA, req);
+  curl_easy_setopt (e, CURLOPT_WRITEFUNCTION, write_cb);
+  curl_easy_setopt (e, CURLOPT_WRITEDATA, req);
+  curl_easy_setopt (e, CURLOPT_CONNECTTIMEOUT, (long) CONNECT_TIMEOUT_S);
+  curl_easy_setopt (e, CURLOPT_TIMEOUT, (long) req->timeout);
+  curl_easy_setopt (e, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt (e, CURLOPT_HTTP_VERSION, (long) CURL_HTTP_VERSION_1_1);
+  curl_easy_setopt (e, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt (e, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt (e, CURLOPT_USERAGENT, "registry-console");
+
+  if (b->insecure)
+    {
+      curl_easy_setopt (e, CURLOPT_SSL_VERIFYPEER, 0L);
+      curl_easy_setopt (e, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+  else if (b->ca_data && U.blob_supported)
+    {
+      struct curl_blob blob = { b->ca_data, strlen (b->ca_data), CURL_BLOB_COPY };
+      curl_easy_setopt (e, CURLOPT_CAINFO_BLOB, &blob);
+    }
+  else if (b->ca_tmp_file)
+    curl_easy_setopt (e, CURLOPT_CAINFO, b->ca_tmp_file);
+  else if (b->ca_file)
+    curl_easy_setopt (e, CURLOPT_CAINFO, b->ca_file);
+
+  if (g_str_equal (req->method, "HEAD"))
+    curl_easy_setopt (e, CURLOPT_NOBODY, 1L);
+  else if (g_str_equal (req->method, "GET") && !req->body)
+    curl_easy_setopt (e, CURLOPT_HTTPGET, 1L);
+  else
+    {
+      if (req->body || g_str_equal (req->method, "POST") || g_str_equal (req->method, "PUT") ||
+          g_str_equal (req->method, "PATCH"))
+        {
+          gsize len = 0;
+          const void *data = req->body ? g_bytes_get_data (req->body, &len) : "";
+          curl_easy_setopt (e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) len);
+          curl_easy_setopt (e, CURLOPT_POSTFIELDS, data ? data : "");
+        }
+      if (!g_str_equal (req->method, "POST"))
+        curl_easy_setopt (e, CURLOPT_CUSTOMREQUEST, req->method);
+    }
+}
+
+static void
+build_headers (UpstreamRequest *req)
+{
+  curl_slist_free_all (req->slist);
+  req->slist = NULL;
+  req->slist = curl_slist_append (req->slist, "Expect:");
+  for (guint i = 0; i < req->headers->len; i++)
+    req->slist = curl_slist_append (req->slist, g_ptr_array_index (req->headers, i));
+
+  const gchar *auth = req->authorization;
+  if (req->registry_basic)
+    {
+      auth = req->registry_basic;
+      g_autofree gchar *digest = credential_digest (req->registry_basic);
+      g_autofree gchar *k = g_strconcat (digest, " ", req->scope_key, NULL);
+      const gchar *scope = g_hash_table_lookup (U.scopes, k);
+      const gchar *token = scope ? cached_token_lookup (digest, scope) : NULL;
+      g_autofree gchar *bearer = NULL;
+      if (token)
+        auth = bearer = g_strconcat ("Bearer ", token, NULL);
+      if (req->authorization && req->retried)
+        auth = req->authorization;
+      if (auth)
+        {
+          g_autofree gchar *h = g_strconcat ("Authorization: ", auth, NULL);
+          req->slist = curl_slist_append (req->slist, h);
+          explicit_bzero (h, strlen (h));
+        }
+    }
+  else if (auth)
+    {
+      g_autofree gchar *h = g_strconcat ("Authorization: ", auth, NULL);
+      req->slist = curl_slist_append (req->slist, h);
+      explicit_bzero (h, strlen (h));
+    }
+  curl_easy_setopt (req->easy, CURLOPT_HTTPHEADER, req->slist);
+}
+
+static void
+request_launch (UpstreamRequest *req)
+{
+  req->status = 0;
+  req->retrying = FALSE;
+  req->errbuf[0] = '\0';
+  g_hash_table_remove_all (req->resp_headers);
+  build_headers (req);
+  CURLMcode rc = curl_multi_add_handle (U.multi, req->easy);
+  if (rc != CURLM_OK)
+    g_critical ("curl_multi_add_handle: %s", curl_multi_strerror (rc));
+  req->in_multi = TRUE;
+}
+
+void
+upstream_request_start (UpstreamRequest *req, const UpstreamCallbacks *callbacks, gpointer user_data)
+{
+  g_return_if_fail (req->easy == NULL);
+  if (callbacks)
+    req->cb = *callbacks;
+  req->user_data = user_data;
+  req->easy = curl_easy_init ();
+  if (!req->easy)
+    g_error ("curl_easy_init failed");
+  req->started = g_get_monotonic_time ();
+  if (req->registry_basic)
+    req->scope_key = registry_path_key (req->method, req->url);
+  setup_easy (req);
+  request_launch (req);
+}
+
+static gboolean
+on_cancel_idle (gpointer user_data)
+{
+  UpstreamRequest *req = user_data;
+  req->cancel_idle = 0;
+  request_free (req);
+  return G_SOURCE_REMOVE;
+}
+
+void
+upstream_request_cancel (UpstreamRequest *req)
+{
+  if (!req || req->cancelled)
+    return;
+  req->cancelled = TRUE;
+  memset (&req->cb, 0, sizeof req->cb);
+  req->fetch_func = NULL;
+  if (req->token_req)
+    {
+      upstream_request_cancel (req->token_req);
+      req->token_req = NULL;
+    }
+  if (!req->easy)
+    {
+      request_free (req);
+      return;
+    }
+  g_debug ("%s %s: aborted", req->method, req->redacted_url);
+  /* We may be inside one of this request's curl callbacks: free later. */
+  req->cancel_idle = g_idle_add (on_cancel_idle, req);
+}
+
+void
+upstream_request_resume (UpstreamRequest *req)
+{
+  if (!req || req->cancelled || !req->paused)
+    return;
+  req->paused = FALSE;
+  CURLcode rc = curl_easy_pause (req->easy, CURLPAUSE_CONT);
+  if (rc != CURLE_OK)
+    g_warning ("curl_easy_pause: %s", curl_easy_strerror (rc));
+}
+
+/* ---- registry token dance ---- */
+
+typedef struct {
+  UpstreamRequest *parent;
+  gchar *cache_key;
+  gchar *scope_map_key;
+  gchar *scope;
+} TokenFetch;
+
+static void finish (UpstreamRequest *req, const GError *error);
+
+static void
+on_token (guint status, GHashTable *headers, GBytes *body, const GError *error, gpointer user_data)
+{
+  TokenFetch *tf = user_data;
+  UpstreamRequest *req = tf->parent;
+  req->token_req = NULL;
+  g_autofree gchar *token = NULL;
+  gint64 expires_in = 60;
+
+  if (!error && status == 200)
+    {
+      g_autoptr(JsonParser) parser = json_parser_new ();
+      gsize len = 0;
+      const gchar *data = g_bytes_get_data (body, &len);
+      if (json_parser_load_from_data (parser, data, len, NULL) &&
+          JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+        {
+          JsonObject *o = json_node_get_object (json_parser_get_root (parser));
+          const gchar *t = json_object_get_string_member_with_default (o, "token", NULL);
+          if (!t)
+            t = json_object_get_string_member_with_default (o, "access_token", NULL);
+          token = g_strdup (t);
+          expires_in = json_object_get_int_member_with_default (o, "expires_in", 60);
+          json_object_set_string_member (o, "token", "");
+          json_object_set_string_member (o, "access_token", "");
+        }
+    }
+  g_debug ("registry token for scope '%s': %s", tf->scope,
+           token ? "issued" : error ? error->message : "refused");
+
+  if (token)
+    {
+      if (g_hash_table_size (U.tokens) > TOKEN_CACHE_MAX)
+        g_hash_table_remove_all (U.tokens);
+      if (g_hash_table_size (U.scopes) > TOKEN_CACHE_MAX)
+        g_hash_table_remove_all (U.scopes);
+      CachedToken *t = g_new0 (CachedToken, 1);
+      t->token = g_strdup (token);
+      /* refresh a little early */
+      t->expires = g_get_monotonic_time () + MAX (expires_in - 10, 5) * G_USEC_PER_SEC;
+      g_hash_table_insert (U.tokens, g_strdup (tf->cache_key), t);
+      g_hash_table_insert (U.scopes, g_strdup (tf->scope_map_key), g_strdup (tf->scope));
+
+      req->retried = TRUE;
+      g_autofree gchar *bearer = g_strconcat ("Bearer ", token, NULL);
+      set_secret (&req->authorization, bearer);
+      explicit_bzero (token, strlen (token));
+      request_launch (req);
+    }
+  else
+    {
+      /* hand the registry's 401 to the caller */
+      req->retrying = FALSE;
+      req->response_sent = TRUE;
+      if (req->cb.on_response)
+        req->cb.on_response (req, req->status, req->reason, req->resp_headers, req->user_data);
+      if (!req->cancelled)
+        finish (req, NULL);
+    }
+  g_free (tf->cache_key);
+  g_free (tf->scope_map_key);
+  g_free (tf->scope);
+  g_free (tf);
+}
+
+static void
+start_token_fetch (UpstreamRequest *req)
+{
+  g_autoptr(GHashTable) ch = upstream_parse_bearer_challenge (g_hash_table_lookup (req->resp_headers, "www-authenticate"));
+  const gchar *realm = g_hash_table_lookup (ch, "realm");
+  const gchar *service = g_hash_table_lookup (ch, "service");
+  const gchar *scope = g_hash_table_lookup (ch, "scope");
+  GString *url = g_string_new (realm);
+  gchar sep = strchr (realm, '?') ? '&' : '?';
+  if (service)
+    {
+      g_string_append_printf (url, "%cservice=", sep);
+      g_string_append_uri_escaped (url, service, NULL, FALSE);
+      sep = '&';
+    }
+  if (scope)
+    {
+      g_string_append_printf (url, "%cscope=", sep);
+      g_string_append_uri_escaped (url, scope, NULL, FALSE);
+    }
+  g_autofree gchar *digest = credential_digest (req->registry_basic);
+  TokenFetch *tf = g_new0 (TokenFetch, 1);
+  tf->parent = req;
+  tf->scope = g_strdup (scope ? scope : "");
+  tf->cache_key = g_strconcat (digest, " ", tf->scope, NULL);
+  tf->scope_map_key = g_strconcat (digest, " ", req->scope_key, NULL);
+  g_autofree gchar *u = g_string_free (url, FALSE);
+  UpstreamRequest *treq = upstream_request_new_url (req->backend, "GET", u);
+  upstream_request_set_authorization (treq, req->registry_basic);
+  upstream_request_set_timeout (treq, 30);
+  req->token_req = treq;
+  upstream_fetch (treq, on_token, tf);
+}
+
+/* ---- completion ---- */
+
+static void
+finish (UpstreamRequest *req, const GError *error)
+{
+  gdouble ms = (g_get_monotonic_time () - req->started) / 1000.0;
+  if (error)
+    g_debug ("%s %s: %s (%.1f ms)", req->method, req->redacted_url, error->message, ms);
+  else
+    g_debug ("%s %s → %u (%.1f ms)", req->method, req->redacted_url, req->status, ms);
+  if (req->cb.on_done)
+    req->cb.on_done (req, error, req->user_data);
+  if (!req->cancelled)
+    request_free (req);
+}
+
+static void
+check_multi_info (void)
+{
+  CURLMsg *msg;
+  int left = 0;
+  while ((msg = curl_multi_info_read (U.multi, &left)))
+    {
+      if (msg->msg != CURLMSG_DONE)
+        continue;
+      CURL *easy = msg->easy_handle;
+      CURLcode result = msg->data.result;
+      UpstreamRequest *req = NULL;
+      curl_easy_getinfo (easy, CURLINFO_PRIVATE, (char **) &req);
+      curl_multi_remove_handle (U.multi, easy);
+      req->in_multi = FALSE;
+      if (req->cancelled)
+        continue;   /* the idle frees it */
+
+      if (result == CURLE_OK && req->retrying)
+        {
+          start_token_fetch (req);
+          continue;
+        }
+      g_autoptr(GError) error = NULL;
+      if (result != CURLE_OK)
+        error = error_from_curl (req, result);
+      else if (!req->response_sent)
+        {
+          req->response_sent = TRUE;
+          if (req->cb.on_response)
+            req->cb.on_response (req, req->status, req->reason ? req->reason : "",
+                                 req->resp_headers, req->user_data);
+          if (req->cancelled)
+            continue;
+        }
+      finish (req, error);
+    }
+}
+
+/* ---- buffered fetch ---- */
+
+static void
+fetch_on_response (UpstreamRequest *req, guint status, const gchar *reason,
+                   GHashTable *headers, gpointer user_data)
+{
+  req->fetch_status = status;
+  if (req->fetch_headers)
+    g_hash_table_unref (req->fetch_headers);
+  req->fetch_headers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  GHashTableIter it;
+  gpointer k, v;
+  g_hash_table_iter_init (&it, headers);
+  while (g_hash_table_iter_next (&it, &k, &v))
+    g_hash_table_insert (req->fetch_headers, g_strdup (k), g_strdup (v));
+}
+
+static gboolean
+fetch_on_data (UpstreamRequest *req, const guint8 *data, gsize len, gpointer user_data)
+{
+  if (req->fetch_buf->len + len > FETCH_MAX)
+    {
+      UpstreamFetchFunc func = req->fetch_func;
+      gpointer fd = req->fetch_data;
+      g_autoptr(GError) error = g_error_new (UPSTREAM_ERROR, UPSTREAM_ERROR_FAILED,
+                                             "%s %s: response larger than %d bytes",
+                                             req->method, req->redacted_url, FETCH_MAX);
+      upstream_request_cancel (req);
+      if (func)
+        func (0, NULL, NULL, error, fd);
+      return TRUE;
+    }
+  g_byte_array_append (req->fetch_buf, data, len);
+  return TRUE;
+}
+
+static void
+fetch_on_done (UpstreamRequest *req, const GError *error, gpointer user_data)
+{
+  if (!req->fetch_func)
+    return;
+  g_autoptr(GBytes) body = g_bytes_new (req->fetch_buf->data, req->fetch_buf->len);
+  req->fetch_func (req->fetch_status, req->fetch_headers, body, error, req->fetch_data);
+}
+
+void
+upstream_fetch (UpstreamRequest *req, UpstreamFetchFunc func, gpointer user_data)
+{
+  static const UpstreamCallbacks cbs = { fetch_on_response, fetch_on_data, fetch_on_done };
+  req->fetch_func = func;
+  req->fetch_data = user_data;
+  req->fetch_buf = g_byte_array_new ();
+  upstream_request_start (req, &cbs, NULL);
+}
