@@ -68,6 +68,12 @@ extern const struct lws_protocols socket_lws_protocol;
 typedef RcSession *(*SocketSessionFunc) (const gchar *cookie_header);
 void socket_set_session_func (SocketSessionFunc func, GDestroyNotify session_free);
 
+/* Register the built-in payload types (echo, null). Call once at start. */
+void socket_init (void);
+
+/* Close every WebSocket with CODE (1001 on SIGTERM). */
+void socket_close_all (guint16 code);
+
 /* Check Origin against the console's own origin and Config origins. */
 void socket_configure (const gchar *const *allowed_origins, gboolean tls);
 
