@@ -20,6 +20,8 @@ FIXTURES = os.path.join(top_srcdir, "tests", "fixtures")
 sys.path.insert(0, FIXTURES)
 
 SECRETS = []          # strings that must never appear in a server log
+# e.g. "valgrind --leak-check=full --error-exitcode=1" (make check-valgrind)
+WRAPPER = os.environ.get("RC_SERVER_WRAPPER", "").split()
 
 
 def free_port():
@@ -74,10 +76,10 @@ class Server:
         e.update(env or {})
         e["G_MESSAGES_DEBUG"] = "all"
         self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen([RC_SERVER, "--address", "127.0.0.1", "--port", str(self.port),
+        self.proc = subprocess.Popen(WRAPPER + [RC_SERVER, "--address", "127.0.0.1", "--port", str(self.port),
                                       "--cert-dir", certs, "--static-dir", self.static] + list(extra_args),
                                      stdout=self.log, stderr=subprocess.STDOUT, env=e)
-        deadline = time.time() + 10
+        deadline = time.time() + (120 if WRAPPER else 10)
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError("server exited: " + open(self.log_path).read()[-2000:])
@@ -88,7 +90,7 @@ class Server:
             except OSError:
                 pass
             time.sleep(0.05)
-        raise RuntimeError("server did not answer /ping in 10 s")
+        raise RuntimeError("server did not answer /ping in time")
 
     def origin(self):
         return "%s://127.0.0.1:%d" % ("https" if self.tls else "http", self.port)
@@ -162,7 +164,7 @@ class Server:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                self.proc.wait(10)
+                self.proc.wait(120 if WRAPPER else 10)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()

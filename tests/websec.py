@@ -23,7 +23,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harden import Server, SECRETS, header, RC_SERVER, fixture_registry  # noqa: E402
+from harden import Server, SECRETS, WRAPPER, header, RC_SERVER, fixture_registry  # noqa: E402
 
 FOREIGN = "https://evil.example"
 results = []
@@ -233,6 +233,9 @@ def main():
             check("server still running after the attacks", False, "exit status %s" % srv.proc.returncode)
         log = srv.stop()
         test_log_secrets(log)
+        if WRAPPER:
+            check("server under %s exits cleanly (no errors, no definite leaks)" % WRAPPER[0],
+                  srv.proc.returncode == 0, "exit status %s; log tail:\n%s" % (srv.proc.returncode, log[-3000:]))
     finally:
         if srv and srv.proc.poll() is None:
             srv.stop()
