@@ -336,6 +336,26 @@ session_seal (SessionKey *key, const RcSession *session, gint64 issued)
   return sealed;
 }
 
+/* a string member, or NULL when absent or of another type (no critical) */
+static const gchar *
+member_string (JsonObject *o, const gchar *name)
+{
+  JsonNode *n = json_object_get_member (o, name);
+  if (!n || !JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING)
+    return NULL;
+  return json_node_get_string (n);
+}
+
+/* an integer member, or def when absent or of another type */
+static gint64
+member_int (JsonObject *o, const gchar *name, gint64 def)
+{
+  JsonNode *n = json_object_get_member (o, name);
+  if (!n || !JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_INT64)
+    return def;
+  return json_node_get_int (n);
+}
+
 RcSession *
 session_open (SessionKey *key, const gchar *value, gint64 now, gint64 *issued)
 {
@@ -357,10 +377,10 @@ session_open (SessionKey *key, const gchar *value, gint64 now, gint64 *issued)
   if (!root || !JSON_NODE_HOLDS_OBJECT (root))
     return NULL;
   JsonObject *o = json_node_get_object (root);
-  const gchar *user = json_object_get_string_member_with_default (o, "user", NULL);
-  const gchar *cred = json_object_get_string_member_with_default (o, "credential", NULL);
-  const gchar *backend = json_object_get_string_member_with_default (o, "backend", NULL);
-  gint64 expires = json_object_get_int_member_with_default (o, "expires", -1);
+  const gchar *user = member_string (o, "user");
+  const gchar *cred = member_string (o, "credential");
+  const gchar *backend = member_string (o, "backend");
+  gint64 expires = member_int (o, "expires", -1);
   if (!user || !cred || !backend || expires < 0)
     return NULL;
   if (expires != 0 && expires < now)
@@ -369,7 +389,7 @@ session_open (SessionKey *key, const gchar *value, gint64 now, gint64 *issued)
       return NULL;
     }
   if (issued)
-    *issued = json_object_get_int_member_with_default (o, "issued", 0);
+    *issued = member_int (o, "issued", 0);
   RcSession *s = g_new0 (RcSession, 1);
   s->user = g_strdup (user);
   s->credential = g_strdup (cred);

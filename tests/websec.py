@@ -19,20 +19,13 @@ Environment: RC_SERVER, top_srcdir, top_builddir.
 import os
 import re
 import shutil
-import signal
-import socket
-import ssl
-import subprocess
 import sys
 import tempfile
-import time
 
-top_srcdir = os.environ.get("top_srcdir") or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-top_builddir = os.environ.get("top_builddir") or os.getcwd()
-RC_SERVER = os.environ.get("RC_SERVER") or os.path.join(top_builddir, "registry-console")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harden import Server, SECRETS, WRAPPER, header, RC_SERVER, fixture_registry  # noqa: E402
 
 FOREIGN = "https://evil.example"
-SECRETS = []          # strings that must never appear in the server log
 results = []
 
 
@@ -40,145 +33,6 @@ def check(name, ok, detail=""):
     results.append((name, ok))
     print("%s %s%s" % ("PASS" if ok else "FAIL", name, (": " + detail) if detail else ""), flush=True)
     return ok
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-class Server:
-    def __init__(self, tmp, extra_args=(), env=None):
-        self.tmp = tmp
-        self.port = free_port()
-        certs = os.path.join(tmp, "certs")
-        os.makedirs(certs, exist_ok=True)
-        key, crt = os.path.join(tmp, "key.pem"), os.path.join(tmp, "cert.pem")
-        tmpl = os.path.join(tmp, "cert.tmpl")
-        with open(tmpl, "w") as f:
-            f.write("cn = localhost\ndns_name = localhost\nip_address = 127.0.0.1\n"
-                    "expiration_days = 30\ntls_www_server\nsigning_key\nencryption_key\n")
-        subprocess.run(["certtool", "--generate-privkey", "--key-type=ecdsa", "--outfile", key],
-                       check=True, capture_output=True)
-        subprocess.run(["certtool", "--generate-self-signed", "--load-privkey", key,
-                        "--template", tmpl, "--outfile", crt], check=True, capture_output=True)
-        with open(os.path.join(certs, "50-websec.cert"), "w") as out:
-            out.write(open(crt).read() + open(key).read())
-        with open(key) as f:
-            SECRETS.append(re.sub(r"-----[^-]+-----|\s", "", f.read())[:40])
-        # static dir: a copy of the built or source static/ plus escapes
-        self.static = os.path.join(tmp, "static")
-        src = None
-        for cand in (os.path.join(top_builddir, "static"), os.path.join(top_srcdir, "static")):
-            if os.path.exists(os.path.join(cand, "index.html")):
-                src = cand
-                break
-        if src:
-            shutil.copytree(src, self.static, symlinks=True)
-        else:
-            os.makedirs(self.static)
-            with open(os.path.join(self.static, "index.html"), "w") as f:
-                f.write("<!DOCTYPE html><title>test</title>\n")
-        with open(os.path.join(tmp, "outside.txt"), "w") as f:
-            f.write("OUTSIDE-THE-STATIC-DIR\n")
-        os.symlink(os.path.join(tmp, "outside.txt"), os.path.join(self.static, "escape.txt"))
-        os.symlink(tmp, os.path.join(self.static, "escape-dir"))
-        self.log_path = os.path.join(tmp, "server.log")
-        e = dict(os.environ)
-        e.update(env or {})
-        e["G_MESSAGES_DEBUG"] = "all"
-        self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen([RC_SERVER, "--address", "127.0.0.1", "--port", str(self.port),
-                                      "--cert-dir", certs, "--static-dir", self.static] + list(extra_args),
-                                     stdout=self.log, stderr=subprocess.STDOUT, env=e)
-        deadline = time.time() + 10
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError("server exited: " + open(self.log_path).read()[-2000:])
-            try:
-                status, _, _ = self.request("GET", "/ping")
-                if status == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.05)
-        raise RuntimeError("server did not answer /ping in 10 s")
-
-    def origin(self):
-        return "https://127.0.0.1:%d" % self.port
-
-    def connect(self, tls=True):
-        s = socket.create_connection(("127.0.0.1", self.port), timeout=10)
-        if tls:
-            ctx = ssl.create_default_context()
-            ctx.check_hostname = False
-            ctx.verify_mode = ssl.CERT_NONE
-            s = ctx.wrap_socket(s, server_hostname="localhost")
-        return s
-
-    def raw(self, data, tls=True):
-        """Send raw request bytes; return (status or None, headers dict-list, body bytes)."""
-        s = self.connect(tls)
-        try:
-            s.sendall(data)
-            buf = b""
-            while b"\r\n\r\n" not in buf:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                buf += chunk
-            if b"\r\n\r\n" not in buf:
-                return None, [], buf
-            head, body = buf.split(b"\r\n\r\n", 1)
-            lines = head.decode("latin-1").split("\r\n")
-            m = re.match(r"HTTP/1\.[01] (\d+)", lines[0])
-            headers = []
-            for line in lines[1:]:
-                if ":" in line:
-                    k, v = line.split(":", 1)
-                    headers.append((k.strip().lower(), v.strip()))
-            status = int(m.group(1)) if m else None
-            length = next((int(v) for k, v in headers if k == "content-length"), None)
-            if status != 101 and status not in (204, 304):
-                s.settimeout(5)
-                while length is None or len(body) < length:
-                    try:
-                        chunk = s.recv(65536)
-                    except (socket.timeout, ssl.SSLError, OSError):
-                        break
-                    if not chunk:
-                        break
-                    body += chunk
-            return status, headers, body
-        finally:
-            s.close()
-
-    def request(self, method, path, headers=(), body=b"", tls=True):
-        req = "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n" % (method, path, self.port)
-        for k, v in headers:
-            req += "%s: %s\r\n" % (k, v)
-        if body or method == "POST":
-            req += "Content-Length: %d\r\n" % len(body)
-        data = req.encode("latin-1") + b"\r\n" + body
-        return self.raw(data, tls)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-        return open(self.log_path, errors="replace").read()
-
-
-def header(headers, name):
-    return [v for k, v in headers if k == name]
 
 
 def upgrade_headers(origin):
@@ -262,11 +116,64 @@ def test_plain_redirect(srv):
           status in (301, 400) and not loc.startswith("https://evil.example"), "status %s Location %s" % (status, loc))
 
 
-def test_login_csrf(srv):
-    status, _, _ = srv.request("POST", "/cockpit/login",
-                               [("Origin", FOREIGN), ("Content-Type", "application/x-www-form-urlencoded"),
-                                ("Authorization", "Basic " + "YWRtaW46d3Jvbmc=")], b"")
-    check("login: foreign Origin on POST /cockpit/login refused", status == 403, "status %s" % status)
+def basic(user, password):
+    import base64
+    value = base64.b64encode(("%s:%s" % (user, password)).encode()).decode()
+    SECRETS.append(value)
+    SECRETS.append(password)
+    return "Basic " + value
+
+
+def test_login_csrf(srv, reg):
+    good = basic(reg["REGISTRY_USER"], reg["REGISTRY_PASSWORD"])
+    for origin in (FOREIGN, "null", "http://127.0.0.1:%d" % srv.port):
+        status, headers, _ = srv.request("POST", "/cockpit/login", [("Origin", origin), ("Authorization", good)])
+        check("login CSRF: Origin %s on POST /cockpit/login with valid credentials refused" % origin,
+              status == 403 and not header(headers, "set-cookie"), "status %s, Set-Cookie %s" % (status, header(headers, "set-cookie")))
+    status, headers, _ = srv.request("POST", "/cockpit/login", [("Authorization", good)])
+    check("login CSRF: POST /cockpit/login without Origin refused", status == 403 and not header(headers, "set-cookie"),
+          "status %s" % status)
+    status, _, _ = srv.request("POST", "/cockpit/login", [("Origin", srv.origin()),
+                                                          ("Authorization", basic(reg["REGISTRY_USER"], "wrong-Pa55word"))])
+    check("login: wrong password refused (401)", status == 401, "status %s" % status)
+
+
+def test_cookie(srv, reg):
+    """Logs in for real; returns the cookie header value for later tests."""
+    status, headers, body = srv.request("POST", "/cockpit/login", [
+        ("Origin", srv.origin()), ("Authorization", basic(reg["REGISTRY_USER"], reg["REGISTRY_PASSWORD"]))])
+    check("login with the registry's credentials", status == 200, "status %s %s" % (status, body[:200]))
+    cookies = [c for c in header(headers, "set-cookie") if c.startswith("cockpit=")]
+    if not check("login sets the session cookie", len(cookies) == 1, str(header(headers, "set-cookie"))):
+        return None
+    attrs = [a.strip().lower() for a in cookies[0].split(";")[1:]]
+    for flag in ("secure", "httponly", "samesite=strict", "path=/"):
+        check("cookie flag %s on the wire" % flag, flag in attrs, cookies[0].split(";", 1)[1])
+    check("session cookie has no Domain (host-only)", not any(a.startswith("domain") for a in attrs), cookies[0])
+    value = cookies[0].split(";", 1)[0].split("=", 1)[1]
+    SECRETS.append(value)
+    check("session cookie value does not contain the credential in clear",
+          reg["REGISTRY_PASSWORD"] not in value and "YWRtaW4" not in value)
+    # the session works, and logout clears it
+    status, _, body = srv.request("GET", "/cockpit/session", [("Cookie", "cockpit=" + value)])
+    check("GET /cockpit/session with the cookie", status == 200, "status %s" % status)
+    return "cockpit=" + value
+
+
+def test_socket_with_cookie(srv, cookie):
+    """Cross-site WebSocket hijacking with the victim's cookie attached."""
+    for origin in (FOREIGN, "null"):
+        status, _, _ = srv.request("GET", "/cockpit/socket", upgrade_headers(origin) + [("Cookie", cookie)])
+        check("CSWSH: logged-in socket with Origin %s refused" % origin, status == 403, "status %s" % status)
+    status, _, _ = srv.request("GET", "/cockpit/socket", upgrade_headers(srv.origin()) + [("Cookie", cookie)])
+    check("logged-in socket from the own origin upgrades", status == 101, "status %s" % status)
+
+
+def test_logout(srv, cookie):
+    status, headers, _ = srv.request("POST", "/cockpit/logout", [("Origin", srv.origin()), ("Cookie", cookie)])
+    cleared = [c for c in header(headers, "set-cookie") if c.startswith("cockpit=")]
+    check("logout clears the cookie", status == 200 and cleared and "max-age=0" in cleared[0].lower(),
+          "status %s %s" % (status, cleared))
 
 
 def test_open_redirect(srv):
@@ -298,20 +205,42 @@ def main():
     only = set(sys.argv[1:])
     tmp = tempfile.mkdtemp(prefix="rc-websec.")
     srv = None
+    stop_registry = None
     try:
-        srv = Server(tmp)
+        reg, stop_registry = fixture_registry(tmp, "--htpasswd")
+        srv = Server(tmp, env={"REGISTRY_URL": reg["REGISTRY_URL"]})
         for name, fn in (("origin", test_websocket_origin), ("traversal", test_traversal),
                          ("headers", test_headers), ("redirect", test_plain_redirect),
-                         ("csrf", test_login_csrf), ("open-redirect", test_open_redirect)):
+                         ("open-redirect", test_open_redirect)):
             if not only or name in only:
                 fn(srv)
+        if not only or "login" in only:
+            test_login_csrf(srv, reg)
+            cookie = test_cookie(srv, reg)
+            if cookie:
+                test_socket_with_cookie(srv, cookie)
+                # a real request upstream with the credential, so the log has had the chance to leak it
+                con = srv.console()
+                con.login_registry(reg["REGISTRY_USER"], reg["REGISTRY_PASSWORD"])
+                SECRETS.extend(v for v in con.cookies.values())
+                ws = con.socket()
+                status, _, body = ws.http("GET", "/v2/_catalog")
+                check("http-stream2 through the session reaches the registry", status == 200 and b"demo/hello" in body,
+                      "status %s" % status)
+                ws.close()
+                test_logout(srv, cookie)
         if srv.proc.poll() is not None:
             check("server still running after the attacks", False, "exit status %s" % srv.proc.returncode)
         log = srv.stop()
         test_log_secrets(log)
+        if WRAPPER:
+            check("server under %s exits cleanly (no errors, no definite leaks)" % WRAPPER[0],
+                  srv.proc.returncode == 0, "exit status %s; log tail:\n%s" % (srv.proc.returncode, log[-3000:]))
     finally:
-        if srv:
-            srv.stop() if srv.proc.poll() is None else None
+        if srv and srv.proc.poll() is None:
+            srv.stop()
+        if stop_registry:
+            stop_registry()
         shutil.rmtree(tmp, ignore_errors=True)
     failed = [n for n, ok in results if not ok]
     print("websec: %d passed, %d failed" % (len(results) - len(failed), len(failed)))

@@ -5,6 +5,7 @@
 #include <glib.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -34,7 +35,12 @@ static inline GLogWriterOutput
 fuzz_log_writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer user_data)
 {
   if (level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL))
-    return g_log_writer_default (level, fields, n_fields, user_data);
+    {
+      /* abort (SIGABRT, which libFuzzer reports with the input), not glib's
+       * G_BREAKPOINT (SIGTRAP, which it does not) */
+      g_log_writer_default (level, fields, n_fields, user_data);
+      abort ();
+    }
   return G_LOG_WRITER_HANDLED;
 }
 
@@ -47,6 +53,5 @@ fuzz_quiet_logs (void)
   if (done)
     return;
   done = TRUE;
-  g_log_set_always_fatal (G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_ERROR);
   g_log_set_writer_func (fuzz_log_writer, NULL, NULL);
 }
