@@ -51,4 +51,9 @@ void http_exchange_respond_json (HttpExchange *ex, guint status, const gchar *js
 void http_exchange_respond_static (HttpExchange *ex, const gchar *relative_path,
                                    const gchar *const *headers);
 
+/* For other modules' lws callbacks: the connection's peer ("1.2.3.4:5678")
+ * and whether the browser's side of it is TLS. */
+const gchar *http_get_peer (struct lws *wsi);
+gboolean http_wsi_is_tls (struct lws *wsi);
+
 G_END_DECLS

@@ -1,0 +1,269 @@
+/* config.c: environment (OpenShift template names) and cockpit.conf. */
+#define G_LOG_DOMAIN "cockpit-ws"
+
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+G_DEFINE_QUARK (config-error-quark, config_error)
+
+Config *
+config_new_defaults (void)
+{
+  Config *cfg = g_new0 (Config, 1);
+  cfg->port = 9090;
+  cfg->cert_dir = g_strdup (CERT_DIR_DEFAULT);
+  cfg->static_dir = g_strdup (STATIC_DIR_DEFAULT);
+  cfg->idle_timeout = 15;
+  cfg->max_startups = 200;
+  cfg->url_root = g_strdup ("");
+  cfg->oauth_client_id = g_strdup ("cockpit-oauth-client");
+  cfg->service_account_dir = g_strdup ("/var/run/secrets/kubernetes.io/serviceaccount");
+  return cfg;
+}
+
+void
+config_free (Config *cfg)
+{
+  if (!cfg)
+    return;
+  g_free (cfg->address);
+  g_free (cfg->cert_dir);
+  g_free (cfg->static_dir);
+  g_free (cfg->session_key_file);
+  g_strfreev (cfg->origins);
+  g_free (cfg->login_title);
+  g_free (cfg->url_root);
+  g_free (cfg->oauth_provider_url);
+  g_free (cfg->oauth_client_id);
+  g_free (cfg->kube_url);
+  g_free (cfg->master_url);
+  g_free (cfg->master_ca_file);
+  g_free (cfg->master_ca_data);
+  g_free (cfg->service_account_dir);
+  g_free (cfg->registry_host);
+  g_free (cfg->registry_url);
+  g_free (cfg->registry_ca_file);
+  g_free (cfg);
+}
+
+static gboolean
+parse_bool (const gchar *name, const gchar *value, gboolean *out, GError **error)
+{
+  if (g_ascii_strcasecmp (value, "true") == 0 || g_str_equal (value, "1") ||
+      g_ascii_strcasecmp (value, "yes") == 0)
+    *out = TRUE;
+  else if (g_ascii_strcasecmp (value, "false") == 0 || g_str_equal (value, "0") ||
+           g_ascii_strcasecmp (value, "no") == 0 || value[0] == '\0')
+    *out = FALSE;
+  else
+    {
+      g_set_error (error, CONFIG_ERROR, CONFIG_ERROR_INVALID,
+                   "%s: \"%s\" is not a boolean (true or false)", name, value);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* An absolute http(s) URL without fragment; returned without trailing '/'. */
+static gboolean
+parse_url (const gchar *name, const gchar *value, gchar **out, GError **error)
+{
+  g_autoptr(GUri) uri = NULL;
+  g_autoptr(GError) local = NULL;
+  gsize len;
+
+  uri = g_uri_parse (value, G_URI_FLAGS_NONE, &local);
+  if (!uri)
+    {
+      g_set_error (error, CONFIG_ERROR, CONFIG_ERROR_INVALID, "%s: \"%s\" is not a URL: %s",
+                   name, value, local->message);
+      return FALSE;
+    }
+  if (g_strcmp0 (g_uri_get_scheme (uri), "https") != 0 && g_strcmp0 (g_uri_get_scheme (uri), "http") != 0)
+    {
+      g_set_error (error, CONFIG_ERROR, CONFIG_ERROR_INVALID, "%s: \"%s\" is not an http or https URL",
+                   name, value);
+      return FALSE;
+    }
+  if (!g_uri_get_host (uri) || !g_uri_get_host (uri)[0])
+    {
+      g_set_error (error, CONFIG_ERROR, CONFIG_ERROR_INVALID, "%s: \"%s\" has no host", name, value);
+      return FALSE;
+    }
+  g_free (*out);
+  *out = g_strdup (value);
+  len = strlen (*out);
+  while (len > 0 && (*out)[len - 1] == '/')
+    (*out)[--len] = '\0';
+  return TRUE;
+}
+
+static gboolean
+parse_uint (const gchar *name, const gchar *value, guint max, guint *out, GError **error)
+{
+  guint64 v;
+  g_autoptr(GError) local = NULL;
+  if (!g_ascii_string_to_unsigned (value, 10, 0, max, &v, &local))
+    {
+      g_set_error (error, CONFIG_ERROR, CONFIG_ERROR_INVALID, "%s: \"%s\" is not a number from 0 to %u",
+                   name, value, max);
+      return FALSE;
+    }
+  *out = (guint) v;
+  return TRUE;
+}
+
+gboolean
+config_load_env (Config *cfg, GError **error)
+{
+  const gchar *v;
+
+  if ((v = g_getenv ("COCKPIT_KUBE_INSECURE")) &&
+      !parse_bool ("COCKPIT_KUBE_INSECURE", v, &cfg->no_tls, error))
+    return FALSE;
+  if ((v = g_getenv ("OPENSHIFT_OAUTH_PROVIDER_URL")) && v[0] &&
+      !parse_url ("OPENSHIFT_OAUTH_PROVIDER_URL", v, &cfg->oauth_provider_url, error))
+    return FALSE;
+  if ((v = g_getenv ("OPENSHIFT_OAUTH_CLIENT_ID")) && v[0])
+    {
+      g_free (cfg->oauth_client_id);
+      cfg->oauth_client_id = g_strdup (v);
+    }
+  if ((v = g_getenv ("COCKPIT_KUBE_URL")) && v[0] &&
+      !parse_url ("COCKPIT_KUBE_URL", v, &cfg->kube_url, error))
+    return FALSE;
+
+  if (!cfg->master_url)
+    {
+      const gchar *host = g_getenv ("KUBERNETES_SERVICE_HOST");
+      const gchar *port = g_getenv ("KUBERNETES_SERVICE_PORT");
+      if (host && host[0])
+        {
+          guint p = 443;
+          if (port && port[0] && !parse_uint ("KUBERNETES_SERVICE_PORT", port, 65535, &p, error))
+            return FALSE;
+          if (strchr (host, ':'))
+            cfg->master_url = g_strdup_printf ("https://[%s]:%u", host, p);
+          else
+            cfg->master_url = g_strdup_printf ("https://%s:%u", host, p);
+        }
+    }
+  if ((v = g_getenv ("KUBERNETES_INSECURE")) &&
+      !parse_bool ("KUBERNETES_INSECURE", v, &cfg->master_insecure, error))
+    return FALSE;
+  if ((v = g_getenv ("KUBERNETES_CA_DATA")) && v[0])
+    {
+      g_free (cfg->master_ca_data);
+      cfg->master_ca_data = g_strdup (v);
+    }
+  if (cfg->service_account_dir)
+    {
+      g_autofree gchar *ca = g_build_filename (cfg->service_account_dir, "ca.crt", NULL);
+      if (!cfg->master_ca_file && g_file_test (ca, G_FILE_TEST_IS_REGULAR))
+        cfg->master_ca_file = g_steal_pointer (&ca);
+    }
+  if ((v = g_getenv ("REGISTRY_ONLY")) && !parse_bool ("REGISTRY_ONLY", v, &cfg->registry_only, error))
+    return FALSE;
+  if ((v = g_getenv ("REGISTRY_HOST")) && v[0])
+    {
+      if (strpbrk (v, "/ \t\"'<>"))
+        {
+          g_set_error (error, CONFIG_ERROR, CONFIG_ERROR_INVALID,
+                       "REGISTRY_HOST: \"%s\" must be host[:port], without scheme or path", v);
+          return FALSE;
+        }
+      g_free (cfg->registry_host);
+      cfg->registry_host = g_strdup (v);
+    }
+  if ((v = g_getenv ("REGISTRY_URL")) && v[0] && !parse_url ("REGISTRY_URL", v, &cfg->registry_url, error))
+    return FALSE;
+  if ((v = g_getenv ("REGISTRY_INSECURE")) && !parse_bool ("REGISTRY_INSECURE", v, &cfg->registry_insecure, error))
+    return FALSE;
+  if ((v = g_getenv ("SESSION_KEY_FILE")) && v[0] && !cfg->session_key_file)
+    cfg->session_key_file = g_strdup (v);
+  return TRUE;
+}
+
+gboolean
+config_load_file (Config *cfg, const gchar *path, GError **error)
+{
+  g_autoptr(GKeyFile) kf = g_key_file_new ();
+  g_autoptr(GError) local = NULL;
+  g_autofree gchar *v = NULL;
+
+  if (!g_key_file_load_from_file (kf, path, G_KEY_FILE_NONE, &local))
+    {
+      if (g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+        return TRUE;
+      g_set_error (error, CONFIG_ERROR, CONFIG_ERROR_INVALID, "%s: %s", path, local->message);
+      return FALSE;
+    }
+
+#define KEY(k) (g_free (v), v = g_key_file_get_string (kf, "WebService", k, NULL))
+  if (KEY ("Origins"))
+    {
+      g_auto(GStrv) parts = g_strsplit_set (g_strstrip (v), " \t", -1);
+      GPtrArray *out = g_ptr_array_new ();
+      for (guint i = 0; parts[i]; i++)
+        {
+          g_autofree gchar *url = NULL;
+          g_autofree gchar *name = g_strdup_printf ("%s: [WebService] Origins", path);
+          if (!parts[i][0])
+            continue;
+          if (!parse_url (name, parts[i], &url, error))
+            {
+              g_ptr_array_free (out, TRUE);
+              return FALSE;
+            }
+          g_ptr_array_add (out, g_steal_pointer (&url));
+        }
+      g_ptr_array_add (out, NULL);
+      g_strfreev (cfg->origins);
+      cfg->origins = (gchar **) g_ptr_array_free (out, FALSE);
+    }
+  if (KEY ("LoginTitle"))
+    {
+      g_free (cfg->login_title);
+      cfg->login_title = g_strdup (g_strstrip (v));
+    }
+  if (KEY ("IdleTimeout"))
+    {
+      g_autofree gchar *name = g_strdup_printf ("%s: [WebService] IdleTimeout", path);
+      if (!parse_uint (name, g_strstrip (v), 60 * 24 * 365, &cfg->idle_timeout, error))
+        return FALSE;
+    }
+  if (KEY ("MaxStartups"))
+    {
+      g_autofree gchar *name = g_strdup_printf ("%s: [WebService] MaxStartups", path);
+      /* Cockpit's form is "10" or "start:rate:full"; take the full count */
+      gchar *colon = strrchr (g_strstrip (v), ':');
+      if (!parse_uint (name, colon ? colon + 1 : v, 1000000, &cfg->max_startups, error))
+        return FALSE;
+      if (cfg->max_startups == 0)
+        {
+          g_set_error (error, CONFIG_ERROR, CONFIG_ERROR_INVALID, "%s must be at least 1", name);
+          return FALSE;
+        }
+    }
+  if (KEY ("UrlRoot"))
+    {
+      gchar *root = g_strstrip (v);
+      gsize len;
+      if (root[0] && (root[0] != '/' || strstr (root, "..") || strpbrk (root, "?#%\\ \"'<>")))
+        {
+          g_set_error (error, CONFIG_ERROR, CONFIG_ERROR_INVALID,
+                       "%s: [WebService] UrlRoot: \"%s\" must be an absolute path like /registry", path, root);
+          return FALSE;
+        }
+      len = strlen (root);
+      while (len > 0 && root[len - 1] == '/')
+        root[--len] = '\0';
+      g_free (cfg->url_root);
+      cfg->url_root = g_strdup (root);
+    }
+#undef KEY
+  return TRUE;
+}

@@ -1,0 +1,909 @@
+/* http.c: libwebsockets on the glib main loop, HTTP routes, static files and
+ * the security headers every response carries.
+ *
+ * lws never listens itself: server.c/tls.c hand it plaintext fds. A request
+ * becomes an HttpExchange; handlers (auth.c) answer now or later, static
+ * files answer at once from an in-memory cache (content-hash ETag, gzip
+ * copy for text). The response is written from the HTTP_WRITEABLE callback,
+ * in chunks, so large files never block the loop. */
+#define G_LOG_DOMAIN "cockpit-ws"
+
+#include "config.h"
+#include "http.h"
+#include "socket.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <gio/gio.h>
+
+#define HTTP_MAX_BODY (64 * 1024)
+#define HTTP_CHUNK (64 * 1024)
+
+static const gchar *security_headers[] = {
+  "Content-Security-Policy", "default-src 'self'; connect-src 'self' wss: ws:; script-src 'self'; "
+  "style-src 'self'; img-src 'self' data:; font-src 'self'; object-src 'none'; base-uri 'self'; "
+  "frame-ancestors 'self'; form-action 'self'",
+  "X-Frame-Options", "sameorigin",
+  "X-Content-Type-Options", "nosniff",
+  "Referrer-Policy", "no-referrer",
+  "Cross-Origin-Resource-Policy", "same-origin",
+  NULL
+};
+
+/* headers captured at request time, so late handlers can read them */
+static const struct { const gchar *name; enum lws_token_indexes token; } known_headers[] = {
+  { "host", WSI_TOKEN_HOST },
+  { "origin", WSI_TOKEN_ORIGIN },
+  { "cookie", WSI_TOKEN_HTTP_COOKIE },
+  { "authorization", WSI_TOKEN_HTTP_AUTHORIZATION },
+  { "accept-encoding", WSI_TOKEN_HTTP_ACCEPT_ENCODING },
+  { "accept-language", WSI_TOKEN_HTTP_ACCEPT_LANGUAGE },
+  { "accept", WSI_TOKEN_HTTP_ACCEPT },
+  { "if-none-match", WSI_TOKEN_HTTP_IF_NONE_MATCH },
+  { "content-type", WSI_TOKEN_HTTP_CONTENT_TYPE },
+  { "content-length", WSI_TOKEN_HTTP_CONTENT_LENGTH },
+  { "user-agent", WSI_TOKEN_HTTP_USER_AGENT },
+  { "referer", WSI_TOKEN_HTTP_REFERER },
+};
+static const gchar *custom_headers[] = { "x-state", "x-forwarded-proto", "x-requested-with", NULL };
+
+typedef struct {
+  gboolean tls;
+  gboolean plain_on_tls_port;
+  gchar *peer;
+} ConnInfo;
+
+struct _HttpExchange {
+  struct lws *wsi;           /* NULL once the connection is gone */
+  gchar *method;
+  gchar *path;               /* UrlRoot removed */
+  gchar *uri;                /* as requested, for redirects and logs */
+  gchar *query;
+  GHashTable *headers;
+  GByteArray *body;
+  GBytes *body_bytes;
+  gboolean tls;
+  gchar *peer;
+  gboolean responded;
+  /* the response */
+  guint status;
+  gchar *content_type;
+  GBytes *resp_body;
+  gsize resp_off;
+  gchar **resp_headers;
+  gboolean head_only;
+  gboolean headers_sent;
+};
+
+typedef struct {
+  HttpExchange *ex;
+} HttpPss;
+
+typedef struct {
+  HttpHandlerFunc func;
+  gpointer data;
+} Handler;
+
+typedef struct {
+  GBytes *data;
+  GBytes *gz;
+  gchar *etag;
+  gint64 mtime;
+  goffset size;
+  ino_t ino;
+  const gchar *content_type;
+} CacheEntry;
+
+static struct lws_context *context;
+static struct lws_vhost *vhost;
+static GMainLoop *lws_loop;
+static GHashTable *handlers;       /* path → Handler */
+static GHashTable *conns;          /* fd → ConnInfo */
+static GHashTable *cache;          /* realpath → CacheEntry */
+static gchar *static_root;         /* realpath of the static dir */
+static gchar *url_root;
+static gboolean server_tls;
+
+/* ----------------------------------------------------------- connections */
+
+static void
+conn_info_free (gpointer data)
+{
+  ConnInfo *c = data;
+  g_free (c->peer);
+  g_free (c);
+}
+
+static ConnInfo *
+conn_info (struct lws *wsi)
+{
+  int fd = lws_get_socket_fd (wsi);
+  return conns ? g_hash_table_lookup (conns, GINT_TO_POINTER (fd)) : NULL;
+}
+
+const gchar *
+http_get_peer (struct lws *wsi)
+{
+  ConnInfo *c = conn_info (wsi);
+  return c ? c->peer : "unknown peer";
+}
+
+gboolean
+http_wsi_is_tls (struct lws *wsi)
+{
+  ConnInfo *c = conn_info (wsi);
+  return c ? c->tls : FALSE;
+}
+
+gboolean
+http_adopt_fd (int fd, gboolean tls, gboolean plain_on_tls_port, const gchar *peer)
+{
+  lws_sock_file_fd_type sock;
+  ConnInfo *c = g_new0 (ConnInfo, 1);
+  struct lws *wsi;
+
+  c->tls = tls;
+  c->plain_on_tls_port = plain_on_tls_port;
+  c->peer = g_strdup (peer);
+  /* an fd number is reused only after its previous connection closed */
+  g_hash_table_replace (conns, GINT_TO_POINTER (fd), c);
+
+  sock.sockfd = fd;
+  wsi = lws_adopt_descriptor_vhost (vhost, LWS_ADOPT_HTTP | LWS_ADOPT_SOCKET, sock, NULL, NULL);
+  if (!wsi)
+    {
+      g_warning ("%s: libwebsockets could not adopt the connection", peer);
+      g_hash_table_remove (conns, GINT_TO_POINTER (fd));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* -------------------------------------------------------------- handlers */
+
+void
+http_add_handler (const gchar *path, HttpHandlerFunc func, gpointer user_data)
+{
+  Handler *h = g_new0 (Handler, 1);
+  h->func = func;
+  h->data = user_data;
+  if (!handlers)
+    handlers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_hash_table_replace (handlers, g_strdup (path), h);
+}
+
+/* -------------------------------------------------------------- exchange */
+
+static void
+exchange_free (HttpExchange *ex)
+{
+  g_free (ex->method);
+  g_free (ex->path);
+  g_free (ex->uri);
+  g_free (ex->query);
+  g_hash_table_unref (ex->headers);
+  if (ex->body)
+    g_byte_array_unref (ex->body);
+  if (ex->body_bytes)
+    g_bytes_unref (ex->body_bytes);
+  g_free (ex->peer);
+  g_free (ex->content_type);
+  if (ex->resp_body)
+    g_bytes_unref (ex->resp_body);
+  g_strfreev (ex->resp_headers);
+  g_free (ex);
+}
+
+const gchar *http_exchange_get_method (HttpExchange *ex) { return ex->method; }
+const gchar *http_exchange_get_path (HttpExchange *ex) { return ex->path; }
+const gchar *http_exchange_get_query (HttpExchange *ex) { return ex->query; }
+const gchar *http_exchange_get_peer (HttpExchange *ex) { return ex->peer; }
+gboolean http_exchange_is_tls (HttpExchange *ex) { return ex->tls; }
+
+const gchar *
+http_exchange_get_header (HttpExchange *ex, const gchar *lowercase_name)
+{
+  return g_hash_table_lookup (ex->headers, lowercase_name);
+}
+
+GBytes *
+http_exchange_get_body (HttpExchange *ex)
+{
+  if (!ex->body_bytes)
+    {
+      if (ex->body)
+        {
+          ex->body_bytes = g_byte_array_free_to_bytes (ex->body);
+          ex->body = NULL;
+        }
+      else
+        ex->body_bytes = g_bytes_new (NULL, 0);
+    }
+  return ex->body_bytes;
+}
+
+gchar *
+http_exchange_dup_origin (HttpExchange *ex)
+{
+  const gchar *host = http_exchange_get_header (ex, "host");
+  return g_strdup_printf ("%s://%s", ex->tls ? "https" : "http", host ? host : "localhost");
+}
+
+void
+http_exchange_respond (HttpExchange *ex, guint status, const gchar *content_type,
+                       GBytes *body, const gchar *const *headers)
+{
+  if (ex->responded)
+    {
+      g_critical ("HTTP exchange for %s answered twice", ex->path);
+      return;
+    }
+  ex->responded = TRUE;
+  if (!ex->wsi)
+    {
+      exchange_free (ex);   /* the client went away meanwhile */
+      return;
+    }
+  ex->status = status;
+  ex->content_type = g_strdup (content_type);
+  ex->resp_body = body ? g_bytes_ref (body) : g_bytes_new (NULL, 0);
+  ex->resp_headers = g_strdupv ((gchar **) headers);
+  lws_callback_on_writable (ex->wsi);
+}
+
+void
+http_exchange_respond_json (HttpExchange *ex, guint status, const gchar *json_text,
+                            const gchar *const *headers)
+{
+  g_autoptr(GBytes) body = g_bytes_new (json_text, strlen (json_text));
+  const gchar *extra[16];
+  guint n = 0;
+  extra[n++] = "Cache-Control: no-cache, no-store";
+  for (guint i = 0; headers && headers[i] && n < G_N_ELEMENTS (extra) - 1; i++)
+    extra[n++] = headers[i];
+  extra[n] = NULL;
+  http_exchange_respond (ex, status, "application/json", body, extra);
+}
+
+static void
+respond_text (HttpExchange *ex, guint status, const gchar *text)
+{
+  g_autoptr(GBytes) body = g_bytes_new (text, strlen (text));
+  http_exchange_respond (ex, status, "text/plain; charset=utf-8", body, NULL);
+}
+
+/* ---------------------------------------------------------- static files */
+
+static const gchar *
+mime_type (const gchar *path)
+{
+  static const struct { const gchar *ext, *type; } types[] = {
+    { ".html", "text/html; charset=utf-8" },
+    { ".js", "text/javascript; charset=utf-8" },
+    { ".mjs", "text/javascript; charset=utf-8" },
+    { ".css", "text/css; charset=utf-8" },
+    { ".json", "application/json" },
+    { ".svg", "image/svg+xml" },
+    { ".png", "image/png" },
+    { ".ico", "image/x-icon" },
+    { ".woff2", "font/woff2" },
+    { ".woff", "font/woff" },
+    { ".txt", "text/plain; charset=utf-8" },
+    { ".map", "application/json" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (types); i++)
+    if (g_str_has_suffix (path, types[i].ext))
+      return types[i].type;
+  return "application/octet-stream";
+}
+
+static GBytes *
+gzip_bytes (GBytes *data)
+{
+  g_autoptr(GZlibCompressor) comp = g_zlib_compressor_new (G_ZLIB_COMPRESSOR_FORMAT_GZIP, 9);
+  g_autoptr(GOutputStream) mem = g_memory_output_stream_new_resizable ();
+  g_autoptr(GOutputStream) out = g_converter_output_stream_new (mem, G_CONVERTER (comp));
+  gsize len, written;
+  gconstpointer bytes = g_bytes_get_data (data, &len);
+
+  if (!g_output_stream_write_all (out, bytes, len, &written, NULL, NULL) ||
+      !g_output_stream_close (out, NULL, NULL))
+    return NULL;
+  return g_memory_output_stream_steal_as_bytes (G_MEMORY_OUTPUT_STREAM (mem));
+}
+
+static void
+cache_entry_free (gpointer data)
+{
+  CacheEntry *e = data;
+  g_bytes_unref (e->data);
+  if (e->gz)
+    g_bytes_unref (e->gz);
+  g_free (e->etag);
+  g_free (e);
+}
+
+/* Resolve a request path to a file inside the static root, or NULL. */
+static gchar *
+static_resolve (const gchar *path)
+{
+  g_autofree gchar *joined = NULL;
+  g_autofree gchar *real = NULL;
+  gsize rootlen;
+  struct stat st;
+
+  if (!static_root || path[0] != '/')
+    return NULL;
+  /* lws has already decoded %XX once; anything still suspicious is refused */
+  if (strstr (path, "..") || strchr (path, '\\') || strstr (path, "//") || strchr (path, '%'))
+    return NULL;
+  for (const gchar *p = path; *p; p++)
+    if ((guchar) *p < 0x20 || *p == 0x7f)
+      return NULL;
+  joined = g_build_filename (static_root, path + 1, NULL);
+  real = realpath (joined, NULL);
+  if (!real)
+    return NULL;
+  rootlen = strlen (static_root);
+  if (strncmp (real, static_root, rootlen) != 0 || real[rootlen] != '/')
+    return NULL;                    /* a symlink out of the tree */
+  if (stat (real, &st) < 0 || !S_ISREG (st.st_mode))
+    return NULL;
+  return g_steal_pointer (&real);
+}
+
+static CacheEntry *
+static_lookup (const gchar *file)
+{
+  struct stat st;
+  CacheEntry *e;
+  g_autofree gchar *contents = NULL;
+  gsize len;
+  g_autofree gchar *sum = NULL;
+
+  if (stat (file, &st) < 0)
+    return NULL;
+  e = g_hash_table_lookup (cache, file);
+  if (e && e->mtime == st.st_mtim.tv_sec * G_GINT64_CONSTANT (1000000000) + st.st_mtim.tv_nsec &&
+      e->size == st.st_size && e->ino == st.st_ino)
+    return e;
+  if (!g_file_get_contents (file, &contents, &len, NULL))
+    return NULL;
+
+  e = g_new0 (CacheEntry, 1);
+  e->data = g_bytes_new_take (g_steal_pointer (&contents), len);
+  e->mtime = st.st_mtim.tv_sec * G_GINT64_CONSTANT (1000000000) + st.st_mtim.tv_nsec;
+  e->size = st.st_size;
+  e->ino = st.st_ino;
+  e->content_type = mime_type (file);
+  sum = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, e->data);
+  e->etag = g_strdup_printf ("\"%.32s\"", sum);
+  if (len > 256 && (g_str_has_prefix (e->content_type, "text/") ||
+                    g_str_has_prefix (e->content_type, "application/json") ||
+                    g_str_has_prefix (e->content_type, "image/svg")))
+    {
+      GBytes *gz = gzip_bytes (e->data);
+      if (gz && g_bytes_get_size (gz) < len)
+        e->gz = gz;
+      else if (gz)
+        g_bytes_unref (gz);
+    }
+  g_hash_table_replace (cache, g_strdup (file), e);
+  return e;
+}
+
+static gboolean
+etag_matches (const gchar *if_none_match, const gchar *etag)
+{
+  g_auto(GStrv) parts = NULL;
+  if (!if_none_match)
+    return FALSE;
+  parts = g_strsplit (if_none_match, ",", -1);
+  for (guint i = 0; parts[i]; i++)
+    {
+      const gchar *p = g_strstrip (parts[i]);
+      if (g_str_has_prefix (p, "W/"))
+        p += 2;
+      if (g_str_equal (p, etag) || g_str_equal (p, "*"))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static gboolean
+accepts_gzip (HttpExchange *ex)
+{
+  const gchar *ae = http_exchange_get_header (ex, "accept-encoding");
+  return ae && strstr (ae, "gzip") != NULL;
+}
+
+static void
+respond_not_found (HttpExchange *ex)
+{
+  g_autofree gchar *file = static_resolve ("/404.html");
+  CacheEntry *e = file ? static_lookup (file) : NULL;
+  if (e)
+    {
+      http_exchange_respond (ex, 404, e->content_type, e->data, NULL);
+      return;
+    }
+  {
+    static const gchar page[] =
+      "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Not found</title></head>"
+      "<body><h1>Not found</h1></body></html>\n";
+    g_autoptr(GBytes) body = g_bytes_new_static (page, sizeof page - 1);
+    http_exchange_respond (ex, 404, "text/html; charset=utf-8", body, NULL);
+  }
+}
+
+void
+http_exchange_respond_static (HttpExchange *ex, const gchar *relative_path,
+                              const gchar *const *headers)
+{
+  g_autofree gchar *rel = g_strconcat (relative_path[0] == '/' ? "" : "/", relative_path, NULL);
+  g_autofree gchar *file = static_resolve (rel);
+  CacheEntry *e = file ? static_lookup (file) : NULL;
+  const gchar *extra[24];
+  guint n = 0;
+  g_autofree gchar *etag_line = NULL;
+
+  if (!e)
+    {
+      respond_not_found (ex);
+      return;
+    }
+
+  etag_line = g_strdup_printf ("ETag: %s", e->etag);
+  extra[n++] = etag_line;
+  extra[n++] = "Cache-Control: no-cache";
+  for (guint i = 0; headers && headers[i] && n < G_N_ELEMENTS (extra) - 3; i++)
+    extra[n++] = headers[i];
+
+  if (etag_matches (http_exchange_get_header (ex, "if-none-match"), e->etag))
+    {
+      extra[n] = NULL;
+      http_exchange_respond (ex, 304, NULL, NULL, extra);
+      return;
+    }
+  if (e->gz)
+    extra[n++] = "Vary: Accept-Encoding";
+  if (e->gz && accepts_gzip (ex))
+    {
+      extra[n++] = "Content-Encoding: gzip";
+      extra[n] = NULL;
+      http_exchange_respond (ex, 200, e->content_type, e->gz, extra);
+    }
+  else
+    {
+      extra[n] = NULL;
+      http_exchange_respond (ex, 200, e->content_type, e->data, extra);
+    }
+}
+
+/* ---------------------------------------------------------------- routes */
+
+static void
+route_ping (HttpExchange *ex)
+{
+  static const gchar *cors[] = { "Access-Control-Allow-Origin: *", NULL };
+  http_exchange_respond_json (ex, 200, "{\"service\":\"cockpit\"}", cors);
+}
+
+static void
+dispatch (HttpExchange *ex, ConnInfo *conn)
+{
+  Handler *h;
+
+  if (conn && conn->plain_on_tls_port)
+    {
+      if (g_str_equal (ex->path, "/ping"))
+        {
+          route_ping (ex);
+        }
+      else
+        {
+          const gchar *host = http_exchange_get_header (ex, "host");
+          g_autofree gchar *location = NULL;
+          g_autofree gchar *loc_header = NULL;
+          const gchar *headers[2];
+          if (!host || strpbrk (host, "/\\ \r\n@"))
+            {
+              respond_text (ex, 400, "Bad Request: this port speaks https\n");
+              return;
+            }
+          location = g_strdup_printf ("https://%s%s%s%s", host, ex->uri, ex->query ? "?" : "",
+                                      ex->query ? ex->query : "");
+          loc_header = g_strdup_printf ("Location: %s", location);
+          headers[0] = loc_header;
+          headers[1] = NULL;
+          http_exchange_respond (ex, 301, "text/plain; charset=utf-8",
+                                 g_bytes_new_static ("Moved to https\n", 15), headers);
+        }
+      return;
+    }
+
+  if (g_str_equal (ex->path, "/ping"))
+    {
+      route_ping (ex);
+      return;
+    }
+
+  h = handlers ? g_hash_table_lookup (handlers, ex->path) : NULL;
+  if (h)
+    {
+      h->func (ex, h->data);
+      return;
+    }
+
+  if (!g_str_equal (ex->method, "GET") && !g_str_equal (ex->method, "HEAD"))
+    {
+      static const gchar *allow[] = { "Allow: GET, HEAD", NULL };
+      http_exchange_respond (ex, 405, "text/plain; charset=utf-8",
+                             g_bytes_new_static ("Method Not Allowed\n", 19), allow);
+      return;
+    }
+  if (g_str_equal (ex->path, "/") || g_str_equal (ex->path, ""))
+    http_exchange_respond_static (ex, "/index.html", NULL);
+  else
+    http_exchange_respond_static (ex, ex->path, NULL);
+}
+
+static gchar *
+header_dup (struct lws *wsi, enum lws_token_indexes token)
+{
+  int len = lws_hdr_total_length (wsi, token);
+  gchar *value;
+  if (len <= 0)
+    return NULL;
+  value = g_malloc (len + 1);
+  if (lws_hdr_copy (wsi, value, len + 1, token) < 0)
+    {
+      g_free (value);
+      return NULL;
+    }
+  return value;
+}
+
+static HttpExchange *
+exchange_new (struct lws *wsi, const gchar *uri, ConnInfo *conn)
+{
+  HttpExchange *ex = g_new0 (HttpExchange, 1);
+  static const struct { enum lws_token_indexes token; const gchar *method; } methods[] = {
+    { WSI_TOKEN_GET_URI, "GET" }, { WSI_TOKEN_POST_URI, "POST" }, { WSI_TOKEN_HEAD_URI, "HEAD" },
+    { WSI_TOKEN_PUT_URI, "PUT" }, { WSI_TOKEN_PATCH_URI, "PATCH" }, { WSI_TOKEN_DELETE_URI, "DELETE" },
+    { WSI_TOKEN_OPTIONS_URI, "OPTIONS" },
+  };
+
+  ex->wsi = wsi;
+  ex->tls = conn ? conn->tls : FALSE;
+  ex->peer = g_strdup (conn ? conn->peer : "unknown peer");
+  for (guint i = 0; i < G_N_ELEMENTS (methods); i++)
+    if (lws_hdr_total_length (wsi, methods[i].token) > 0)
+      {
+        ex->method = g_strdup (methods[i].method);
+        break;
+      }
+  if (!ex->method)
+    ex->method = g_strdup ("GET");
+  ex->uri = g_strdup (uri);
+  ex->query = header_dup (wsi, WSI_TOKEN_HTTP_URI_ARGS);
+  ex->headers = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
+  for (guint i = 0; i < G_N_ELEMENTS (known_headers); i++)
+    {
+      gchar *v = header_dup (wsi, known_headers[i].token);
+      if (v)
+        g_hash_table_insert (ex->headers, (gpointer) known_headers[i].name, v);
+    }
+  for (guint i = 0; custom_headers[i]; i++)
+    {
+      g_autofree gchar *name = g_strconcat (custom_headers[i], ":", NULL);
+      int len = lws_hdr_custom_length (wsi, name, strlen (name));
+      if (len > 0)
+        {
+          gchar *v = g_malloc (len + 1);
+          if (lws_hdr_custom_copy (wsi, v, len + 1, name, strlen (name)) >= 0)
+            g_hash_table_insert (ex->headers, (gpointer) custom_headers[i], v);
+          else
+            g_free (v);
+        }
+    }
+
+  if (url_root && url_root[0])
+    {
+      gsize n = strlen (url_root);
+      if (strncmp (uri, url_root, n) == 0 && (uri[n] == '/' || uri[n] == '\0'))
+        ex->path = g_strdup (uri[n] ? uri + n : "/");
+      else
+        ex->path = g_strdup ("/\x01outside-url-root");   /* never matches a route or file */
+    }
+  else
+    {
+      ex->path = g_strdup (uri);
+    }
+  return ex;
+}
+
+/* Write the pending response: headers first, then the body in chunks.
+ * Returns -1 when lws should close the connection. */
+static int
+exchange_write (struct lws *wsi, HttpPss *pss)
+{
+  HttpExchange *ex = pss->ex;
+  gsize total;
+
+  if (!ex || !ex->responded)
+    return 0;
+  total = g_bytes_get_size (ex->resp_body);
+
+  if (!ex->headers_sent)
+    {
+      guchar buf[LWS_PRE + 8192];
+      guchar *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
+      gboolean no_body = ex->status == 304 || ex->status == 204;
+
+      if (lws_add_http_header_status (wsi, ex->status, &p, end))
+        return -1;
+      for (guint i = 0; security_headers[i]; i += 2)
+        {
+          g_autofree gchar *name = g_strdup_printf ("%s:", security_headers[i]);
+          if (lws_add_http_header_by_name (wsi, (const guchar *) name, (const guchar *) security_headers[i + 1],
+                                           strlen (security_headers[i + 1]), &p, end))
+            return -1;
+        }
+      if (ex->content_type && !no_body &&
+          lws_add_http_header_by_token (wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, (const guchar *) ex->content_type,
+                                        strlen (ex->content_type), &p, end))
+        return -1;
+      if (!no_body && lws_add_http_header_content_length (wsi, total, &p, end))
+        return -1;
+      if (ex->tls && lws_add_http_header_by_name (wsi, (const guchar *) "Strict-Transport-Security:",
+                                                  (const guchar *) "max-age=31536000", 16, &p, end))
+        return -1;
+      for (guint i = 0; ex->resp_headers && ex->resp_headers[i]; i++)
+        {
+          const gchar *line = ex->resp_headers[i];
+          const gchar *colon = strchr (line, ':');
+          g_autofree gchar *name = NULL;
+          const gchar *value;
+          if (!colon)
+            continue;
+          name = g_strndup (line, colon - line + 1);
+          value = colon + 1;
+          while (*value == ' ')
+            value++;
+          if (lws_add_http_header_by_name (wsi, (const guchar *) name, (const guchar *) value,
+                                           strlen (value), &p, end))
+            return -1;
+        }
+      if (lws_finalize_write_http_header (wsi, start, &p, end))
+        return -1;
+      ex->headers_sent = TRUE;
+      g_debug ("%s: %s %s %u", ex->peer, ex->method, ex->uri, ex->status);
+      if (no_body || ex->head_only)
+        ex->resp_off = total;
+    }
+
+  if (ex->resp_off < total)
+    {
+      gsize len = MIN (HTTP_CHUNK, total - ex->resp_off);
+      gboolean last = ex->resp_off + len == total;
+      guchar *buf = g_malloc (LWS_PRE + len);
+      int n;
+      memcpy (buf + LWS_PRE, (const guchar *) g_bytes_get_data (ex->resp_body, NULL) + ex->resp_off, len);
+      n = lws_write (wsi, buf + LWS_PRE, len, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP);
+      g_free (buf);
+      if (n < 0)
+        return -1;
+      ex->resp_off += len;
+      if (!last)
+        {
+          lws_callback_on_writable (wsi);
+          return 0;
+        }
+    }
+
+  /* done with this request */
+  pss->ex = NULL;
+  exchange_free (ex);
+  if (lws_http_transaction_completed (wsi))
+    return -1;
+  return 0;
+}
+
+static int
+http_callback (struct lws *wsi, enum lws_callback_reasons reason,
+               void *user, void *in, size_t len)
+{
+  HttpPss *pss = user;
+
+  switch (reason)
+    {
+    case LWS_CALLBACK_HTTP:
+      {
+        ConnInfo *conn = conn_info (wsi);
+        HttpExchange *ex;
+        g_autofree gchar *clen = NULL;
+        guint64 content_length = 0;
+
+        if (pss->ex)
+          {
+            /* should not happen: lws serializes requests */
+            pss->ex->wsi = NULL;
+            if (pss->ex->responded)
+              exchange_free (pss->ex);
+            pss->ex = NULL;
+          }
+        ex = exchange_new (wsi, in ? (const gchar *) in : "/", conn);
+        pss->ex = ex;
+        ex->head_only = g_str_equal (ex->method, "HEAD");
+
+        clen = header_dup (wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH);
+        if (clen)
+          content_length = g_ascii_strtoull (clen, NULL, 10);
+        if (content_length > HTTP_MAX_BODY)
+          {
+            respond_text (ex, 413, "Request body too large\n");
+            return 0;
+          }
+        if (content_length > 0 && !g_str_equal (ex->method, "GET") && !g_str_equal (ex->method, "HEAD"))
+          {
+            ex->body = g_byte_array_sized_new (content_length);
+            return 0;   /* dispatch at LWS_CALLBACK_HTTP_BODY_COMPLETION */
+          }
+        dispatch (ex, conn);
+        return 0;
+      }
+
+    case LWS_CALLBACK_HTTP_BODY:
+      if (pss->ex && pss->ex->body)
+        {
+          if (pss->ex->body->len + len > HTTP_MAX_BODY)
+            return -1;
+          g_byte_array_append (pss->ex->body, in, len);
+        }
+      return 0;
+
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+      if (pss->ex && !pss->ex->responded)
+        dispatch (pss->ex, conn_info (wsi));
+      return 0;
+
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+      return exchange_write (wsi, pss);
+
+    case LWS_CALLBACK_CLOSED_HTTP:
+      if (pss && pss->ex)
+        {
+          pss->ex->wsi = NULL;
+          if (pss->ex->responded)
+            exchange_free (pss->ex);
+          pss->ex = NULL;
+        }
+      return 0;
+
+    case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+      /* upgraded to a WebSocket: the exchange is over */
+      if (pss && pss->ex)
+        {
+          pss->ex->wsi = NULL;
+          if (pss->ex->responded)
+            exchange_free (pss->ex);
+          pss->ex = NULL;
+        }
+      return 0;
+
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+      {
+        ConnInfo *conn = conn_info (wsi);
+        /* Only /cockpit/socket upgrades, only cockpit1, never on the plain-HTTP side of the TLS port */
+        g_autofree gchar *expected = g_strconcat (url_root ? url_root : "", "/cockpit/socket", NULL);
+        char uri[256] = "";
+        if (conn && conn->plain_on_tls_port)
+          return 1;
+        if (lws_hdr_copy (wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) < 0 || !g_str_equal (uri, expected))
+          {
+            g_debug ("%s: WebSocket upgrade refused on %s", conn ? conn->peer : "", uri);
+            lws_return_http_status (wsi, HTTP_STATUS_NOT_FOUND, NULL);
+            return 1;
+          }
+        return 0;
+      }
+
+    default:
+      return lws_callback_http_dummy (wsi, reason, user, in, len);
+    }
+}
+
+/* ------------------------------------------------------------------ init */
+
+static const struct lws_protocols http_protocol = {
+  .name = "http",
+  .callback = http_callback,
+  .per_session_data_size = sizeof (HttpPss),
+};
+
+static struct lws_protocols protocols[3];
+
+static void
+lws_log_to_glib (int level, const char *line)
+{
+  g_autofree gchar *copy = g_strchomp (g_strdup (line));
+  if (level & LLL_ERR)
+    g_message ("libwebsockets: %s", copy);
+  else
+    g_debug ("libwebsockets: %s", copy);
+}
+
+gboolean
+http_init (const Config *cfg, GError **error)
+{
+  struct lws_context_creation_info info;
+  void *foreign_loops[1];
+  g_autofree gchar *real = NULL;
+
+  server_tls = !cfg->no_tls;
+  url_root = g_strdup (cfg->url_root ? cfg->url_root : "");
+  conns = g_hash_table_new_full (NULL, NULL, NULL, conn_info_free);
+  cache = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, cache_entry_free);
+
+  real = cfg->static_dir ? realpath (cfg->static_dir, NULL) : NULL;
+  if (!real)
+    g_warning ("static directory %s: %s", cfg->static_dir ? cfg->static_dir : "(none)", g_strerror (errno));
+  static_root = g_steal_pointer (&real);
+
+  lws_set_log_level (LLL_ERR | LLL_WARN, lws_log_to_glib);
+
+  protocols[0] = http_protocol;
+  protocols[1] = socket_lws_protocol;
+  memset (&protocols[2], 0, sizeof protocols[2]);
+
+  lws_loop = g_main_loop_new (NULL, FALSE);
+  foreign_loops[0] = lws_loop;
+
+  memset (&info, 0, sizeof info);
+  info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
+  info.protocols = protocols;
+  info.options = LWS_SERVER_OPTION_GLIB | LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+  info.foreign_loops = foreign_loops;
+  info.count_threads = 1;
+  info.fd_limit_per_thread = 0;
+  info.timeout_secs = 30;
+  info.keepalive_timeout = 60;
+  info.max_http_header_data = 8192;
+  info.max_http_header_pool = 1024;
+  info.pt_serv_buf_size = 32 * 1024;
+
+  context = lws_create_context (&info);
+  if (!context)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                   "cannot create the libwebsockets context (is libwebsockets-evlib-glib installed?)");
+      return FALSE;
+    }
+  info.vhost_name = "registry-console";
+  vhost = lws_create_vhost (context, &info);
+  if (!vhost)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot create the libwebsockets vhost");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+void
+http_shutdown (void)
+{
+  if (context)
+    lws_context_destroy (context);
+  context = NULL;
+  vhost = NULL;
+  g_clear_pointer (&lws_loop, g_main_loop_unref);
+  g_clear_pointer (&conns, g_hash_table_unref);
+  g_clear_pointer (&cache, g_hash_table_unref);
+  g_clear_pointer (&handlers, g_hash_table_unref);
+  g_clear_pointer (&static_root, g_free);
+  g_clear_pointer (&url_root, g_free);
+}
