@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "socket.h"
+#include "http.h"
 
 #include <string.h>
 #include <sys/socket.h>
@@ -655,11 +656,9 @@ static RcSocket *
 socket_new (struct lws *wsi, RcSession *session)
 {
   RcSocket *self = g_new0 (RcSocket, 1);
-  char peer[64] = "";
 
   self->wsi = wsi;
-  lws_get_peer_simple (wsi, peer, sizeof peer);
-  self->peer = g_strdup (peer[0] ? peer : "unknown peer");
+  self->peer = g_strdup (http_get_peer (wsi));
   self->session = session;
   self->channels = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, channel_free);
   g_queue_init (&self->out);
@@ -778,9 +777,7 @@ socket_filter (struct lws *wsi, SocketPss *pss)
   g_autofree gchar *origin = header_dup (wsi, WSI_TOKEN_ORIGIN);
   g_autofree gchar *host = header_dup (wsi, WSI_TOKEN_HOST);
   gboolean tls = wsi_is_tls (wsi);
-  char peer[64] = "";
-
-  lws_get_peer_simple (wsi, peer, sizeof peer);
+  const gchar *peer = http_get_peer (wsi);
 
   if (server_tls && !tls)
     {
