@@ -1,23 +1,937 @@
-/* socket.c: /cockpit/socket (placeholder being replaced by the real
- * channel protocol implementation). */
+/* socket.c: /cockpit/socket, the Cockpit channel protocol.
+ *
+ * One RcSocket per WebSocket. Frames are "CHANNEL\nPAYLOAD"; the control
+ * channel is the empty name and carries JSON commands (init, open, ready,
+ * close, done, ping, pong). Payload types plug in through ChannelType.
+ *
+ * Output is a queue of complete frames, each allocated with LWS_PRE bytes of
+ * headroom so lws can write its header in place; one frame is written per
+ * writeable callback. Above SOCKET_HIGH_WATER bytes queued the socket stops
+ * reading from the browser (lws_rx_flow_control) and channels see
+ * channel_is_congested(); below SOCKET_LOW_WATER reading resumes and channels
+ * that were told to wait get resume().
+ */
 #define G_LOG_DOMAIN "cockpit-ws"
+
 #include "config.h"
 #include "socket.h"
+
+#include <string.h>
+#include <sys/socket.h>
+#include <gnutls/crypto.h>
+
+#define SOCKET_HIGH_WATER (1024 * 1024)
+#define SOCKET_LOW_WATER (256 * 1024)
+#define SOCKET_MAX_MESSAGE (16 * 1024 * 1024)
+#define SOCKET_PING_INTERVAL 30
+#define SOCKET_MAX_CHANNEL_ID 256
+
+typedef struct _RcSocket RcSocket;
+
+typedef struct {
+  gsize len;
+  gboolean binary;
+  guchar buf[];               /* LWS_PRE headroom, then len bytes */
+} OutFrame;
+
+struct _RcSocket {
+  struct lws *wsi;
+  gchar *peer;
+  RcSession *session;         /* NULL when anonymous */
+  GHashTable *channels;       /* id → RcChannel */
+  GQueue out;                 /* OutFrame* */
+  gsize out_bytes;
+  GByteArray *rx;             /* partial incoming message, lazily allocated */
+  gboolean rx_binary;
+  gboolean rx_overflow;
+  gboolean got_init;
+  gboolean rx_paused;
+  gboolean closing;           /* close after the queue drains */
+  guint16 close_code;
+  gboolean dispatching;
+};
+
+struct _RcChannel {
+  RcSocket *socket;
+  gchar *id;
+  const ChannelType *type;
+  gpointer data;
+  GDestroyNotify destroy;
+  gboolean binary;
+  gboolean wants_resume;
+  gboolean ready;
+};
+
+/* What the protocol keeps per lws connection: filled in
+ * FILTER_PROTOCOL_CONNECTION (session) and ESTABLISHED (socket). */
+typedef struct {
+  RcSocket *socket;
+  RcSession *session;
+} SocketPss;
+
+static GHashTable *channel_types;           /* payload → ChannelType */
+static GHashTable *all_sockets;             /* RcSocket set */
+static guint ping_timer;
+static gchar **allowed_origins;
+static gboolean server_tls;
+static SocketSessionFunc session_func;
+static GDestroyNotify session_free_func;
+
+/* ------------------------------------------------------------------ types */
+
+void
+channel_register_type (const ChannelType *type)
+{
+  if (!channel_types)
+    channel_types = g_hash_table_new (g_str_hash, g_str_equal);
+  g_hash_table_replace (channel_types, (gpointer) type->payload, (gpointer) type);
+}
+
+const ChannelType *
+channel_lookup_type (const gchar *payload)
+{
+  if (!channel_types || !payload)
+    return NULL;
+  return g_hash_table_lookup (channel_types, payload);
+}
+
+void
+socket_set_session_func (SocketSessionFunc func, GDestroyNotify session_free)
+{
+  session_func = func;
+  session_free_func = session_free;
+}
+
+void
+socket_configure (const gchar *const *origins, gboolean tls)
+{
+  g_strfreev (allowed_origins);
+  allowed_origins = g_strdupv ((gchar **) origins);
+  server_tls = tls;
+}
+
+/* ----------------------------------------------------------------- output */
+
+static void
+socket_want_write (RcSocket *self)
+{
+  if (self->wsi)
+    lws_callback_on_writable (self->wsi);
+}
+
+static void
+socket_pause_rx (RcSocket *self, gboolean pause)
+{
+  if (self->rx_paused == pause || !self->wsi)
+    return;
+  self->rx_paused = pause;
+  lws_rx_flow_control (self->wsi, pause ? 0 : 1);
+}
+
+/* Queue a frame made of up to two parts (prefix + body) without extra copies
+ * beyond the one into the frame buffer. */
+static void
+socket_queue (RcSocket *self, const void *a, gsize alen, const void *b, gsize blen, gboolean binary)
+{
+  OutFrame *frame;
+
+  if (!self->wsi)
+    return;
+
+  frame = g_malloc (sizeof (OutFrame) + LWS_PRE + alen + blen);
+  frame->len = alen + blen;
+  frame->binary = binary;
+  if (alen)
+    memcpy (frame->buf + LWS_PRE, a, alen);
+  if (blen)
+    memcpy (frame->buf + LWS_PRE + alen, b, blen);
+  g_queue_push_tail (&self->out, frame);
+  self->out_bytes += frame->len;
+
+  if (self->out_bytes > SOCKET_HIGH_WATER)
+    socket_pause_rx (self, TRUE);
+  socket_want_write (self);
+}
+
+static void
+socket_queue_control (RcSocket *self, JsonObject *object)
+{
+  g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), object);
+  g_autofree gchar *text = json_to_string (node, FALSE);
+  socket_queue (self, "\n", 1, text, strlen (text), FALSE);
+}
+
+static void
+socket_send_close (RcSocket *self, const gchar *channel, const gchar *problem, const gchar *message)
+{
+  g_autoptr(JsonObject) object = json_object_new ();
+  json_object_set_string_member (object, "command", "close");
+  if (channel)
+    json_object_set_string_member (object, "channel", channel);
+  if (problem)
+    json_object_set_string_member (object, "problem", problem);
+  if (message)
+    json_object_set_string_member (object, "message", message);
+  socket_queue_control (self, object);
+}
+
+/* Close the whole socket after telling the browser why. */
+static void
+socket_fail (RcSocket *self, const gchar *problem, const gchar *why)
+{
+  if (self->closing)
+    return;
+  g_message ("%s: closing socket: %s: %s", self->peer, problem, why);
+  socket_send_close (self, NULL, problem, why);
+  self->closing = TRUE;
+  self->close_code = LWS_CLOSE_STATUS_POLICY_VIOLATION;
+  socket_want_write (self);
+}
+
+static void
+socket_drained (RcSocket *self)
+{
+  GHashTableIter iter;
+  RcChannel *channel;
+  GPtrArray *resume;
+
+  socket_pause_rx (self, FALSE);
+
+  /* resume() may close channels, so collect first */
+  resume = g_ptr_array_new_full (0, g_free);
+  g_hash_table_iter_init (&iter, self->channels);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &channel))
+    {
+      if (channel->wants_resume && channel->type->resume)
+        {
+          channel->wants_resume = FALSE;
+          g_ptr_array_add (resume, g_strdup (channel->id));
+        }
+    }
+  for (guint i = 0; i < resume->len; i++)
+    {
+      channel = g_hash_table_lookup (self->channels, resume->pdata[i]);
+      if (channel)
+        channel->type->resume (channel);
+      if (self->out_bytes > SOCKET_LOW_WATER)
+        break;
+    }
+  g_ptr_array_unref (resume);
+}
+
+/* Returns -1 when lws should close the connection. */
+static int
+socket_writeable (RcSocket *self)
+{
+  OutFrame *frame = g_queue_pop_head (&self->out);
+
+  if (frame)
+    {
+      int n;
+      self->out_bytes -= frame->len;
+      n = lws_write (self->wsi, frame->buf + LWS_PRE, frame->len,
+                     frame->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
+      g_free (frame);
+      if (n < 0)
+        {
+          g_debug ("%s: write failed", self->peer);
+          return -1;
+        }
+      if (self->rx_paused && self->out_bytes <= SOCKET_LOW_WATER)
+        socket_drained (self);
+      if (!g_queue_is_empty (&self->out) || self->closing)
+        socket_want_write (self);
+      return 0;
+    }
+
+  if (self->closing)
+    {
+      lws_close_reason (self->wsi, self->close_code ? self->close_code : LWS_CLOSE_STATUS_NORMAL,
+                        NULL, 0);
+      return -1;
+    }
+  return 0;
+}
+
+/* --------------------------------------------------------------- channels */
+
+const gchar *
+channel_get_id (RcChannel *channel)
+{
+  return channel->id;
+}
+
+RcSession *
+channel_get_session (RcChannel *channel)
+{
+  return channel->socket->session;
+}
+
+void
+channel_set_data (RcChannel *channel, gpointer data, GDestroyNotify destroy)
+{
+  if (channel->destroy && channel->data)
+    channel->destroy (channel->data);
+  channel->data = data;
+  channel->destroy = destroy;
+}
+
+gpointer
+channel_get_data (RcChannel *channel)
+{
+  return channel->data;
+}
+
+void
+channel_send_control (RcChannel *channel, const gchar *command, JsonObject *fields)
+{
+  g_autoptr(JsonObject) object = json_object_new ();
+  json_object_set_string_member (object, "command", command);
+  json_object_set_string_member (object, "channel", channel->id);
+  if (fields)
+    {
+      JsonObjectIter iter;
+      const gchar *name;
+      JsonNode *value;
+      json_object_iter_init (&iter, fields);
+      while (json_object_iter_next (&iter, &name, &value))
+        {
+          if (!g_str_equal (name, "command") && !g_str_equal (name, "channel"))
+            json_object_set_member (object, name, json_node_copy (value));
+        }
+    }
+  socket_queue_control (channel->socket, object);
+}
+
+void
+channel_ready (RcChannel *channel, JsonObject *extra)
+{
+  channel->ready = TRUE;
+  channel_send_control (channel, "ready", extra);
+}
+
+void
+channel_send (RcChannel *channel, const void *data, gsize len)
+{
+  RcSocket *self = channel->socket;
+  gsize idlen = strlen (channel->id);
+  OutFrame *frame;
+
+  if (!self->wsi)
+    return;
+
+  frame = g_malloc (sizeof (OutFrame) + LWS_PRE + idlen + 1 + len);
+  frame->len = idlen + 1 + len;
+  frame->binary = channel->binary;
+  memcpy (frame->buf + LWS_PRE, channel->id, idlen);
+  frame->buf[LWS_PRE + idlen] = '\n';
+  if (len)
+    memcpy (frame->buf + LWS_PRE + idlen + 1, data, len);
+  g_queue_push_tail (&self->out, frame);
+  self->out_bytes += frame->len;
+  if (self->out_bytes > SOCKET_HIGH_WATER)
+    socket_pause_rx (self, TRUE);
+  socket_want_write (self);
+}
+
+gboolean
+channel_is_congested (RcChannel *channel)
+{
+  if (channel->socket->out_bytes > SOCKET_HIGH_WATER)
+    {
+      channel->wants_resume = TRUE;
+      return TRUE;
+    }
+  return FALSE;
+}
+
+/* Value-destroy function of the channel table: the one place a channel dies. */
+static void
+channel_free (gpointer data)
+{
+  RcChannel *channel = data;
+  g_debug ("channel %s (%s) closed", channel->id, channel->type->payload);
+  if (channel->type->closed)
+    channel->type->closed (channel);
+  if (channel->destroy && channel->data)
+    channel->destroy (channel->data);
+  g_free (channel->id);
+  g_free (channel);
+}
+
+void
+channel_close (RcChannel *channel, const gchar *problem, const gchar *message)
+{
+  RcSocket *self = channel->socket;
+  g_autofree gchar *id = g_strdup (channel->id);
+
+  if (problem)
+    g_debug ("channel %s: closing: %s%s%s", id, problem, message ? ": " : "", message ? message : "");
+  socket_send_close (self, id, problem, message);
+  g_hash_table_remove (self->channels, id);   /* runs closed() */
+}
+
+/* ------------------------------------------------------- parsing (pure) */
+
+gboolean
+socket_parse_frame (const gchar *data, gsize len,
+                    const gchar **channel, gsize *channel_len,
+                    const gchar **payload, gsize *payload_len)
+{
+  const gchar *nl = memchr (data, '\n', MIN (len, SOCKET_MAX_CHANNEL_ID + 1));
+  if (!nl)
+    return FALSE;
+  *channel = data;
+  *channel_len = nl - data;
+  *payload = nl + 1;
+  *payload_len = len - (*channel_len + 1);
+  for (gsize i = 0; i < *channel_len; i++)
+    {
+      guchar c = data[i];
+      if (c < 0x21 || c > 0x7e)     /* printable ASCII, no spaces */
+        return FALSE;
+    }
+  return TRUE;
+}
+
+JsonObject *
+socket_parse_control (const gchar *data, gsize len, const gchar **command, GError **error)
+{
+  g_autoptr(JsonParser) parser = json_parser_new_immutable ();
+  JsonNode *root;
+  JsonObject *object;
+  JsonNode *node;
+
+  if (!json_parser_load_from_data (parser, data, len, error))
+    return NULL;
+  root = json_parser_get_root (parser);
+  if (!root || !JSON_NODE_HOLDS_OBJECT (root))
+    {
+      g_set_error (error, JSON_PARSER_ERROR, JSON_PARSER_ERROR_INVALID_DATA,
+                   "control message is not a JSON object");
+      return NULL;
+    }
+  object = json_node_get_object (root);
+  node = json_object_get_member (object, "command");
+  if (!node || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
+    {
+      g_set_error (error, JSON_PARSER_ERROR, JSON_PARSER_ERROR_INVALID_DATA,
+                   "control message has no \"command\" string");
+      return NULL;
+    }
+  node = json_object_get_member (object, "channel");
+  if (node && (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING))
+    {
+      g_set_error (error, JSON_PARSER_ERROR, JSON_PARSER_ERROR_INVALID_DATA,
+                   "control message \"channel\" is not a string");
+      return NULL;
+    }
+  object = json_object_ref (object);
+  *command = json_object_get_string_member (object, "command");
+  return object;
+}
+
+/* -------------------------------------------------------------- dispatch */
+
+static void
+socket_open_channel (RcSocket *self, const gchar *id, JsonObject *options)
+{
+  const gchar *payload = json_object_get_string_member_with_default (options, "payload", NULL);
+  const ChannelType *type;
+  RcChannel *channel;
+  const gchar *problem = NULL;
+  g_autofree gchar *message = NULL;
+
+  if (!id || !id[0] || strlen (id) > SOCKET_MAX_CHANNEL_ID || strchr (id, '\n'))
+    {
+      socket_fail (self, "protocol-error", "open without a valid \"channel\"");
+      return;
+    }
+  if (g_hash_table_contains (self->channels, id))
+    {
+      socket_fail (self, "protocol-error", "channel id already in use");
+      return;
+    }
+  if (!payload)
+    {
+      g_debug ("%s: channel %s: open without payload", self->peer, id);
+      socket_send_close (self, id, "protocol-error", "open without \"payload\"");
+      return;
+    }
+  type = channel_lookup_type (payload);
+  if (!type)
+    {
+      g_debug ("%s: channel %s: unsupported payload %s", self->peer, id, payload);
+      socket_send_close (self, id, "not-supported", NULL);
+      return;
+    }
+
+  channel = g_new0 (RcChannel, 1);
+  channel->socket = self;
+  channel->id = g_strdup (id);
+  channel->type = type;
+  channel->binary = g_strcmp0 (json_object_get_string_member_with_default (options, "binary", NULL), "raw") == 0;
+  g_hash_table_insert (self->channels, channel->id, channel);
+  g_debug ("%s: channel %s (%s) opened", self->peer, id, payload);
+
+  if (!type->open (channel, options, &problem, &message))
+    {
+      channel_close (channel, problem ? problem : "internal-error", message);
+    }
+}
+
+static void
+socket_control (RcSocket *self, const gchar *data, gsize len)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) object = NULL;
+  const gchar *command = NULL;
+  const gchar *id;
+  RcChannel *channel;
+
+  object = socket_parse_control (data, len, &command, &error);
+  if (!object)
+    {
+      socket_fail (self, "protocol-error", error->message);
+      return;
+    }
+
+  if (g_str_equal (command, "init"))
+    {
+      gint64 version = -1;
+      JsonNode *node = json_object_get_member (object, "version");
+      if (node && JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_INT64)
+        version = json_node_get_int (node);
+      if (version != 1)
+        {
+          socket_fail (self, "protocol-error", "unsupported init version");
+          return;
+        }
+      self->got_init = TRUE;
+      return;
+    }
+  if (!self->got_init)
+    {
+      socket_fail (self, "protocol-error", "expected init first");
+      return;
+    }
+
+  id = json_object_get_string_member_with_default (object, "channel", NULL);
+
+  if (g_str_equal (command, "ping"))
+    {
+      g_autoptr(JsonObject) pong = json_object_new ();
+      json_object_set_string_member (pong, "command", "pong");
+      if (id)
+        json_object_set_string_member (pong, "channel", id);
+      socket_queue_control (self, pong);
+      return;
+    }
+  if (g_str_equal (command, "pong"))
+    return;
+  if (g_str_equal (command, "open"))
+    {
+      socket_open_channel (self, id, object);
+      return;
+    }
+  if (!id)
+    {
+      if (g_str_equal (command, "close") || g_str_equal (command, "logout") ||
+          g_str_equal (command, "hint") || g_str_equal (command, "options"))
+        return;  /* socket-wide commands we accept and ignore */
+      socket_fail (self, "protocol-error", "control message without channel");
+      return;
+    }
+
+  channel = g_hash_table_lookup (self->channels, id);
+  if (!channel)
+    {
+      /* Cockpit ignores messages for channels that are already gone */
+      g_debug ("%s: %s for unknown channel %s", self->peer, command, id);
+      return;
+    }
+
+  if (g_str_equal (command, "close"))
+    {
+      socket_send_close (self, id, NULL, NULL);
+      g_hash_table_remove (self->channels, id);
+    }
+  else if (channel->type->control)
+    {
+      channel->type->control (channel, command, object);
+    }
+}
+
+static void
+socket_message (RcSocket *self, const gchar *data, gsize len)
+{
+  const gchar *channel_id, *payload;
+  gsize channel_len, payload_len;
+  RcChannel *channel;
+  g_autofree gchar *id = NULL;
+
+  if (self->closing)
+    return;
+
+  if (!socket_parse_frame (data, len, &channel_id, &channel_len, &payload, &payload_len))
+    {
+      socket_fail (self, "protocol-error", "frame without a channel prefix");
+      return;
+    }
+
+  if (channel_len == 0)
+    {
+      socket_control (self, payload, payload_len);
+      return;
+    }
+
+  if (!self->got_init)
+    {
+      socket_fail (self, "protocol-error", "expected init first");
+      return;
+    }
+
+  id = g_strndup (channel_id, channel_len);
+  channel = g_hash_table_lookup (self->channels, id);
+  if (!channel)
+    {
+      g_debug ("%s: payload for unknown channel %s", self->peer, id);
+      return;
+    }
+  if (channel->type->recv)
+    {
+      g_autoptr(GBytes) bytes = g_bytes_new_static (payload, payload_len);
+      channel->type->recv (channel, bytes);
+    }
+}
+
+/* ------------------------------------------------------------- lifecycle */
+
+static void
+socket_send_init (RcSocket *self)
+{
+  g_autoptr(JsonObject) init = json_object_new ();
+  g_autoptr(JsonObject) system = json_object_new ();
+  JsonArray *caps = json_array_new ();
+  guchar random[32];
+  gchar csrf[65];
+
+  if (gnutls_rnd (GNUTLS_RND_NONCE, random, sizeof random) < 0)
+    g_error ("gnutls_rnd failed");
+  for (guint i = 0; i < sizeof random; i++)
+    g_snprintf (csrf + 2 * i, 3, "%02x", random[i]);
+
+  json_object_set_string_member (init, "command", "init");
+  json_object_set_int_member (init, "version", 1);
+  json_object_set_string_member (init, "channel-seed", "1:");
+  json_object_set_string_member (init, "host", "localhost");
+  json_object_set_string_member (init, "csrf-token", csrf);
+  json_array_add_string_element (caps, "multi");
+  json_array_add_string_element (caps, "credentials");
+  json_array_add_string_element (caps, "binary");
+  json_object_set_array_member (init, "capabilities", caps);
+  json_object_set_string_member (system, "version", PACKAGE_VERSION);
+  json_object_set_object_member (init, "system", json_object_ref (system));
+  socket_queue_control (self, init);
+}
+
+static gboolean
+socket_ping_all (gpointer unused)
+{
+  GHashTableIter iter;
+  RcSocket *self;
+  static const gchar ping[] = "\n{\"command\":\"ping\"}";
+
+  g_hash_table_iter_init (&iter, all_sockets);
+  while (g_hash_table_iter_next (&iter, (gpointer *) &self, NULL))
+    {
+      if (self->got_init && !self->closing && self->out_bytes < SOCKET_LOW_WATER)
+        socket_queue (self, ping, sizeof ping - 1, NULL, 0, FALSE);
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+static RcSocket *
+socket_new (struct lws *wsi, RcSession *session)
+{
+  RcSocket *self = g_new0 (RcSocket, 1);
+  char peer[64] = "";
+
+  self->wsi = wsi;
+  lws_get_peer_simple (wsi, peer, sizeof peer);
+  self->peer = g_strdup (peer[0] ? peer : "unknown peer");
+  self->session = session;
+  self->channels = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, channel_free);
+  g_queue_init (&self->out);
+
+  if (!all_sockets)
+    all_sockets = g_hash_table_new (NULL, NULL);
+  g_hash_table_add (all_sockets, self);
+  if (!ping_timer)
+    ping_timer = g_timeout_add_seconds (SOCKET_PING_INTERVAL, socket_ping_all, NULL);
+  return self;
+}
+
+static void
+socket_free (RcSocket *self)
+{
+  OutFrame *frame;
+
+  g_hash_table_remove (all_sockets, self);
+  self->wsi = NULL;   /* channels closing now must not queue */
+  g_hash_table_destroy (self->channels);
+  while ((frame = g_queue_pop_head (&self->out)))
+    g_free (frame);
+  if (self->rx)
+    g_byte_array_unref (self->rx);
+  if (self->session && session_free_func)
+    session_free_func (self->session);
+  g_free (self->peer);
+  g_free (self);
+}
+
+void
+socket_close_all (guint16 code)
+{
+  GHashTableIter iter;
+  RcSocket *self;
+
+  if (!all_sockets)
+    return;
+  g_hash_table_iter_init (&iter, all_sockets);
+  while (g_hash_table_iter_next (&iter, (gpointer *) &self, NULL))
+    {
+      self->closing = TRUE;
+      self->close_code = code;
+      socket_want_write (self);
+    }
+}
+
+guint
+socket_count (void)
+{
+  return all_sockets ? g_hash_table_size (all_sockets) : 0;
+}
+
+/* --------------------------------------------------------- origin check */
+
+static gchar *
+header_dup (struct lws *wsi, enum lws_token_indexes token)
+{
+  int len = lws_hdr_total_length (wsi, token);
+  gchar *value;
+  if (len <= 0)
+    return NULL;
+  value = g_malloc (len + 1);
+  if (lws_hdr_copy (wsi, value, len + 1, token) < 0)
+    {
+      g_free (value);
+      return NULL;
+    }
+  return value;
+}
+
+/* TLS connections reach lws through our socketpair (AF_UNIX); plain ones
+ * are the TCP socket itself. */
+static gboolean
+wsi_is_tls (struct lws *wsi)
+{
+  struct sockaddr_storage addr;
+  socklen_t len = sizeof addr;
+  int fd = lws_get_socket_fd (wsi);
+  if (fd < 0 || getsockname (fd, (struct sockaddr *) &addr, &len) < 0)
+    return FALSE;
+  return addr.ss_family == AF_UNIX;
+}
+
+gboolean
+socket_origin_allowed (const gchar *origin, const gchar *host, gboolean tls,
+                       const gchar *const *allowed)
+{
+  g_autofree gchar *own = NULL;
+
+  if (!origin || !origin[0])
+    return FALSE;
+  if (host && host[0])
+    {
+      own = g_strdup_printf ("%s://%s", tls ? "https" : "http", host);
+      if (g_ascii_strcasecmp (origin, own) == 0)
+        return TRUE;
+    }
+  for (guint i = 0; allowed && allowed[i]; i++)
+    {
+      gsize n = strlen (allowed[i]);
+      /* allow a configured URL with a path or trailing slash: compare the origin part */
+      const gchar *slash = strstr (allowed[i], "://");
+      slash = slash ? strchr (slash + 3, '/') : NULL;
+      if (slash)
+        n = slash - allowed[i];
+      if (strlen (origin) == n && g_ascii_strncasecmp (origin, allowed[i], n) == 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static int
+socket_filter (struct lws *wsi, SocketPss *pss)
+{
+  g_autofree gchar *origin = header_dup (wsi, WSI_TOKEN_ORIGIN);
+  g_autofree gchar *host = header_dup (wsi, WSI_TOKEN_HOST);
+  gboolean tls = wsi_is_tls (wsi);
+  char peer[64] = "";
+
+  lws_get_peer_simple (wsi, peer, sizeof peer);
+
+  if (server_tls && !tls)
+    {
+      g_debug ("%s: WebSocket refused: plain HTTP on the TLS port", peer);
+      lws_return_http_status (wsi, HTTP_STATUS_FORBIDDEN, "WebSocket needs https");
+      return -1;
+    }
+  if (!socket_origin_allowed (origin, host, tls, (const gchar *const *) allowed_origins))
+    {
+      g_message ("%s: WebSocket refused: origin %s not allowed", peer, origin ? origin : "(none)");
+      lws_return_http_status (wsi, HTTP_STATUS_FORBIDDEN, "Origin not allowed");
+      return -1;
+    }
+  if (session_func)
+    {
+      g_autofree gchar *cookie = header_dup (wsi, WSI_TOKEN_HTTP_COOKIE);
+      pss->session = session_func (cookie);
+      if (!pss->session)
+        {
+          g_debug ("%s: WebSocket refused: not logged in", peer);
+          lws_return_http_status (wsi, HTTP_STATUS_UNAUTHORIZED, "Not logged in");
+          return -1;
+        }
+    }
+  g_debug ("%s: WebSocket upgrade accepted (origin %s)", peer, origin);
+  return 0;
+}
+
+/* ---------------------------------------------------------- lws callback */
+
+static int
+socket_receive (RcSocket *self, const void *in, size_t len)
+{
+  gboolean final = lws_is_final_fragment (self->wsi);
+  gboolean first = lws_is_first_fragment (self->wsi);
+
+  if (first && !self->rx_overflow && (!self->rx || self->rx->len == 0))
+    self->rx_binary = lws_frame_is_binary (self->wsi);
+
+  /* The common case: a whole message in one callback, no copy */
+  if (final && (!self->rx || self->rx->len == 0) && !self->rx_overflow)
+    {
+      socket_message (self, in, len);
+      return 0;
+    }
+
+  if (!self->rx_overflow)
+    {
+      if (!self->rx)
+        self->rx = g_byte_array_new ();
+      if (self->rx->len + len > SOCKET_MAX_MESSAGE)
+        {
+          self->rx_overflow = TRUE;
+          g_byte_array_set_size (self->rx, 0);
+        }
+      else
+        g_byte_array_append (self->rx, in, len);
+    }
+
+  if (final)
+    {
+      if (self->rx_overflow)
+        {
+          self->rx_overflow = FALSE;
+          socket_fail (self, "protocol-error", "message too large");
+        }
+      else
+        {
+          socket_message (self, (const gchar *) self->rx->data, self->rx->len);
+        }
+      /* free big reassembly buffers; keep small ones for reuse */
+      if (self->rx->len > 65536)
+        {
+          g_byte_array_unref (self->rx);
+          self->rx = NULL;
+        }
+      else
+        g_byte_array_set_size (self->rx, 0);
+    }
+  return 0;
+}
 
 static int
 socket_callback (struct lws *wsi, enum lws_callback_reasons reason,
                  void *user, void *in, size_t len)
 {
-  return 0;
+  SocketPss *pss = user;
+
+  switch (reason)
+    {
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+      return socket_filter (wsi, pss);
+
+    case LWS_CALLBACK_ESTABLISHED:
+      pss->socket = socket_new (wsi, pss->session);
+      pss->session = NULL;
+      g_debug ("%s: WebSocket open", pss->socket->peer);
+      socket_send_init (pss->socket);
+      return 0;
+
+    case LWS_CALLBACK_RECEIVE:
+      if (!pss->socket)
+        return -1;
+      return socket_receive (pss->socket, in, len);
+
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+      if (!pss->socket)
+        return -1;
+      return socket_writeable (pss->socket);
+
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+      if (pss->socket)
+        g_debug ("%s: WebSocket closed by peer", pss->socket->peer);
+      return 0;
+
+    case LWS_CALLBACK_CLOSED:
+      if (pss->socket)
+        {
+          g_debug ("%s: WebSocket closed", pss->socket->peer);
+          socket_free (pss->socket);
+          pss->socket = NULL;
+        }
+      return 0;
+
+    case LWS_CALLBACK_WSI_DESTROY:
+      if (pss && pss->session && session_free_func)
+        session_free_func (pss->session);
+      if (pss)
+        pss->session = NULL;
+      return 0;
+
+    default:
+      return 0;
+    }
 }
 
 const struct lws_protocols socket_lws_protocol = {
-  "cockpit1", socket_callback, 0, 4096, 0, NULL, 0
+  .name = "cockpit1",
+  .callback = socket_callback,
+  .per_session_data_size = sizeof (SocketPss),
+  .rx_buffer_size = 0,
 };
 
-void socket_init (void) { }
-void channel_register_type (const ChannelType *type) { }
-const ChannelType *channel_lookup_type (const gchar *payload) { return NULL; }
-void socket_set_session_func (SocketSessionFunc func, GDestroyNotify session_free) { }
-void socket_configure (const gchar *const *allowed_origins, gboolean tls) { }
-void socket_close_all (guint16 code) { }
+/* ----------------------------------------------------------------- init */
+
+void channel_echo_register (void);
+void channel_null_register (void);
+
+void
+socket_init (void)
+{
+  channel_echo_register ();
+  channel_null_register ();
+}

@@ -77,4 +77,19 @@ void socket_close_all (guint16 code);
 /* Check Origin against the console's own origin and Config origins. */
 void socket_configure (const gchar *const *allowed_origins, gboolean tls);
 
+/* Pure parsing, exposed for tests and fuzzing. A frame is "CHANNEL\nPAYLOAD"
+ * with CHANNEL printable ASCII (possibly empty: the control channel). */
+gboolean socket_parse_frame (const gchar *data, gsize len,
+                             const gchar **channel, gsize *channel_len,
+                             const gchar **payload, gsize *payload_len);
+/* A control message: a JSON object with a "command" string and an optional
+ * "channel" string. Returns (transfer full) the object; *command points into it. */
+JsonObject *socket_parse_control (const gchar *data, gsize len, const gchar **command,
+                                  GError **error);
+/* Origin is the console's own (scheme://Host) or one of `allowed`. */
+gboolean socket_origin_allowed (const gchar *origin, const gchar *host, gboolean tls,
+                                const gchar *const *allowed);
+/* Open WebSockets right now. */
+guint socket_count (void);
+
 G_END_DECLS
