@@ -32,6 +32,7 @@
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <time.h>
@@ -1277,6 +1278,55 @@ mode_slowloris (void)
   return ok ? 0 : 1;
 }
 
+/* Start argv (the server), poll a TCP connect to the port every 0.5 ms and
+ * print the time until it accepts; then a full TLS handshake (or HTTP GET)
+ * must succeed. The child is killed afterwards. */
+static int
+mode_startup (char **argv)
+{
+  double t0 = now ();
+  pid_t pid = fork ();
+  if (pid < 0)
+    die ("fork: %s", strerror (errno));
+  if (pid == 0)
+    {
+      int devnull = open ("/dev/null", O_WRONLY);
+      dup2 (devnull, 1);
+      dup2 (devnull, 2);
+      execvp (argv[0], argv);
+      _exit (127);
+    }
+  double t_listen = -1;
+  while (now () - t0 < 10)
+    {
+      struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons (opt.port) };
+      inet_pton (AF_INET, opt.host, &sa.sin_addr);
+      int fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      if (connect (fd, (struct sockaddr *) &sa, sizeof sa) == 0)
+        {
+          close (fd);
+          t_listen = now () - t0;
+          break;
+        }
+      close (fd);
+      usleep (500);
+    }
+  char err[256] = "";
+  int status = t_listen >= 0 ? http_get_once (opt.http_path, 5, NULL, err, sizeof err) : -1;
+  double t_served = now () - t0;
+  kill (pid, SIGTERM);
+  int ws;
+  waitpid (pid, &ws, 0);
+  if (t_listen < 0)
+    {
+      printf ("startup: not listening after 10 s\n");
+      return 1;
+    }
+  printf ("startup_listen_ms: %.1f\nstartup_first_response_ms: %.1f (HTTP %d%s%s)\n",
+          t_listen * 1e3, t_served * 1e3, status, err[0] ? ", " : "", err);
+  return status > 0 ? 0 : 1;
+}
+
 /* ---- main ------------------------------------------------------------- */
 
 static void
@@ -1284,7 +1334,8 @@ usage (void)
 {
   fprintf (stderr,
            "usage: rc-bench MODE --port P [options]\n"
-           "modes: echo idle connect slowloris probe\n"
+           "modes: echo idle connect slowloris probe startup\n"
+           "  rc-bench startup --port P [--no-tls] -- SERVER ARGS...\n"
            "  --host ADDR (127.0.0.1)  --no-tls  --path /cockpit/socket  --origin O\n"
            "  --protocol cockpit1  --cookie 'name=value'\n"
            "  --size BYTES  --sockets N  --window W  --seconds S  --hold S\n"
@@ -1368,6 +1419,12 @@ main (int argc, char **argv)
     return mode_slowloris ();
   if (strcmp (mode, "probe") == 0)
     return mode_probe ();
+  if (strcmp (mode, "startup") == 0)
+    {
+      if (optind >= argc)
+        usage ();
+      return mode_startup (argv + optind);
+    }
   usage ();
   return 2;
 }

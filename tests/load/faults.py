@@ -186,6 +186,15 @@ def test_master(tmp):
         check("master: requests work again after the restart", status == 200, "status %s" % status)
         wa.close()
         wb.close()
+        # no token or cookie of this run in the G_MESSAGES_DEBUG=all log
+        log = srv.stop()
+        import json
+        st = json.load(open(os.path.join(mdir, "state.json")))
+        secrets = list(st.get("tokens", {})) + list(st.get("userTokens", {}).values())
+        secrets += list(a.cookies.values()) + list(b.cookies.values())
+        leaked = [x for x in secrets if x and len(x) > 8 and x in log]
+        check("master: no OAuth token or cookie value in the debug log (%d secrets, %d lines)" %
+              (len(secrets), log.count("\n")), not leaked, "leaked %d" % len(leaked))
     finally:
         srv.stop()
         master_down(mdir)
