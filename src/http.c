@@ -67,6 +67,7 @@ struct _HttpExchange {
   GBytes *body_bytes;
   gboolean tls;
   gchar *peer;
+  gboolean dispatched;
   gboolean responded;
   /* the response */
   guint status;
@@ -238,7 +239,7 @@ http_exchange_respond (HttpExchange *ex, guint status, const gchar *content_type
 {
   if (ex->responded)
     {
-      g_critical ("HTTP exchange for %s answered twice", ex->path);
+      g_critical ("an HTTP exchange was answered twice");
       return;
     }
   ex->responded = TRUE;
@@ -496,6 +497,11 @@ static void
 dispatch (HttpExchange *ex, ConnInfo *conn)
 {
   Handler *h;
+
+  /* lws may report BODY_COMPLETION even for requests without a body */
+  if (ex->dispatched)
+    return;
+  ex->dispatched = TRUE;
 
   if (conn && conn->plain_on_tls_port)
     {

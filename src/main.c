@@ -2,6 +2,7 @@
 #define G_LOG_DOMAIN "cockpit-ws"
 
 #include "config.h"
+#include "auth.h"
 #include "certificate.h"
 #include "http.h"
 #include "server.h"
@@ -160,8 +161,12 @@ main (int argc, char *argv[])
     socket_configure ((const gchar *const *) origins->pdata, !cfg->no_tls);
   }
 
-  /* AUTH: auth_init (cfg, &error) is called here (login routes, sessions,
-   * http-stream2 channel) once the auth module is part of the build. */
+  /* login routes, sessions, the http-stream2 channel */
+  if (!auth_init (cfg, &error))
+    {
+      g_printerr ("registry-console: %s\n", error->message);
+      return 1;
+    }
 
   if (!server_start (cfg, &error))
     {
@@ -176,6 +181,7 @@ main (int argc, char *argv[])
 
   g_main_loop_run (loop);
 
+  auth_shutdown ();
   http_shutdown ();
   g_main_loop_unref (loop);
   g_free (cert_dir);

@@ -1,0 +1,68 @@
+#!/usr/bin/python3
+"""po2json.py IN.po OUT.json: the UI's catalogue from a gettext po file.
+
+{"": {"language": "de", "plural-forms": "..."}, "msgid": "msgstr", "singular": ["s", "p"]}
+Fuzzy and untranslated entries are left out, so the UI falls back to English.
+"""
+import json
+import sys
+
+
+def unquote(s):
+    s = s.strip()
+    assert s.startswith('"') and s.endswith('"'), s
+    return json.loads(s)
+
+
+def parse(path):
+    entries = []
+    cur = {}
+    key = None
+    fuzzy = False
+    for line in open(path, encoding="utf-8"):
+        line = line.rstrip("\n")
+        if not line.strip():
+            if cur:
+                entries.append((cur, fuzzy))
+            cur, key, fuzzy = {}, None, False
+            continue
+        if line.startswith("#,") and "fuzzy" in line:
+            fuzzy = True
+            continue
+        if line.startswith("#"):
+            continue
+        if line.startswith('"'):
+            cur[key] += unquote(line)
+            continue
+        word, _, rest = line.partition(" ")
+        key = word
+        cur[key] = unquote(rest)
+    if cur:
+        entries.append((cur, fuzzy))
+    return entries
+
+
+def main():
+    src, out = sys.argv[1], sys.argv[2]
+    catalog = {}
+    for e, fuzzy in parse(src):
+        msgid = e.get("msgid")
+        if msgid is None:
+            continue
+        if msgid == "":
+            header = dict(l.split(": ", 1) for l in e.get("msgstr", "").splitlines() if ": " in l)
+            catalog[""] = {"language": header.get("Language", ""), "plural-forms": header.get("Plural-Forms", "")}
+            continue
+        if fuzzy:
+            continue
+        if "msgid_plural" in e:
+            forms = [e.get("msgstr[0]", ""), e.get("msgstr[1]", "")]
+            if all(forms):
+                catalog[msgid] = forms
+        elif e.get("msgstr"):
+            catalog[msgid] = e["msgstr"]
+    with open(out, "w", encoding="utf-8") as f:
+        json.dump(catalog, f, ensure_ascii=False, sort_keys=True)
+
+
+main()

@@ -1,0 +1,131 @@
+// app.js: session, header, connection banner and the hash router.
+
+import { h, replace, $, urlRoot } from "./dom.js";
+import { init as i18nInit, _ } from "./i18n.js";
+import { connect, onConnectionChange, disconnect } from "./channel.js";
+import { OpenShiftBackend, RegistryBackend } from "./backend.js";
+import * as overview from "./overview.js";
+import * as images from "./images.js";
+import * as stream from "./stream.js";
+import * as image from "./image.js";
+import * as projects from "./projects.js";
+
+const root = urlRoot();
+let backend = null;
+let session = null;
+let current = null;     // the active view's cleanup function
+
+function banner(text, retry) {
+    const el = $("#banner");
+    if (!text) {
+        el.hidden = true;
+        replace(el);
+        return;
+    }
+    replace(el, h("span", null, text),
+            retry ? h("button", { type: "button", class: "secondary", onclick: retry }, _("Retry")) : null);
+    el.hidden = false;
+}
+
+export function showError(e) {
+    const msg = e && e.problem === "access-denied" ? _("Access denied") : (e && e.message) || String(e);
+    banner(msg, () => route());
+}
+
+function parseRoute() {
+    const hash = location.hash.replace(/^#\/?/, "");
+    const [path, query] = hash.split("?");
+    const parts = path.split("/").filter(p => p !== "").map(decodeURIComponent);
+    const params = new URLSearchParams(query || "");
+    return { parts, params };
+}
+
+async function route() {
+    if (current) {
+        try {
+            current();
+        } catch (e) { /* view already gone */ }
+        current = null;
+    }
+    banner(null);
+    const main = $("#main");
+    const { parts, params } = parseRoute();
+    const ctx = { backend, session, params, main, showError, navigate };
+    for (const a of document.querySelectorAll("nav a"))
+        a.classList.toggle("active", a.dataset.view === (parts[0] || "overview"));
+    replace(main, h("p", { class: "loading" }, _("Loading…")));
+    try {
+        if (parts[0] === "images" && parts.length >= 4)
+            current = await image.show(ctx, parts[1], parts[2], parts.slice(3).join("/"));
+        else if (parts[0] === "images" && parts.length === 3)
+            current = await stream.show(ctx, parts[1], parts[2]);
+        else if (parts[0] === "images")
+            current = await images.show(ctx);
+        else if (parts[0] === "projects" && parts.length >= 2)
+            current = await projects.showProject(ctx, parts[1]);
+        else if (parts[0] === "projects")
+            current = await projects.show(ctx);
+        else
+            current = await overview.show(ctx);
+    } catch (e) {
+        replace(main, h("div", { class: "empty" }, h("p", null, e.message || String(e))));
+        showError(e);
+    }
+    const heading = main.querySelector("h1");
+    document.title = `${heading ? heading.textContent + " – " : ""}${_("Registry")}`;
+}
+
+export function navigate(hash) {
+    if (location.hash === hash)
+        route();
+    else
+        location.hash = hash;
+}
+
+export function streamHref(project, name) {
+    return `#/images/${encodeURIComponent(project || "_")}/${encodeURIComponent(name)}`;
+}
+
+async function logout() {
+    disconnect();
+    await fetch(`${root}/cockpit/logout`, { method: "POST", credentials: "same-origin" }).catch(() => null);
+    location.replace(`${root}/`);
+}
+
+async function main() {
+    await i18nInit();
+    const r = await fetch(`${root}/cockpit/session`, { credentials: "same-origin" });
+    if (r.status === 401) {
+        location.replace(`${root}/`);
+        return;
+    }
+    session = await r.json();
+    backend = session.backend === "master" ? new OpenShiftBackend(session) : new RegistryBackend(session);
+    document.body.classList.toggle("registry-mode", backend.kind === "registry");
+    replace($("#user"), session.user || "");
+    $("#logout").addEventListener("click", logout);
+    if (!backend.hasMembers)
+        $("#nav-projects").textContent = _("Namespaces");
+
+    onConnectionChange((state, detail) => {
+        if (state === "disconnected") {
+            banner(_("Connection to the server was lost."), () => {
+                connect().then(() => route(), () => null);
+            });
+        } else if (state === "connected") {
+            banner(null);
+        } else if (state === "failed" && detail === "authentication-failed") {
+            location.replace(`${root}/`);
+        }
+    });
+    try {
+        await connect();
+    } catch (e) {
+        banner(_("Cannot connect to the server."), () => location.reload());
+        return;
+    }
+    window.addEventListener("hashchange", route);
+    route();
+}
+
+main();

@@ -1,0 +1,443 @@
+// backend.js: one model over two backends.
+//   OpenShift master: projects, image streams, images, role bindings, watches.
+//   Distribution v2 registry: namespaces = projects, repositories = streams,
+//   tags = tags, image = manifest + config blob.
+
+import { json, http, watch } from "./channel.js";
+
+const IS = "/apis/image.openshift.io/v1";
+const PROJ = "/apis/project.openshift.io/v1";
+const RBAC = "/apis/rbac.authorization.k8s.io/v1";
+
+export const ROLES = ["registry-admin", "registry-editor", "registry-viewer"];
+
+const MANIFEST_ACCEPT = [
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+].join(", ");
+
+const INDEX_TYPES = ["application/vnd.oci.image.index.v1+json",
+                     "application/vnd.docker.distribution.manifest.list.v2+json"];
+
+function enc(s) {
+    return encodeURIComponent(s);
+}
+
+function repoPath(name) {
+    // repository names contain "/" that the registry expects literally
+    return name.split("/").map(enc).join("/");
+}
+
+function normalizeConfig(c) {
+    c = c || {};
+    return {
+        cmd: c.Cmd || null,
+        entrypoint: c.Entrypoint || null,
+        workingDir: c.WorkingDir || "",
+        user: c.User || "",
+        ports: Object.keys(c.ExposedPorts || {}),
+        volumes: Object.keys(c.Volumes || {}),
+        env: c.Env || [],
+        labels: c.Labels || {},
+    };
+}
+
+/* ------------------------------------------------------------ OpenShift */
+
+export class OpenShiftBackend {
+    constructor(session) {
+        this.kind = "master";
+        this.session = session;
+        this.hasMembers = true;
+    }
+
+    async projects() {
+        const { body } = await json("master", "GET", `${PROJ}/projects`);
+        return (body.items || []).map(p => ({
+            name: p.metadata.name,
+            displayName: (p.metadata.annotations || {})["openshift.io/display-name"] || "",
+            description: (p.metadata.annotations || {})["openshift.io/description"] || "",
+            created: p.metadata.creationTimestamp,
+        })).sort((a, b) => a.name.localeCompare(b.name));
+    }
+
+    createProject(name, displayName, description) {
+        const body = { kind: "ProjectRequest", apiVersion: "project.openshift.io/v1",
+                       metadata: { name } };
+        if (displayName)
+            body.displayName = displayName;
+        if (description)
+            body.description = description;
+        return json("master", "POST", `${PROJ}/projectrequests`, body);
+    }
+
+    deleteProject(name) {
+        return json("master", "DELETE", `${PROJ}/projects/${enc(name)}`);
+    }
+
+    static streamFromObject(o) {
+        const specTags = {};
+        for (const t of (o.spec && o.spec.tags) || [])
+            specTags[t.name] = t;
+        const tags = ((o.status && o.status.tags) || []).map(t => {
+            const item = (t.items || [])[0] || {};
+            return { name: t.tag, digest: item.image || "", created: item.created || "",
+                     reference: item.dockerImageReference || "", spec: specTags[t.tag] || null };
+        });
+        for (const name of Object.keys(specTags)) {
+            if (!tags.find(t => t.name === name))
+                tags.push({ name, digest: "", created: "", reference: "", spec: specTags[name] });
+        }
+        tags.sort((a, b) => a.name.localeCompare(b.name));
+        return {
+            project: o.metadata.namespace,
+            name: o.metadata.name,
+            created: o.metadata.creationTimestamp,
+            uid: o.metadata.uid,
+            tags,
+            dockerImageRepository: (o.spec && o.spec.dockerImageRepository) || "",
+            publicRepository: (o.status && (o.status.publicDockerImageRepository || o.status.dockerImageRepository)) || "",
+            raw: o,
+        };
+    }
+
+    async streams(project) {
+        const path = project ? `${IS}/namespaces/${enc(project)}/imagestreams` : `${IS}/imagestreams`;
+        try {
+            const { body } = await json("master", "GET", path);
+            return (body.items || []).map(OpenShiftBackend.streamFromObject);
+        } catch (e) {
+            if (project || e.status !== 403)
+                throw e;
+            // not allowed cluster-wide: collect project by project
+            const all = [];
+            for (const p of await this.projects())
+                all.push(...await this.streams(p.name).catch(() => []));
+            return all;
+        }
+    }
+
+    async stream(project, name) {
+        const { body } = await json("master", "GET", `${IS}/namespaces/${enc(project)}/imagestreams/${enc(name)}`);
+        return OpenShiftBackend.streamFromObject(body);
+    }
+
+    watchStreams(project, onEvent, onEnd) {
+        const path = project ? `${IS}/namespaces/${enc(project)}/imagestreams?watch=true`
+                             : `${IS}/imagestreams?watch=true`;
+        return watch("master", path, ev => {
+            if (ev.object && ev.object.kind === "ImageStream")
+                onEvent(ev.type, OpenShiftBackend.streamFromObject(ev.object));
+        }, onEnd);
+    }
+
+    watchProjects(onEvent, onEnd) {
+        return watch("master", `${PROJ}/projects?watch=true`, ev => onEvent(ev.type, ev.object), onEnd);
+    }
+
+    createStream(project, name) {
+        return json("master", "POST", `${IS}/namespaces/${enc(project)}/imagestreams`, {
+            kind: "ImageStream", apiVersion: "image.openshift.io/v1",
+            metadata: { name, namespace: project },
+        });
+    }
+
+    deleteStream(project, name) {
+        return json("master", "DELETE", `${IS}/namespaces/${enc(project)}/imagestreams/${enc(name)}`);
+    }
+
+    addTag(project, stream, tag, from) {
+        return json("master", "PUT", `${IS}/namespaces/${enc(project)}/imagestreamtags/${enc(stream + ":" + tag)}`, {
+            kind: "ImageStreamTag", apiVersion: "image.openshift.io/v1",
+            metadata: { name: `${stream}:${tag}`, namespace: project },
+            tag: { name: tag, from: { kind: "DockerImage", name: from } },
+        });
+    }
+
+    removeTag(project, stream, tag) {
+        return json("master", "DELETE", `${IS}/namespaces/${enc(project)}/imagestreamtags/${enc(stream + ":" + tag)}`);
+    }
+
+    // mode: "none" | "all" (spec.dockerImageRepository) | "tags" (named tags)
+    async setSync(project, name, mode, remote, tagNames) {
+        const s = await this.stream(project, name);
+        const spec = JSON.parse(JSON.stringify(s.raw.spec || {}));
+        spec.dockerImageRepository = mode === "all" ? remote : "";
+        spec.tags = (spec.tags || []).filter(t => !(t.from && t.from.kind === "DockerImage" && t.importPolicy && t.importPolicy.scheduled));
+        if (mode === "tags") {
+            for (const tag of tagNames) {
+                spec.tags = spec.tags.filter(t => t.name !== tag);
+                spec.tags.push({ name: tag, from: { kind: "DockerImage", name: `${remote}:${tag}` },
+                                 importPolicy: { scheduled: true } });
+            }
+        }
+        const obj = { ...s.raw, spec };
+        return json("master", "PUT", `${IS}/namespaces/${enc(project)}/imagestreams/${enc(name)}`, obj);
+    }
+
+    async image(project, stream, tagOrDigest) {
+        let digest = tagOrDigest;
+        if (!digest.startsWith("sha256:")) {
+            const s = await this.stream(project, stream);
+            const t = s.tags.find(x => x.name === tagOrDigest);
+            if (!t || !t.digest)
+                throw Object.assign(new Error(`tag ${tagOrDigest} has no image`), { status: 404 });
+            digest = t.digest;
+        }
+        const { body } = await json("master", "GET", `${IS}/images/${enc(digest)}`);
+        const m = body.dockerImageMetadata || {};
+        return {
+            digest: body.metadata.name,
+            mediaType: body.dockerImageManifestMediaType || "",
+            created: m.Created || body.metadata.creationTimestamp,
+            author: m.Author || "",
+            architecture: m.Architecture || "",
+            os: m.Os || m.OS || "",
+            dockerVersion: m.DockerVersion || "",
+            size: m.Size || null,
+            config: normalizeConfig(m.Config || m.ContainerConfig),
+            layers: (body.dockerImageLayers || []).map(l => ({ digest: l.name, size: l.size, mediaType: l.mediaType })),
+            annotations: body.metadata.annotations || {},
+            platforms: (body.dockerImageManifests || []).map(p => ({
+                digest: p.digest, os: p.os, architecture: p.architecture, variant: p.variant || "",
+            })),
+            reference: body.dockerImageReference || "",
+        };
+    }
+
+    async rolebindings(project) {
+        const { body } = await json("master", "GET", `${RBAC}/namespaces/${enc(project)}/rolebindings`);
+        return body.items || [];
+    }
+
+    async members(project) {
+        const out = [];
+        for (const rb of await this.rolebindings(project)) {
+            const role = rb.roleRef && rb.roleRef.name;
+            for (const s of rb.subjects || []) {
+                if (s.kind === "User" || (s.kind === "Group" && !s.name.startsWith("system:")))
+                    out.push({ name: s.name, kind: s.kind, role, binding: rb.metadata.name });
+            }
+        }
+        return out.sort((a, b) => a.name.localeCompare(b.name) || a.role.localeCompare(b.role));
+    }
+
+    addMember(project, user, role) {
+        const name = `${role}-${user}`.toLowerCase().replace(/[^a-z0-9.-]/g, "-").substring(0, 63);
+        return json("master", "POST", `${RBAC}/namespaces/${enc(project)}/rolebindings`, {
+            kind: "RoleBinding", apiVersion: "rbac.authorization.k8s.io/v1",
+            metadata: { name, namespace: project },
+            roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: role },
+            subjects: [{ kind: "User", apiGroup: "rbac.authorization.k8s.io", name: user }],
+        });
+    }
+
+    async removeMember(project, member) {
+        const { body } = await json("master", "GET", `${RBAC}/namespaces/${enc(project)}/rolebindings/${enc(member.binding)}`);
+        const subjects = (body.subjects || []).filter(s => !(s.kind === member.kind && s.name === member.name));
+        if (subjects.length === 0)
+            return json("master", "DELETE", `${RBAC}/namespaces/${enc(project)}/rolebindings/${enc(member.binding)}`);
+        return json("master", "PUT", `${RBAC}/namespaces/${enc(project)}/rolebindings/${enc(member.binding)}`,
+                    { ...body, subjects });
+    }
+
+    // "private" | "shared" (system:authenticated may pull) | "anonymous" (system:unauthenticated too)
+    async policy(project) {
+        let shared = false, anonymous = false;
+        for (const rb of await this.rolebindings(project)) {
+            if (!rb.roleRef || !["registry-viewer", "system:image-puller"].includes(rb.roleRef.name))
+                continue;
+            for (const s of rb.subjects || []) {
+                if (s.kind === "Group" && s.name === "system:authenticated")
+                    shared = true;
+                if (s.kind === "Group" && s.name === "system:unauthenticated")
+                    anonymous = true;
+            }
+        }
+        return anonymous ? "anonymous" : shared ? "shared" : "private";
+    }
+
+    async setPolicy(project, policy) {
+        const base = `${RBAC}/namespaces/${enc(project)}/rolebindings`;
+        for (const name of ["registry-viewer-shared", "registry-viewer-anonymous"])
+            await json("master", "DELETE", `${base}/${name}`).catch(e => { if (e.status !== 404) throw e; });
+        const groups = policy === "anonymous" ? ["system:authenticated", "system:unauthenticated"]
+                     : policy === "shared" ? ["system:authenticated"] : [];
+        if (groups.length) {
+            await json("master", "POST", base, {
+                kind: "RoleBinding", apiVersion: "rbac.authorization.k8s.io/v1",
+                metadata: { name: `registry-viewer-${policy}`, namespace: project },
+                roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "registry-viewer" },
+                subjects: groups.map(g => ({ kind: "Group", apiGroup: "rbac.authorization.k8s.io", name: g })),
+            });
+        }
+    }
+}
+
+/* ------------------------------------------------------------- registry */
+
+export class RegistryBackend {
+    constructor(session) {
+        this.kind = "registry";
+        this.session = session;
+        this.hasMembers = false;
+        this.digests = new Map();
+    }
+
+    async repositories() {
+        const repos = [];
+        let path = "/v2/_catalog?n=1000";
+        for (let page = 0; path && page < 1000; page++) {
+            const { body, headers } = await json("registry", "GET", path);
+            repos.push(...(body.repositories || []));
+            const link = headers.link || "";
+            const m = /<([^>]+)>;\s*rel="next"/.exec(link);
+            path = m ? (m[1].startsWith("/") ? m[1] : new URL(m[1]).pathname + new URL(m[1]).search) : null;
+        }
+        return repos;
+    }
+
+    static split(repo) {
+        const i = repo.lastIndexOf("/");
+        return i < 0 ? ["", repo] : [repo.substring(0, i), repo.substring(i + 1)];
+    }
+
+    async projects() {
+        const names = new Set((await this.repositories()).map(r => RegistryBackend.split(r)[0]));
+        return [...names].sort().map(name => ({ name, displayName: "", description: "", created: "" }));
+    }
+
+    async streams(project) {
+        let repos = await this.repositories();
+        if (project !== undefined && project !== null)
+            repos = repos.filter(r => RegistryBackend.split(r)[0] === project);
+        return repos.map(r => {
+            const [ns, name] = RegistryBackend.split(r);
+            return { project: ns, name, created: "", tags: null, repository: r };
+        });
+    }
+
+    async manifest(repo, ref) {
+        const r = await http("registry", "GET", `/v2/${repoPath(repo)}/manifests/${enc(ref)}`,
+                             { headers: { Accept: MANIFEST_ACCEPT } });
+        if (r.status !== 200) {
+            let message = `${r.status} ${r.reason || ""}`;
+            try {
+                const e = JSON.parse(r.body).errors[0];
+                message = e.message || e.code;
+            } catch (e) { /* keep status */ }
+            throw Object.assign(new Error(message), { status: r.status });
+        }
+        let body;
+        try {
+            body = JSON.parse(r.body);
+        } catch (e) {
+            throw new Error(`malformed manifest for ${repo}:${ref}`);
+        }
+        const mediaType = body.mediaType || (r.headers["content-type"] || "").split(";")[0];
+        return { body, mediaType, digest: r.headers["docker-content-digest"] || "" };
+    }
+
+    async stream(project, name) {
+        const repo = project ? `${project}/${name}` : name;
+        const { body } = await json("registry", "GET", `/v2/${repoPath(repo)}/tags/list`);
+        const tags = await Promise.all((body.tags || []).sort().map(async tag => {
+            try {
+                const m = await this.manifest(repo, tag);
+                let created = "";
+                let size = null;
+                if (!INDEX_TYPES.includes(m.mediaType) && m.body.config) {
+                    size = (m.body.layers || []).reduce((a, l) => a + (l.size || 0), m.body.config.size || 0);
+                    const cfg = await json("registry", "GET", `/v2/${repoPath(repo)}/blobs/${enc(m.body.config.digest)}`).catch(() => null);
+                    if (cfg && cfg.body)
+                        created = cfg.body.created || "";
+                }
+                return { name: tag, digest: m.digest, created, size, mediaType: m.mediaType, multiarch: INDEX_TYPES.includes(m.mediaType) };
+            } catch (e) {
+                return { name: tag, digest: "", created: "", size: null, error: e.message };
+            }
+        }));
+        return { project, name, repository: repo, created: "", tags };
+    }
+
+    async image(project, stream, ref) {
+        const repo = project ? `${project}/${stream}` : stream;
+        const m = await this.manifest(repo, ref);
+        const image = { digest: m.digest, mediaType: m.mediaType, platforms: [], layers: [],
+                        annotations: m.body.annotations || {}, config: normalizeConfig({}),
+                        created: "", author: "", architecture: "", os: "", dockerVersion: "", size: null };
+        let manifest = m;
+        if (INDEX_TYPES.includes(m.mediaType)) {
+            image.platforms = (m.body.manifests || []).map(p => ({
+                digest: p.digest, os: (p.platform || {}).os || "", architecture: (p.platform || {}).architecture || "",
+                variant: (p.platform || {}).variant || "", size: p.size,
+            }));
+            const first = image.platforms.find(p => p.architecture === "amd64") || image.platforms[0];
+            if (!first)
+                return image;
+            manifest = await this.manifest(repo, first.digest);
+        }
+        const b = manifest.body;
+        image.layers = (b.layers || []).map(l => ({ digest: l.digest, size: l.size, mediaType: l.mediaType }));
+        image.size = image.layers.reduce((a, l) => a + (l.size || 0), (b.config && b.config.size) || 0);
+        if (b.config && b.config.digest) {
+            const { body: cfg } = await json("registry", "GET", `/v2/${repoPath(repo)}/blobs/${enc(b.config.digest)}`);
+            image.created = cfg.created || "";
+            image.author = cfg.author || "";
+            image.architecture = cfg.architecture || "";
+            image.os = cfg.os || "";
+            image.dockerVersion = cfg.docker_version || "";
+            image.config = normalizeConfig(cfg.config);
+        }
+        return image;
+    }
+
+    async deleteManifest(project, stream, digest) {
+        const repo = project ? `${project}/${stream}` : stream;
+        const r = await http("registry", "DELETE", `/v2/${repoPath(repo)}/manifests/${enc(digest)}`);
+        if (r.status !== 202 && r.status !== 200) {
+            let message = `${r.status} ${r.reason || ""}`;
+            try {
+                message = JSON.parse(r.body).errors[0].message;
+            } catch (e) { /* keep */ }
+            throw Object.assign(new Error(message), { status: r.status });
+        }
+    }
+
+    // The registry has no watch: poll.
+    watchStreams(project, onEvent, onEnd) {
+        let known = null;
+        let stopped = false;
+        const tick = async () => {
+            if (stopped)
+                return;
+            try {
+                const repos = new Set(await this.repositories());
+                if (known) {
+                    for (const r of repos) {
+                        if (!known.has(r)) {
+                            const [ns, name] = RegistryBackend.split(r);
+                            onEvent("ADDED", { project: ns, name, repository: r, tags: null });
+                        }
+                    }
+                    for (const r of known) {
+                        if (!repos.has(r)) {
+                            const [ns, name] = RegistryBackend.split(r);
+                            onEvent("DELETED", { project: ns, name, repository: r, tags: null });
+                        }
+                    }
+                }
+                known = repos;
+            } catch (e) {
+                if (onEnd)
+                    onEnd(e.problem || "disconnected");
+                return;
+            }
+            setTimeout(tick, 10000);
+        };
+        tick();
+        return () => { stopped = true; };
+    }
+}

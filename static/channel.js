@@ -1,0 +1,231 @@
+// channel.js: the Cockpit channel protocol over /cockpit/socket.
+//
+//   const conn = connect();                         // one shared socket
+//   const r = await http("registry", "GET", "/v2/_catalog");   // {status, headers, body}
+//   const cancel = watch("master", path, event => …, onEnd);   // JSON-lines stream
+//
+// Every request is an "http-stream2" channel: open → ready → response →
+// payload frames → done → close. A close with a "problem" rejects with an
+// Error whose .problem is that code.
+
+import { urlRoot } from "./dom.js";
+
+const listeners = new Set();
+let socket = null;
+let ready = null;
+let seq = 0;
+const channels = new Map();
+
+export function onConnectionChange(fn) {
+    listeners.add(fn);
+    return () => listeners.delete(fn);
+}
+
+function notify(state, detail) {
+    for (const fn of listeners)
+        fn(state, detail);
+}
+
+function socketUrl() {
+    const root = urlRoot();
+    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+    return `${scheme}//${location.host}${root}/cockpit/socket`;
+}
+
+function send(channel, payload) {
+    socket.send(`${channel}\n${payload}`);
+}
+
+function control(message) {
+    send("", JSON.stringify(message));
+}
+
+export function connect() {
+    if (ready)
+        return ready;
+    ready = new Promise((resolve, reject) => {
+        let opened = false;
+        socket = new WebSocket(socketUrl(), "cockpit1");
+        socket.binaryType = "arraybuffer";
+        socket.addEventListener("message", ev => {
+            const data = typeof ev.data === "string" ? ev.data : new TextDecoder().decode(ev.data);
+            const nl = data.indexOf("\n");
+            if (nl < 0)
+                return;
+            const id = data.substring(0, nl);
+            const payload = data.substring(nl + 1);
+            if (id === "") {
+                let msg;
+                try {
+                    msg = JSON.parse(payload);
+                } catch (e) {
+                    return;
+                }
+                if (msg.command === "init") {
+                    control({ command: "init", version: 1, host: "localhost" });
+                    opened = true;
+                    notify("connected");
+                    resolve();
+                } else if (msg.command === "ping") {
+                    control({ command: "pong" });
+                } else if (msg.channel !== undefined) {
+                    const ch = channels.get(msg.channel);
+                    if (ch)
+                        ch.control(msg);
+                } else if (msg.command === "close") {
+                    notify("failed", msg.problem || "disconnected");
+                }
+            } else {
+                const ch = channels.get(id);
+                if (ch)
+                    ch.data(payload);
+            }
+        });
+        socket.addEventListener("close", ev => {
+            const err = new Error(ev.code === 1008 ? "protocol-error" : "disconnected");
+            err.problem = "disconnected";
+            for (const ch of channels.values())
+                ch.control({ command: "close", problem: "disconnected" });
+            channels.clear();
+            ready = null;
+            socket = null;
+            notify("disconnected", ev.code);
+            if (!opened)
+                reject(err);
+        });
+    });
+    return ready;
+}
+
+export function disconnect() {
+    if (socket)
+        socket.close(1000);
+}
+
+function openChannel(options, handlers) {
+    const id = `${++seq}`;
+    channels.set(id, handlers);
+    control({ ...options, command: "open", channel: id });
+    return {
+        id,
+        send: payload => send(id, payload),
+        done: () => control({ command: "done", channel: id }),
+        close: () => {
+            if (channels.delete(id))
+                control({ command: "close", channel: id });
+        },
+    };
+}
+
+function problemError(msg) {
+    const err = new Error(msg.message || msg.problem);
+    err.problem = msg.problem;
+    return err;
+}
+
+// One HTTP request through the server, with the session's credentials.
+export async function http(backend, method, path, { body = null, headers = {} } = {}) {
+    await connect();
+    return new Promise((resolve, reject) => {
+        let response = null;
+        const chunks = [];
+        const ch = openChannel({ payload: "http-stream2", method, path, headers, backend }, {
+            data: chunk => chunks.push(chunk),
+            control: msg => {
+                if (msg.command === "response") {
+                    response = msg;
+                } else if (msg.command === "close") {
+                    channels.delete(ch.id);
+                    if (msg.problem) {
+                        reject(problemError(msg));
+                    } else {
+                        const hdrs = {};
+                        for (const [k, v] of Object.entries((response && response.headers) || {}))
+                            hdrs[k.toLowerCase()] = v;
+                        resolve({ status: response ? response.status : 0,
+                                  reason: response ? response.reason : "",
+                                  headers: hdrs, body: chunks.join("") });
+                    }
+                }
+            },
+        });
+        if (body !== null && body !== undefined)
+            ch.send(typeof body === "string" ? body : JSON.stringify(body));
+        ch.done();
+    });
+}
+
+// JSON helper: resolves to the parsed body for 2xx, rejects otherwise with
+// .status and the API's own message (Kubernetes Status or registry errors).
+export async function json(backend, method, path, body) {
+    const headers = { Accept: "application/json" };
+    if (body !== undefined)
+        headers["Content-Type"] = "application/json";
+    const r = await http(backend, method, path, { body, headers });
+    let parsed = null;
+    try {
+        parsed = r.body ? JSON.parse(r.body) : null;
+    } catch (e) {
+        if (r.status >= 200 && r.status < 300) {
+            const err = new Error(`malformed JSON from ${path}`);
+            err.status = r.status;
+            throw err;
+        }
+    }
+    if (r.status < 200 || r.status >= 300) {
+        let message = `${r.status} ${r.reason || ""}`.trim();
+        if (parsed && parsed.message)
+            message = parsed.message;
+        else if (parsed && parsed.errors && parsed.errors[0])
+            message = parsed.errors[0].message || parsed.errors[0].code;
+        const err = new Error(message);
+        err.status = r.status;
+        throw err;
+    }
+    return { body: parsed, headers: r.headers };
+}
+
+// A Kubernetes watch: calls onEvent({type, object}) for each line.
+export function watch(backend, path, onEvent, onEnd) {
+    let buffer = "";
+    let ch = null;
+    let cancelled = false;
+    connect().then(() => {
+        if (cancelled)
+            return;
+        ch = openChannel({ payload: "http-stream2", method: "GET", path, backend,
+                           headers: { Accept: "application/json" } }, {
+            data: chunk => {
+                buffer += chunk;
+                let nl;
+                while ((nl = buffer.indexOf("\n")) >= 0) {
+                    const line = buffer.substring(0, nl).trim();
+                    buffer = buffer.substring(nl + 1);
+                    if (!line)
+                        continue;
+                    try {
+                        onEvent(JSON.parse(line));
+                    } catch (e) {
+                        console.warn("bad watch line", e);
+                    }
+                }
+            },
+            control: msg => {
+                if (msg.command === "close") {
+                    channels.delete(ch.id);
+                    if (!cancelled && onEnd)
+                        onEnd(msg.problem || null);
+                }
+            },
+        });
+        ch.done();
+    }, err => {
+        if (!cancelled && onEnd)
+            onEnd(err.problem || "disconnected");
+    });
+    return () => {
+        cancelled = true;
+        if (ch)
+            ch.close();
+    };
+}

@@ -1,0 +1,88 @@
+// overview.js: recent images, projects, login/pull/push commands.
+
+import { h, replace, copyText, urlRoot } from "./dom.js";
+import { _, relativeTime, format } from "./i18n.js";
+import { streamHref } from "./app.js";
+
+export function command(text) {
+    const copy = h("button", { type: "button", class: "copy", title: _("Copy to clipboard"),
+                               "aria-label": _("Copy to clipboard") }, _("Copy"));
+    copy.addEventListener("click", () => copyText(text, copy));
+    return h("div", { class: "command" }, h("code", null, text), copy);
+}
+
+export async function show({ backend, session, main }) {
+    const registryHost = session.registry_host || location.hostname;
+    const [projects, streams] = await Promise.all([backend.projects(), backend.streams()]);
+
+    let recent = [];
+    if (backend.kind === "master") {
+        for (const s of streams)
+            for (const t of s.tags)
+                if (t.created)
+                    recent.push({ project: s.project, stream: s.name, tag: t.name, created: t.created });
+        recent.sort((a, b) => b.created.localeCompare(a.created));
+        recent = recent.slice(0, 10);
+    }
+
+    const project = (projects[0] && projects[0].name) || "myproject";
+    const commands = h("div", { class: "commands" });
+    const projectSelect = h("select", { id: "cmd-project", "aria-label": _("Project") },
+                            projects.map(p => h("option", { value: p.name }, p.name || "/")));
+    const renderCommands = (token) => {
+        const p = projectSelect.value || project;
+        const user = session.user || "USER";
+        const loginCmd = backend.kind === "master"
+            ? `docker login -p ${token || "TOKEN"} -u unused ${registryHost}`
+            : `docker login -u ${user} ${registryHost}`;
+        replace(commands,
+                h("h3", null, _("Log into the registry")), command(loginCmd),
+                backend.kind === "master" && !token
+                    ? h("button", { type: "button", class: "link", id: "show-token", onclick: async () => {
+                        const r = await fetch(urlRoot() + "/cockpit/token", { method: "POST", credentials: "same-origin" });
+                        if (r.ok)
+                            renderCommands((await r.json()).token);
+                    } }, _("Show login command with token"))
+                    : null,
+                h("p", { class: "hint" }, _("podman works the same way: podman login, podman pull, podman push.")),
+                h("h3", null, _("Pull an image")), command(`docker pull ${registryHost}/${p ? p + "/" : ""}IMAGE:TAG`),
+                h("h3", null, _("Push an image")),
+                command(`docker tag IMAGE ${registryHost}/${p ? p + "/" : ""}IMAGE:TAG`),
+                command(`docker push ${registryHost}/${p ? p + "/" : ""}IMAGE:TAG`));
+    };
+    projectSelect.addEventListener("change", () => renderCommands(null));
+    renderCommands(null);
+
+    const recentList = backend.kind === "master"
+        ? (recent.length
+            ? h("table", { class: "list", id: "recent-images" },
+                h("thead", null, h("tr", null, h("th", null, _("Image")), h("th", null, _("Tag")), h("th", null, _("Pushed")))),
+                h("tbody", null, recent.map(r => h("tr", null,
+                    h("td", null, h("a", { href: streamHref(r.project, r.stream) }, `${r.project}/${r.stream}`)),
+                    h("td", null, r.tag),
+                    h("td", { title: r.created }, relativeTime(r.created))))))
+            : h("p", { class: "empty" }, _("No images have been pushed yet.")))
+        : (streams.length
+            ? h("ul", { class: "plain", id: "recent-images" }, streams.slice(0, 10).map(s =>
+                h("li", null, h("a", { href: streamHref(s.project, s.name) }, s.repository || `${s.project}/${s.name}`))))
+            : h("p", { class: "empty" }, _("The registry has no images yet.")));
+
+    replace(main,
+            h("h1", null, _("Overview")),
+            h("div", { class: "columns" },
+              h("section", { class: "card" },
+                h("h2", null, backend.kind === "master" ? _("Images pushed recently") : _("Images")),
+                recentList,
+                h("p", null, h("a", { href: "#/images" }, format(_("All images ({n})"), { n: streams.length })))),
+              h("section", { class: "card" },
+                h("h2", null, backend.hasMembers ? _("Projects") : _("Namespaces")),
+                projects.length
+                    ? h("ul", { class: "plain", id: "overview-projects" }, projects.map(p => h("li", null,
+                        h("a", { href: `#/projects/${encodeURIComponent(p.name || "_")}` }, p.name || "/"))))
+                    : h("p", { class: "empty" }, _("No projects."))),
+              h("section", { class: "card wide" },
+                h("h2", null, _("Commands")),
+                h("label", { for: "cmd-project" }, _("Project"), " "), projectSelect,
+                commands)));
+    return null;
+}

@@ -1,0 +1,147 @@
+// stream.js: one image stream: its tags, pull commands and management
+// (add/remove tag, sync from a remote registry, delete).
+
+import { h, replace } from "./dom.js";
+import { _, relativeTime, formatSize, format } from "./i18n.js";
+import { command } from "./overview.js";
+import { dialog, confirmDelete } from "./dialogs.js";
+
+export function shortDigest(d) {
+    return d ? d.replace(/^sha256:/, "").substring(0, 12) : "";
+}
+
+export async function show({ backend, session, main, navigate, showError }, projectPart, name) {
+    const project = projectPart === "_" ? "" : projectPart;
+    const repo = project ? `${project}/${name}` : name;
+    const registryHost = session.registry_host || location.hostname;
+    const base = `#/images/${encodeURIComponent(projectPart)}/${encodeURIComponent(name)}`;
+    let s;
+
+    const tagsBox = h("div", { id: "tags" });
+    const render = () => {
+        const actions = [];
+        if (backend.kind === "master") {
+            actions.push(h("button", { type: "button", class: "secondary", id: "add-tag", onclick: async () => {
+                const r = await dialog({
+                    title: _("Add tag"), action: _("Add"),
+                    fields: [{ name: "tag", label: _("Tag"), required: true, pattern: "[\\w][\\w.-]{0,127}" },
+                             { name: "from", label: _("From image"), required: true, placeholder: "docker.io/library/busybox:latest" }],
+                    run: v => backend.addTag(project, name, v.tag, v.from),
+                });
+                if (r)
+                    refresh();
+            } }, _("Add tag")));
+            actions.push(h("button", { type: "button", class: "secondary", id: "edit-sync", onclick: async () => {
+                const r = await dialog({
+                    title: _("Sync from a remote registry"), action: _("Save"),
+                    fields: [
+                        { name: "mode", label: _("Follow"), type: "radio", value: s.dockerImageRepository ? "all" : "none",
+                          options: [["none", _("Nothing: only pushed images")], ["all", _("All tags of a remote image")],
+                                    ["tags", _("Named tags of a remote image")]] },
+                        { name: "remote", label: _("Remote image"), value: s.dockerImageRepository, placeholder: "docker.io/library/busybox" },
+                        { name: "tags", label: _("Tags (space separated)"), value: "" },
+                    ],
+                    run: v => {
+                        if (v.mode !== "none" && !v.remote)
+                            throw new Error(_("Remote image is required"));
+                        return backend.setSync(project, name, v.mode, v.remote, v.tags.split(/\s+/).filter(Boolean));
+                    },
+                });
+                if (r)
+                    refresh();
+            } }, _("Sync…")));
+            actions.push(h("button", { type: "button", class: "danger", id: "delete-stream", onclick: async () => {
+                const ok = await confirmDelete({
+                    title: _("Delete image stream"),
+                    what: [format(_("The image stream {name} and all its tags ({n}) will be deleted."), { name: repo, n: s.tags.length })],
+                    typeName: name,
+                    run: () => backend.deleteStream(project, name),
+                });
+                if (ok)
+                    navigate("#/images");
+            } }, _("Delete")));
+        }
+
+        const rows = (s.tags || []).map(t => {
+            const href = `${base}/${encodeURIComponent(t.digest || t.name)}`;
+            const cells = [
+                h("td", null, h("a", { href: `${base}/${encodeURIComponent(t.name)}`, class: "tag-link" }, t.name),
+                  t.multiarch ? h("span", { class: "badge" }, _("multi-arch")) : null),
+                h("td", null, t.digest ? h("a", { href, class: "digest", title: t.digest }, shortDigest(t.digest))
+                                        : h("span", { class: "muted" }, t.error || _("not yet imported"))),
+                h("td", { title: t.created || "" }, t.created ? relativeTime(t.created) : ""),
+                h("td", null, t.size ? formatSize(t.size) : ""),
+            ];
+            const del = h("button", { type: "button", class: "danger small", "aria-label": format(_("Delete {what}"), { what: `${repo}:${t.name}` }) },
+                          _("Delete"));
+            if (backend.kind === "master") {
+                del.addEventListener("click", async () => {
+                    if (await confirmDelete({ title: _("Remove tag"),
+                                              what: [format(_("The tag {tag} will be removed from {name}. The image stays in the registry until it is pruned."), { tag: t.name, name: repo })],
+                                              run: () => backend.removeTag(project, name, t.name) }))
+                        refresh();
+                });
+            } else {
+                del.disabled = !t.digest;
+                del.addEventListener("click", async () => {
+                    const others = s.tags.filter(x => x.digest === t.digest && x.name !== t.name).map(x => x.name);
+                    const what = [format(_("The manifest {digest} will be deleted from {name}."), { digest: t.digest, name: repo })];
+                    what.push(others.length
+                        ? format(_("Tags that point at it and will go too: {tags}"), { tags: [t.name, ...others].join(", ") })
+                        : format(_("The tag {tag} will go with it."), { tag: t.name }));
+                    if (await confirmDelete({ title: _("Delete image manifest"), what, typeName: shortDigest(t.digest),
+                                              run: () => backend.deleteManifest(project, name, t.digest) }))
+                        refresh();
+                });
+            }
+            cells.push(h("td", { class: "actions" }, del));
+            return h("tr", { dataset: { tag: t.name } }, cells);
+        });
+
+        replace(tagsBox,
+                rows.length
+                    ? h("table", { class: "list" },
+                        h("thead", null, h("tr", null, h("th", null, _("Tag")), h("th", null, _("Digest")),
+                                           h("th", null, _("Created")), h("th", null, _("Size")), h("th", null, ""))),
+                        h("tbody", null, rows))
+                    : h("p", { class: "empty" }, _("This image stream has no tags yet. Push an image to it:")),
+                h("h3", null, _("Pull")),
+                command(`docker pull ${registryHost}/${repo}:${(s.tags[0] && s.tags[0].name) || "latest"}`),
+                h("h3", null, _("Push")),
+                command(`docker tag IMAGE ${registryHost}/${repo}:TAG`),
+                command(`docker push ${registryHost}/${repo}:TAG`));
+        replace(main,
+                h("nav", { class: "breadcrumb", "aria-label": _("Breadcrumb") },
+                  h("a", { href: "#/images" }, _("Images")), " / ",
+                  project ? h("a", { href: `#/images?project=${encodeURIComponent(project)}` }, project) : null,
+                  project ? " / " : null, h("span", null, name)),
+                h("div", { class: "title-row" }, h("h1", null, repo), h("div", { class: "buttons" }, actions)),
+                s.dockerImageRepository ? h("p", null, _("Follows"), " ", h("code", null, s.dockerImageRepository)) : null,
+                tagsBox);
+    };
+
+    const refresh = async () => {
+        try {
+            s = await backend.stream(project, name);
+            render();
+        } catch (e) {
+            showError(e);
+        }
+    };
+    s = await backend.stream(project, name);
+    render();
+
+    if (backend.kind === "master") {
+        return backend.watchStreams(project, (type, obj) => {
+            if (obj.name !== name)
+                return;
+            if (type === "DELETED") {
+                replace(tagsBox, h("p", { class: "empty" }, _("This image stream was deleted.")));
+                return;
+            }
+            s = obj;
+            render();
+        });
+    }
+    return null;
+}

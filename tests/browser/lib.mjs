@@ -1,0 +1,47 @@
+// lib.mjs: shared helpers of the browser tests.
+import { chromium } from "playwright-core";
+import fs from "node:fs";
+import path from "node:path";
+
+export const artifacts = process.env.RC_ARTIFACTS || "artifacts";
+fs.mkdirSync(artifacts, { recursive: true });
+
+export async function launch() {
+    return chromium.launch({
+        executablePath: "/usr/bin/chromium",
+        headless: true,
+        args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+               "--disable-component-update", "--disable-sync", "--no-first-run",
+               "--disable-dev-shm-usage"],
+    });
+}
+
+// A page that records script errors and any dialog (a dialog would mean
+// attacker-controlled text ran as script).
+export async function newPage(browser, { width = 1280, height = 800, locale = "en-US" } = {}) {
+    const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width, height }, locale });
+    const page = await context.newPage();
+    page.problems = [];
+    page.on("pageerror", e => page.problems.push(`pageerror: ${e}`));
+    page.on("dialog", d => {
+        page.problems.push(`dialog: ${d.message()}`);
+        d.dismiss();
+    });
+    return page;
+}
+
+export async function shot(page, name) {
+    await page.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage: true });
+}
+
+// Read the registry directly (basic auth), to compare with what the UI shows.
+export async function registry(pathname, accept) {
+    const auth = Buffer.from(`${process.env.REGISTRY_USER}:${process.env.REGISTRY_PASSWORD}`).toString("base64");
+    const headers = { Authorization: `Basic ${auth}` };
+    if (accept)
+        headers.Accept = accept;
+    const r = await fetch(new URL(pathname, process.env.REGISTRY_URL), { headers });
+    return { status: r.status, headers: r.headers, body: r.status === 200 ? await r.json() : null };
+}
+
+export const MANIFEST_TYPES = "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
