@@ -43,7 +43,7 @@ def upgrade_headers(origin):
 
 def test_websocket_origin(srv):
     status, _, _ = srv.request("GET", "/cockpit/socket", upgrade_headers(srv.origin()))
-    check("websocket: own origin upgrades", status == 101, "status %s" % status)
+    check("websocket: own origin without a session is told to log in (401)", status == 401, "status %s" % status)
     for origin in (FOREIGN, "null", "http://127.0.0.1:%d" % srv.port,
                    "https://127.0.0.1:%d.evil.example" % srv.port, "https://127.0.0.1"):
         status, _, _ = srv.request("GET", "/cockpit/socket", upgrade_headers(origin))
@@ -81,8 +81,16 @@ def test_traversal(srv):
     for path in TRAVERSALS:
         status, _, body = srv.request("GET", path)
         leaked = b"root:" in body or b"OUTSIDE-THE-STATIC-DIR" in body or b"PRIVATE KEY" in body
-        # libwebsockets drops a request whose path decodes to a NUL without answering
-        ok = status in (400, 404) or (status is None and "%00" in path)
+        ok = status in (400, 404)
+        if "%00" in path and not ok:
+            # libwebsockets cuts the decoded path at a NUL ("/%00" is "/") or
+            # drops the request; either way nothing beyond what the part
+            # before the NUL names may come back
+            if status is None:
+                ok = True
+            else:
+                _, _, prefix_body = srv.request("GET", path.split("%00")[0] or "/")
+                ok = body == prefix_body
         check("traversal %s" % path, ok and not leaked,
               "status %s%s" % (status if status else "none, connection closed", ", LEAKED file contents" if leaked else ""))
     # a raw NUL byte in the request line: refused, never served
@@ -113,6 +121,14 @@ def test_plain_redirect(srv):
           and "evil.example" not in loc.split("/")[2], "status %s Location %s" % (status, loc))
     # (a foreign Host header is not tested: a browser always sends this
     # server's own Host, so https://$host redirects are not open redirects)
+
+
+def basic(user, password):
+    import base64
+    value = base64.b64encode(("%s:%s" % (user, password)).encode()).decode()
+    SECRETS.append(value)
+    SECRETS.append(password)
+    return "Basic " + value
 
 
 def test_login_csrf(srv, reg):
