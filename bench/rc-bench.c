@@ -1030,6 +1030,7 @@ mode_connect (void)
 static int
 http_get_once (const char *path, double timeout, unsigned char fpr[32], char *err, size_t errlen)
 {
+  double t_start = now ();
   int fd = tcp_connect_nb ();
   if (fd < 0)
     {
@@ -1091,12 +1092,17 @@ http_get_once (const char *path, double timeout, unsigned char fpr[32], char *er
     }
   char resp[4096];
   size_t got = 0;
+  int retries = 0;
   for (;;)
     {
       ssize_t n = s ? gnutls_record_recv (s, resp + got, sizeof resp - 1 - got)
                     : recv (fd, resp + got, sizeof resp - 1 - got, 0);
       if (n == GNUTLS_E_PREMATURE_TERMINATION || n == 0)
         break;
+      /* a TLS 1.3 session ticket was processed: read on (SO_RCVTIMEO bounds it) */
+      if (s && (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED) && ++retries < 100 &&
+          now () < t_start + timeout)
+        continue;
       if (n < 0)
         {
           if (got > 12)
