@@ -30,6 +30,29 @@ function enter() {
 
 async function main() {
     await init();
+
+    // Back from the OAuth server? The answer is in the fragment. Handle it
+    // before anything else: fetching the login config again would start a
+    // new login (a new state) and this answer would no longer match.
+    const frag = new URLSearchParams(location.hash.replace(/^#/, ""));
+    if (frag.has("access_token") || frag.has("error")) {
+        // never leave the token in the address bar or history
+        history.replaceState(null, "", location.pathname + location.search);
+        if (frag.has("error")) {
+            showError(frag.get("error_description") || frag.get("error"));
+        } else {
+            $("#login-wait").hidden = false;
+            try {
+                await post({ Authorization: `Bearer ${frag.get("access_token")}`, "X-State": frag.get("state") || "" });
+                enter();
+                return;
+            } catch (e) {
+                $("#login-wait").hidden = true;
+                showError(e.message);
+            }
+        }
+    }
+
     const r = await fetch(`${root}/cockpit/login/config`, { credentials: "same-origin" });
     const config = await r.json();
     if (config.login_title) {
@@ -38,25 +61,6 @@ async function main() {
     }
 
     if (config.mode === "openshift") {
-        // Back from the OAuth server? The answer is in the fragment.
-        const frag = new URLSearchParams(location.hash.replace(/^#/, ""));
-        if (frag.has("access_token") || frag.has("error")) {
-            // never leave the token in the address bar or history
-            history.replaceState(null, "", location.pathname + location.search);
-            if (frag.has("error")) {
-                showError(frag.get("error_description") || frag.get("error"));
-            } else {
-                $("#login-wait").hidden = false;
-                try {
-                    await post({ Authorization: `Bearer ${frag.get("access_token")}`, "X-State": frag.get("state") || "" });
-                    enter();
-                    return;
-                } catch (e) {
-                    $("#login-wait").hidden = true;
-                    showError(e.message);
-                }
-            }
-        }
         $("#openshift-login").hidden = false;
         $("#oauth-button").addEventListener("click", () => {
             location.assign(config.authorize_url);
