@@ -473,6 +473,32 @@ class LifecycleTest(unittest.TestCase):
         finally:
             srv.stop()
 
+    def test_systemd_socket_activation(self):
+        """registry-console.socket hands over a listening socket (LISTEN_FDS)."""
+        port = free_port()
+        env = dict(os.environ, REGISTRY_URL=registry_env()["REGISTRY_URL"])
+        proc = subprocess.Popen(["systemd-socket-activate", "-l", "127.0.0.1:%d" % port, SERVER,
+                                 "--cert-dir", os.path.join(self.tmp, "c"), "--static-dir", os.path.join(self.tmp, "static"),
+                                 "--session-key-file", os.path.join(self.tmp, "k"), "--config", os.path.join(self.tmp, "none.conf"),
+                                 "--port", "1"],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+        try:
+            deadline = time.time() + 20
+            while True:
+                try:
+                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                    conn.request("GET", "/ping")
+                    r = conn.getresponse()
+                    break
+                except OSError:
+                    self.assertLess(time.time(), deadline)
+                    time.sleep(0.05)
+            self.assertEqual((r.status, json.loads(r.read())), (200, {"service": "cockpit"}))
+        finally:
+            proc.terminate()
+            out = proc.communicate(timeout=15)[0].decode()
+        self.assertIn("using the listening socket from systemd", out)
+
     def test_bad_config_is_refused_naming_the_key(self):
         with open(os.path.join(self.tmp, "cockpit.conf"), "w") as f:
             f.write("[WebService]\nIdleTimeout = soon\n")
