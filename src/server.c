@@ -40,7 +40,12 @@ typedef struct {
   gchar *peer;
   guint watch;
   guint timeout;
+  gint64 started;
+  GList *link;
 } Pending;
+
+/* accepted, first byte not seen yet; oldest first */
+static GQueue pending = G_QUEUE_INIT;
 
 static gchar *
 peer_name (const struct sockaddr *sa, socklen_t len)
@@ -63,6 +68,8 @@ startup_done (gpointer unused)
 static void
 pending_free (Pending *p)
 {
+  if (p->link)
+    g_queue_delete_link (&pending, p->link);
   if (p->watch)
     g_source_remove (p->watch);
   if (p->timeout)
@@ -135,6 +142,24 @@ on_accept (gint fd, GIOCondition cond, gpointer data)
       setsockopt (client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
       peer = peer_name ((struct sockaddr *) &addr, len);
 
+      if (use_tls && startups >= max_startups)
+        {
+          /* Make room by dropping the oldest connection that has not finished
+           * starting up: a real client completes its handshake in
+           * milliseconds, so slow or stalled ones (slowloris) go first. */
+          Pending *oldest = g_queue_peek_head (&pending);
+          if (oldest && oldest->started <= tls_oldest_handshake ())
+            {
+              g_debug ("%s: dropped: sent nothing while others wait (MaxStartups)", oldest->peer);
+              close (oldest->fd);
+              startup_done (NULL);
+              pending_free (oldest);
+            }
+          else
+            {
+              tls_drop_oldest_handshake ();
+            }
+        }
       if (startups >= max_startups)
         {
           g_message ("%s: refused: %u connections are starting up (MaxStartups)", peer, startups);
@@ -156,6 +181,9 @@ on_accept (gint fd, GIOCondition cond, gpointer data)
       p->peer = g_steal_pointer (&peer);
       p->watch = g_unix_fd_add (client, G_IO_IN | G_IO_HUP | G_IO_ERR, on_first_byte, p);
       p->timeout = g_timeout_add (handshake_timeout_ms, on_pending_timeout, p);
+      p->started = g_get_monotonic_time ();
+      g_queue_push_tail (&pending, p);
+      p->link = pending.tail;
     }
   return G_SOURCE_CONTINUE;
 }

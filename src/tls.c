@@ -58,7 +58,14 @@ typedef struct {
   gsize out_len, out_off;
   GDestroyNotify done;
   gpointer done_data;
+  gint64 started;            /* monotonic µs */
+  GList *handshake_link;     /* in `handshaking` until the handshake ends */
 } TlsConn;
+
+/* connections still in their handshake, oldest first */
+static GQueue handshaking = G_QUEUE_INIT;
+
+static void conn_free (TlsConn *self);
 
 static Creds *current_creds;
 static gnutls_priority_t priority;
@@ -132,6 +139,25 @@ tls_load_credentials (const gchar *cert_dir, GError **error)
   return TRUE;
 }
 
+gint64
+tls_oldest_handshake (void)
+{
+  TlsConn *oldest = g_queue_peek_head (&handshaking);
+  return oldest ? oldest->started : G_MAXINT64;
+}
+
+void
+tls_drop_oldest_handshake (void)
+{
+  TlsConn *oldest = g_queue_peek_head (&handshaking);
+  if (oldest)
+    {
+      g_debug ("%s: dropped: handshake unfinished after %" G_GINT64_FORMAT " ms while others wait (MaxStartups)",
+               oldest->peer, (g_get_monotonic_time () - oldest->started) / 1000);
+      conn_free (oldest);
+    }
+}
+
 guint
 tls_connection_count (void)
 {
@@ -141,6 +167,11 @@ tls_connection_count (void)
 static void
 conn_startup_done (TlsConn *self)
 {
+  if (self->handshake_link)
+    {
+      g_queue_delete_link (&handshaking, self->handshake_link);
+      self->handshake_link = NULL;
+    }
   if (self->done)
     {
       GDestroyNotify done = self->done;
@@ -435,6 +466,9 @@ tls_connection_start (int fd, const gchar *peer, guint handshake_timeout_ms,
   self->tcp_tag = g_source_add_unix_fd (self->source, fd, G_IO_IN);
   g_source_attach (self->source, NULL);
 
+  self->started = g_get_monotonic_time ();
+  g_queue_push_tail (&handshaking, self);
+  self->handshake_link = handshaking.tail;
   if (handshake_timeout_ms)
     self->timeout = g_timeout_add (handshake_timeout_ms, on_handshake_timeout, self);
   g_debug ("%s: TLS connection", peer);

@@ -18,6 +18,11 @@ gboolean tls_load_credentials (const gchar *cert_dir, GError **error);
 void tls_connection_start (int fd, const gchar *peer, guint handshake_timeout_ms,
                            GDestroyNotify done, gpointer done_data);
 
+/* Start time (monotonic µs) of the oldest connection still in its TLS
+ * handshake, G_MAXINT64 when none; and dropping it (MaxStartups). */
+gint64 tls_oldest_handshake (void);
+void tls_drop_oldest_handshake (void);
+
 /* Connections currently open. */
 guint tls_connection_count (void);
 
