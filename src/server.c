@@ -28,6 +28,7 @@ G_DEFINE_QUARK (server-error-quark, server_error)
 #define SD_LISTEN_FDS_START 3
 
 static int listen_fd = -1;
+static int spare_fd = -1;     /* released to accept-and-close when out of descriptors */
 static guint listen_watch;
 static guint16 bound_port;
 static gboolean use_tls;
@@ -135,6 +136,18 @@ on_accept (gint fd, GIOCondition cond, gpointer data)
 
       if (client < 0)
         {
+          if ((errno == EMFILE || errno == ENFILE) && spare_fd >= 0)
+            {
+              /* Out of descriptors: rather than leave the client hanging in
+               * the backlog (and this callback spinning), accept and close it. */
+              close (spare_fd);
+              client = accept4 (fd, NULL, NULL, SOCK_CLOEXEC);
+              if (client >= 0)
+                close (client);
+              spare_fd = open ("/dev/null", O_RDONLY | O_CLOEXEC);
+              g_message ("out of file descriptors: connection refused");
+              continue;
+            }
           if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
             g_warning ("accept: %s", g_strerror (errno));
           break;
@@ -281,6 +294,7 @@ server_start (const Config *cfg, GError **error)
   if (getsockname (listen_fd, (struct sockaddr *) &addr, &len) == 0)
     bound_port = ntohs (addr.ss_family == AF_INET6 ? ((struct sockaddr_in6 *) &addr)->sin6_port
                                                    : ((struct sockaddr_in *) &addr)->sin_port);
+  spare_fd = open ("/dev/null", O_RDONLY | O_CLOEXEC);
   listen_watch = g_unix_fd_add (listen_fd, G_IO_IN, on_accept, NULL);
   g_message ("listening on %s port %u (%s)", cfg->address ? cfg->address : "all addresses",
              bound_port, use_tls ? "https, and http for /ping" : "http");

@@ -336,8 +336,16 @@ conn_pump (TlsConn *self)
               return;
             }
         }
-      if (self->tls_eof && self->in_len == 0 && self->pair >= 0 && !self->pair_eof)
-        shutdown (self->pair, SHUT_WR);
+      /* The browser is gone (close_notify or TCP closed) and everything it
+       * sent has reached lws: close the socketpair outright so lws drops the
+       * connection now instead of waiting out a close handshake with a peer
+       * that cannot answer, holding three descriptors meanwhile. */
+      if (self->tls_eof && self->in_len == 0)
+        {
+          g_debug ("%s: TLS peer closed", self->peer);
+          conn_free (self);
+          return;
+        }
 
       /* lws → buffer */
       if (!self->pair_eof && self->out_len == 0)
