@@ -143,8 +143,9 @@ def test_master(tmp):
         st, body = a.login_openshift()
         if not check("master: OpenShift login (user A)", st == 200, "%s %s" % (st, body)):
             return
-        st, body = b.login_openshift()
-        check("master: OpenShift login (user B)", st == 200, "%s %s" % (st, body))
+        st, body = b.login_openshift(basic=("bob", m.get("MASTER_PASSWORD_BOB", "")))
+        check("master: OpenShift login (user B, another user)", st == 200 and body.get("user") == "bob",
+              "%s %s" % (st, body))
         wa, wb = a.socket(), b.socket()
         echo = wb.open("echo")
         watch = wa.open("http-stream2", method="GET", backend="master",
