@@ -206,7 +206,7 @@ config_load_file (Config *cfg, const gchar *path, GError **error)
   if (KEY ("Origins"))
     {
       g_auto(GStrv) parts = g_strsplit_set (g_strstrip (v), " \t", -1);
-      GPtrArray *out = g_ptr_array_new ();
+      GPtrArray *out = g_ptr_array_new_with_free_func (g_free);  /* elements freed on error */
       for (guint i = 0; parts[i]; i++)
         {
           g_autofree gchar *url = NULL;

@@ -525,8 +525,8 @@ dispatch (HttpExchange *ex, ConnInfo *conn)
           loc_header = g_strdup_printf ("Location: %s", location);
           headers[0] = loc_header;
           headers[1] = NULL;
-          http_exchange_respond (ex, 301, "text/plain; charset=utf-8",
-                                 g_bytes_new_static ("Moved to https\n", 15), headers);
+          g_autoptr(GBytes) moved = g_bytes_new_static ("Moved to https\n", 15);
+          http_exchange_respond (ex, 301, "text/plain; charset=utf-8", moved, headers);
         }
       return;
     }
@@ -547,8 +547,8 @@ dispatch (HttpExchange *ex, ConnInfo *conn)
   if (!g_str_equal (ex->method, "GET") && !g_str_equal (ex->method, "HEAD"))
     {
       static const gchar *allow[] = { "Allow: GET, HEAD", NULL };
-      http_exchange_respond (ex, 405, "text/plain; charset=utf-8",
-                             g_bytes_new_static ("Method Not Allowed\n", 19), allow);
+      g_autoptr(GBytes) not_allowed = g_bytes_new_static ("Method Not Allowed\n", 19);
+      http_exchange_respond (ex, 405, "text/plain; charset=utf-8", not_allowed, allow);
       return;
     }
   if (g_str_equal (ex->path, "/") || g_str_equal (ex->path, ""))

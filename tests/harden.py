@@ -11,6 +11,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import tempfile
 import time
 
 top_srcdir = os.environ.get("top_srcdir") or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -34,6 +35,7 @@ def free_port():
 
 class Server:
     def __init__(self, tmp, extra_args=(), env=None, tls=True):
+        tmp = tempfile.mkdtemp(prefix="server.", dir=tmp)
         self.tmp = tmp
         self.tls = tls
         self.port = free_port()

@@ -110,6 +110,13 @@ def test_headers(srv):
         check("CSP on %s has no unsafe-inline script" % path, "unsafe-inline" not in csp.split("style-src")[0], csp)
 
 
+def test_methods(srv):
+    status, headers, _ = srv.request("POST", "/index.html", [("Origin", srv.origin())])
+    check("POST to a static file: 405 with Allow", status == 405 and header(headers, "allow"), "status %s" % status)
+    status, _, _ = srv.request("TRACE", "/")
+    check("TRACE refused", status in (400, 403, 405, 501) or status is None, "status %s" % status)
+
+
 def test_plain_redirect(srv):
     # plain HTTP on the TLS port: only /ping, everything else 301 to https on the same host
     status, headers, _ = srv.request("GET", "/ping", tls=False)
@@ -217,7 +224,7 @@ def main():
         reg, stop_registry = fixture_registry(tmp, "--htpasswd")
         srv = Server(tmp, env={"REGISTRY_URL": reg["REGISTRY_URL"]})
         for name, fn in (("origin", test_websocket_origin), ("traversal", test_traversal),
-                         ("headers", test_headers), ("redirect", test_plain_redirect),
+                         ("headers", test_headers), ("methods", test_methods), ("redirect", test_plain_redirect),
                          ("open-redirect", test_open_redirect)):
             if not only or name in only:
                 fn(srv)
