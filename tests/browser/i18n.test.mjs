@@ -1,0 +1,40 @@
+// Language: a German browser gets the German catalogue built from po/de.po,
+// and dates and sizes are formatted for its locale.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { launch, newPage, shot } from "./lib.mjs";
+
+const URL_ = process.env.RC_REGISTRY_URL;
+let browser;
+let page;
+
+before(async () => {
+    browser = await launch();
+    page = await newPage(browser, { locale: "de-DE" });
+});
+after(async () => {
+    await browser.close();
+});
+
+test("the login page and the console speak German", async () => {
+    await page.goto(URL_);
+    await page.waitForSelector("#login-user");
+    await page.waitForFunction(() => document.documentElement.lang.startsWith("de"));
+    assert.equal(await page.locator("#login-button").textContent(), "Anmelden");
+    assert.equal(await page.locator('label[for="login-password"]').textContent(), "Passwort");
+    await page.fill("#login-user", process.env.REGISTRY_USER);
+    await page.fill("#login-password", process.env.REGISTRY_PASSWORD);
+    await page.click("#login-button");
+    await page.waitForSelector("#recent-images");
+    assert.equal(await page.locator("h1").textContent(), "Übersicht");
+    assert.equal(await page.locator("#logout").textContent(), "Abmelden");
+    await page.goto(`${URL_}#/images/demo/hello`);
+    await page.waitForSelector("#tags table");
+    const headers = await page.locator("#tags th").allTextContents();
+    assert.deepEqual(headers.slice(0, 4), ["Tag", "Digest", "Erstellt", "Größe"]);
+    // sizes use the German decimal comma, e.g. "2,1 kB"
+    assert.match(await page.locator('tr[data-tag="1.1"] td:nth-child(4)').textContent(), /^\d+,\d kB$/);
+    await shot(page, "registry-stream-german");
+    await page.click("#logout");
+    await page.waitForSelector("#login-user");
+});
