@@ -177,6 +177,18 @@ export class OpenShiftBackend {
         return json("master", "PUT", `${IS}/namespaces/${enc(project)}/imagestreams/${enc(name)}`, obj);
     }
 
+    // Sizes of the tags' images (the stream object has none), filled in place.
+    async tagSizes(stream) {
+        await Promise.all(stream.tags.filter(t => t.digest && t.size === undefined).map(async t => {
+            try {
+                const { body } = await json("master", "GET", `${IS}/images/${enc(t.digest)}`);
+                t.size = (body.dockerImageMetadata || {}).Size || null;
+            } catch (e) {
+                t.size = null;
+            }
+        }));
+    }
+
     async image(project, stream, tagOrDigest) {
         let digest = tagOrDigest;
         if (!digest.startsWith("sha256:")) {

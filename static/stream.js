@@ -124,12 +124,19 @@ export async function show({ backend, session, main, navigate, showError }, proj
         try {
             s = await backend.stream(project, name);
             render();
+            if (backend.tagSizes)
+                backend.tagSizes(s).then(render, () => null);
         } catch (e) {
             showError(e);
         }
     };
     s = await backend.stream(project, name);
     render();
+    const sizes = () => {
+        if (backend.tagSizes)
+            backend.tagSizes(s).then(render, () => null);
+    };
+    sizes();
 
     if (backend.kind === "master") {
         return backend.watchStreams(project, (type, obj) => {
@@ -141,6 +148,7 @@ export async function show({ backend, session, main, navigate, showError }, proj
             }
             s = obj;
             render();
+            sizes();
         });
     }
     return null;
