@@ -122,7 +122,7 @@ try_base64:
 }
 
 static gboolean
-create_key_file (const gchar *path, GError **error)
+create_key_file (const gchar *path, gboolean *won, GError **error)
 {
   guint8 raw[SESSION_KEY_SIZE];
   int ret = gnutls_rnd (GNUTLS_RND_KEY, raw, sizeof raw);
@@ -163,7 +163,10 @@ create_key_file (const gchar *path, GError **error)
     }
   /* link() fails with EEXIST if another process got there first: then its
    * key wins and we read that one. */
-  if (link (tmp, path) < 0 && errno != EEXIST)
+  *won = TRUE;
+  if (link (tmp, path) < 0)
+    *won = FALSE;
+  if (!*won && errno != EEXIST)
     {
       e = errno;
       g_unlink (tmp);
@@ -190,9 +193,11 @@ session_key_load (const gchar *path, gboolean create, GError **error)
                        path, local->message);
           return NULL;
         }
-      if (!create_key_file (path, error))
+      gboolean won = FALSE;
+      if (!create_key_file (path, &won, error))
         return NULL;
-      g_message ("%s: generated a new session key", path);
+      if (won)
+        g_message ("%s: generated a new session key", path);
       g_clear_error (&local);
       if (!g_file_get_contents (path, &data, &len, &local))
         {

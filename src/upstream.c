@@ -69,6 +69,7 @@ struct _UpstreamRequest {
   GHashTable *resp_headers;
   gboolean response_sent;
   gboolean retrying;        /* swallowing a 401 to fetch a registry token */
+  GByteArray *held_body;    /* that 401's body, given to the caller if no token comes */
   gboolean retried;
   gboolean paused;
   gboolean cancelled;
@@ -536,7 +537,13 @@ write_cb (char *ptr, size_t size, size_t nmemb, void *userdata)
   if (req->cancelled)
     return 0;
   if (req->retrying)
-    return len;
+    {
+      if (!req->held_body)
+        req->held_body = g_byte_array_new ();
+      if (req->held_body->len + len <= 64 * 1024)
+        g_byte_array_append (req->held_body, (const guint8 *) ptr, len);
+      return len;
+    }
   if (req->paused)
     return CURL_WRITEFUNC_PAUSE;
   if (req->cb.on_data && len > 0)
@@ -632,6 +639,8 @@ request_free (UpstreamRequest *req)
   g_free (req->method);
   g_free (req->url);
   g_free (req->redacted_url);
+  if (req->held_body)
+    g_byte_array_unref (req->held_body);
   g_ptr_array_unref (req->headers);
   set_secret (&req->authorization, NULL);
   set_secret (&req->registry_basic, NULL);
@@ -881,6 +890,8 @@ on_token (guint status, GHashTable *headers, GBytes *body, const GError *error, 
       req->response_sent = TRUE;
       if (req->cb.on_response)
         req->cb.on_response (req, req->status, req->reason, req->resp_headers, req->user_data);
+      if (!req->cancelled && req->held_body && req->held_body->len && req->cb.on_data)
+        req->cb.on_data (req, req->held_body->data, req->held_body->len, req->user_data);
       if (!req->cancelled)
         finish (req, NULL);
     }
