@@ -50,6 +50,9 @@ typedef struct {
   guint timeout;
   gboolean handshaken;
   gboolean tls_eof;          /* peer sent close_notify or closed */
+  gboolean tls_abrupt;       /* ... by closing TCP: it cannot read any more */
+  gboolean pair_shut;        /* EOF passed on to lws */
+  guint linger;
   gboolean pair_eof;         /* lws closed its side */
   gboolean bye_sent;
   guchar *in;                /* TLS → lws */
@@ -189,6 +192,8 @@ static void
 conn_free (TlsConn *self)
 {
   conn_startup_done (self);
+  if (self->linger)
+    g_source_remove (self->linger);
   if (self->source)
     {
       g_source_destroy (self->source);
@@ -227,6 +232,16 @@ on_handshake_timeout (gpointer data)
   TlsConn *self = data;
   self->timeout = 0;
   g_message ("%s: TLS handshake timed out", self->peer);
+  conn_free (self);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+on_linger_timeout (gpointer data)
+{
+  TlsConn *self = data;
+  self->linger = 0;
+  g_debug ("%s: closed after close_notify", self->peer);
   conn_free (self);
   return G_SOURCE_REMOVE;
 }
@@ -309,6 +324,7 @@ conn_pump (TlsConn *self)
           else if (n == 0 || n == GNUTLS_E_PREMATURE_TERMINATION)
             {
               self->tls_eof = TRUE;
+              self->tls_abrupt = n != 0;
               progress = TRUE;
             }
           else if (n != GNUTLS_E_AGAIN && n != GNUTLS_E_INTERRUPTED)
@@ -336,15 +352,23 @@ conn_pump (TlsConn *self)
               return;
             }
         }
-      /* The browser is gone (close_notify or TCP closed) and everything it
-       * sent has reached lws: close the socketpair outright so lws drops the
-       * connection now instead of waiting out a close handshake with a peer
-       * that cannot answer, holding three descriptors meanwhile. */
-      if (self->tls_eof && self->in_len == 0)
+      /* The browser closed TCP and everything it sent has reached lws: it
+       * cannot read an answer, so close the socketpair outright and lws drops
+       * the connection now, instead of waiting out a WebSocket close
+       * handshake with a peer that is gone (holding three descriptors). */
+      if (self->tls_eof && self->tls_abrupt && self->in_len == 0)
         {
           g_debug ("%s: TLS peer closed", self->peer);
           conn_free (self);
           return;
+        }
+      /* close_notify is a half-close: pass the EOF on, keep sending the
+       * answer, and give lws a few seconds to finish. */
+      if (self->tls_eof && self->in_len == 0 && !self->pair_shut)
+        {
+          self->pair_shut = TRUE;
+          shutdown (self->pair, SHUT_WR);
+          self->linger = g_timeout_add_seconds (5, on_linger_timeout, self);
         }
 
       /* lws → buffer */
