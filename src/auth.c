@@ -437,6 +437,56 @@ registry_unreachable (Login *l, const GError *error)
   login_free (l);
 }
 
+
+/* ---- recently verified registry credentials ----
+ * A keyed hash (HMAC-SHA256 under a per-process random key) of credentials
+ * the registry accepted in the last VERIFIED_TTL_S seconds. A user logging in
+ * again with the same credentials is not queued behind a password-guessing
+ * attack that keeps the registry busy hashing bad passwords. Only the MAC is
+ * kept, never the credential; a password changed at the registry stops
+ * working here within VERIFIED_TTL_S. */
+#define VERIFIED_TTL_S 300
+#define VERIFIED_MAX 10000
+static GHashTable *verified;          /* MAC hex → expiry (monotonic s) */
+static guint8 verified_key[32];
+
+static gchar *
+credential_mac (const gchar *basic)
+{
+  if (!verified)
+    {
+      verified = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+      if (gnutls_rnd (GNUTLS_RND_KEY, verified_key, sizeof verified_key) < 0)
+        g_error ("gnutls_rnd failed");
+    }
+  return g_compute_hmac_for_string (G_CHECKSUM_SHA256, verified_key, sizeof verified_key, basic, -1);
+}
+
+static void
+credential_remember (const gchar *basic)
+{
+  gchar *mac = credential_mac (basic);
+  if (g_hash_table_size (verified) >= VERIFIED_MAX)
+    g_hash_table_remove_all (verified);
+  g_hash_table_replace (verified, mac,
+                        GSIZE_TO_POINTER ((gsize) (g_get_monotonic_time () / G_USEC_PER_SEC + VERIFIED_TTL_S)));
+}
+
+static gboolean
+credential_recently_verified (const gchar *basic)
+{
+  g_autofree gchar *mac = credential_mac (basic);
+  gpointer expiry;
+  if (!g_hash_table_lookup_extended (verified, mac, NULL, &expiry))
+    return FALSE;
+  if ((gint64) GPOINTER_TO_SIZE (expiry) < g_get_monotonic_time () / G_USEC_PER_SEC)
+    {
+      g_hash_table_remove (verified, mac);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 static void
 on_registry_token (guint status, GHashTable *headers, GBytes *body, const GError *error, gpointer user_data)
 {
@@ -458,6 +508,7 @@ on_registry_token (guint status, GHashTable *headers, GBytes *body, const GError
         }
       if (has_token)
         {
+          credential_remember (l->basic);
           login_succeed (l, l->user, "registry", l->basic);
           login_free (l);
           return;
@@ -502,6 +553,7 @@ on_registry_checked_with_credentials (guint status, GHashTable *headers, GBytes 
     return registry_unreachable (l, error);
   if (status == 200)
     {
+      credential_remember (l->basic);
       login_succeed (l, l->user, "registry", l->basic);
       login_free (l);
       return;
@@ -640,6 +692,13 @@ handle_login (HttpExchange *ex, gpointer user_data)
   l->basic = g_strconcat ("Basic ", b64, NULL);
   explicit_bzero (dec, len);
   explicit_bzero (pair, len);
+  if (credential_recently_verified (l->basic))
+    {
+      g_debug ("login of %s: credentials verified by the registry within %d s", l->user, VERIFIED_TTL_S);
+      login_succeed (l, l->user, "registry", l->basic);
+      login_free (l);
+      return;
+    }
   UpstreamRequest *req = upstream_request_new (UPSTREAM_REGISTRY, "GET", "/v2/");
   upstream_request_set_timeout (req, CHECK_TIMEOUT_S);
   upstream_fetch (req, on_registry_probed, l);
@@ -789,6 +848,7 @@ auth_init (const Config *cfg, GError **error)
 void
 auth_shutdown (void)
 {
+  g_clear_pointer (&verified, g_hash_table_unref);
   socket_set_session_func (NULL, NULL);
   upstream_shutdown ();
   g_clear_pointer (&A.key, session_key_free);
