@@ -557,8 +557,8 @@ dispatch (HttpExchange *ex, ConnInfo *conn)
     http_exchange_respond_static (ex, ex->path, NULL);
 }
 
-static gchar *
-header_dup (struct lws *wsi, enum lws_token_indexes token)
+gchar *
+http_header_dup (struct lws *wsi, enum lws_token_indexes token)
 {
   int len = lws_hdr_total_length (wsi, token);
   gchar *value;
@@ -595,11 +595,11 @@ exchange_new (struct lws *wsi, const gchar *uri, ConnInfo *conn)
   if (!ex->method)
     ex->method = g_strdup ("GET");
   ex->uri = g_strdup (uri);
-  ex->query = header_dup (wsi, WSI_TOKEN_HTTP_URI_ARGS);
+  ex->query = http_header_dup (wsi, WSI_TOKEN_HTTP_URI_ARGS);
   ex->headers = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
   for (guint i = 0; i < G_N_ELEMENTS (known_headers); i++)
     {
-      gchar *v = header_dup (wsi, known_headers[i].token);
+      gchar *v = http_header_dup (wsi, known_headers[i].token);
       if (v)
         g_hash_table_insert (ex->headers, (gpointer) known_headers[i].name, v);
     }
@@ -746,7 +746,7 @@ http_callback (struct lws *wsi, enum lws_callback_reasons reason,
         pss->ex = ex;
         ex->head_only = g_str_equal (ex->method, "HEAD");
 
-        clen = header_dup (wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH);
+        clen = http_header_dup (wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH);
         if (clen)
           content_length = g_ascii_strtoull (clen, NULL, 10);
         if (content_length > HTTP_MAX_BODY)
@@ -781,17 +781,7 @@ http_callback (struct lws *wsi, enum lws_callback_reasons reason,
       return exchange_write (wsi, pss);
 
     case LWS_CALLBACK_CLOSED_HTTP:
-      if (pss && pss->ex)
-        {
-          pss->ex->wsi = NULL;
-          if (pss->ex->responded)
-            exchange_free (pss->ex);
-          pss->ex = NULL;
-        }
-      return 0;
-
-    case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
-      /* upgraded to a WebSocket: the exchange is over */
+    case LWS_CALLBACK_HTTP_DROP_PROTOCOL:   /* upgraded to a WebSocket: the exchange is over */
       if (pss && pss->ex)
         {
           pss->ex->wsi = NULL;

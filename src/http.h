@@ -55,5 +55,7 @@ void http_exchange_respond_static (HttpExchange *ex, const gchar *relative_path,
  * and whether the browser's side of it is TLS. */
 const gchar *http_get_peer (struct lws *wsi);
 gboolean http_wsi_is_tls (struct lws *wsi);
+/* A request header of the connection (transfer full), or NULL. */
+gchar *http_header_dup (struct lws *wsi, enum lws_token_indexes token);
 
 G_END_DECLS

@@ -714,21 +714,6 @@ socket_count (void)
 
 /* --------------------------------------------------------- origin check */
 
-static gchar *
-header_dup (struct lws *wsi, enum lws_token_indexes token)
-{
-  int len = lws_hdr_total_length (wsi, token);
-  gchar *value;
-  if (len <= 0)
-    return NULL;
-  value = g_malloc (len + 1);
-  if (lws_hdr_copy (wsi, value, len + 1, token) < 0)
-    {
-      g_free (value);
-      return NULL;
-    }
-  return value;
-}
 
 /* TLS connections reach lws through our socketpair (AF_UNIX); plain ones
  * are the TCP socket itself. */
@@ -774,8 +759,8 @@ socket_origin_allowed (const gchar *origin, const gchar *host, gboolean tls,
 static int
 socket_filter (struct lws *wsi, SocketPss *pss)
 {
-  g_autofree gchar *origin = header_dup (wsi, WSI_TOKEN_ORIGIN);
-  g_autofree gchar *host = header_dup (wsi, WSI_TOKEN_HOST);
+  g_autofree gchar *origin = http_header_dup (wsi, WSI_TOKEN_ORIGIN);
+  g_autofree gchar *host = http_header_dup (wsi, WSI_TOKEN_HOST);
   gboolean tls = wsi_is_tls (wsi);
   const gchar *peer = http_get_peer (wsi);
 
@@ -793,7 +778,7 @@ socket_filter (struct lws *wsi, SocketPss *pss)
     }
   if (session_func)
     {
-      g_autofree gchar *cookie = header_dup (wsi, WSI_TOKEN_HTTP_COOKIE);
+      g_autofree gchar *cookie = http_header_dup (wsi, WSI_TOKEN_HTTP_COOKIE);
       pss->session = session_func (cookie);
       if (!pss->session)
         {

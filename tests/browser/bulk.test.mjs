@@ -1,22 +1,14 @@
 // 10,000 image streams stay usable: the list renders only the visible rows,
 // filtering and scrolling reach any of them.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { launch, newPage, shot } from "./lib.mjs";
+import { shot, usePage } from "./lib.mjs";
 
 const URL_ = process.env.RC_BULK_URL;
-let browser;
-let page;
-
-before(async () => {
-    browser = await launch();
-    page = await newPage(browser);
-});
-after(async () => {
-    await browser.close();
-});
+const ctx = usePage();
 
 test("a registry with 10,004 repositories", async () => {
+    const page = ctx.page;
     await page.goto(URL_);
     await page.fill("#login-user", "anyone");
     await page.fill("#login-password", "x");

@@ -1,22 +1,14 @@
 // Language: a German browser gets the German catalogue built from po/de.po,
 // and dates and sizes are formatted for its locale.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { launch, newPage, shot } from "./lib.mjs";
+import { shot, usePage } from "./lib.mjs";
 
 const URL_ = process.env.RC_REGISTRY_URL;
-let browser;
-let page;
-
-before(async () => {
-    browser = await launch();
-    page = await newPage(browser, { locale: "de-DE" });
-});
-after(async () => {
-    await browser.close();
-});
+const ctx = usePage({ locale: "de-DE" });
 
 test("the login page and the console speak German", async () => {
+    const page = ctx.page;
     await page.goto(URL_);
     await page.waitForSelector("#login-user");
     await page.waitForFunction(() => document.documentElement.lang.startsWith("de"));

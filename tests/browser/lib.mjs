@@ -1,5 +1,6 @@
 // lib.mjs: shared helpers of the browser tests.
 import { chromium } from "playwright-core";
+import { before, after } from "node:test";
 import fs from "node:fs";
 import path from "node:path";
 
@@ -45,3 +46,16 @@ export async function registry(pathname, accept) {
 }
 
 export const MANIFEST_TYPES = "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
+
+// One browser and page per test file, closed at the end.
+export function usePage(options) {
+    const state = {};
+    before(async () => {
+        state.browser = await launch();
+        state.page = await newPage(state.browser, options);
+    });
+    after(async () => {
+        await state.browser.close();
+    });
+    return state;
+}

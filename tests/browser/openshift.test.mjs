@@ -1,23 +1,15 @@
 // OpenShift mode: OAuth login through the test master, projects, streams,
 // members, live updates from a watch.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { launch, newPage, shot } from "./lib.mjs";
+import { shot, usePage } from "./lib.mjs";
 
 const URL_ = process.env.RC_OPENSHIFT_URL;
-let browser;
-let page;
-
-before(async () => {
-    browser = await launch();
-    page = await newPage(browser);
-});
-after(async () => {
-    await browser.close();
-});
+const ctx = usePage();
 
 test("log in through the master's OAuth redirect", async () => {
+    const page = ctx.page;
     await page.goto(URL_);
     await page.waitForSelector("#oauth-button");
     await shot(page, "openshift-login");
@@ -38,6 +30,7 @@ test("log in through the master's OAuth redirect", async () => {
 });
 
 test("create and delete an image stream, with confirmation", async () => {
+    const page = ctx.page;
     await page.goto(`${URL_}#/images`);
     await page.waitForSelector("#stream-list .row");
     await page.click("#create-stream");
@@ -59,6 +52,7 @@ test("create and delete an image stream, with confirmation", async () => {
 });
 
 test("a project's members can be added and removed", async () => {
+    const page = ctx.page;
     await page.goto(`${URL_}#/projects/project-b`);
     await page.waitForSelector("#member-list, #members .empty");
     await shot(page, "openshift-project");
@@ -73,6 +67,7 @@ test("a project's members can be added and removed", async () => {
 });
 
 test("the access policy can be changed", async () => {
+    const page = ctx.page;
     await page.goto(`${URL_}#/projects/project-b`);
     await page.waitForSelector("#policy-value");
     await page.click("#change-policy");
@@ -86,6 +81,7 @@ test("the access policy can be changed", async () => {
 });
 
 test("a newly pushed tag appears without reload", async () => {
+    const page = ctx.page;
     await page.goto(`${URL_}#/images/demo/hello`);
     await page.waitForSelector('tr[data-tag="1.0"]');
     // sizes come from the tags' image objects, filled in after the list
@@ -97,6 +93,7 @@ test("a newly pushed tag appears without reload", async () => {
 });
 
 test("image details come from the master's image object", async () => {
+    const page = ctx.page;
     await page.goto(`${URL_}#/images/demo/hello/1.1`);
     await page.waitForSelector("#image-labels");
     const text = await page.locator("#image-labels").textContent();
@@ -109,6 +106,7 @@ test("image details come from the master's image object", async () => {
 });
 
 test("log out", async () => {
+    const page = ctx.page;
     await page.click("#logout");
     await page.waitForSelector("#oauth-button");
 });

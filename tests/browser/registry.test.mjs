@@ -1,21 +1,13 @@
 // Registry mode: a plain Distribution registry behind the console.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { launch, newPage, shot, registry, MANIFEST_TYPES } from "./lib.mjs";
+import { shot, registry, MANIFEST_TYPES, usePage } from "./lib.mjs";
 
 const URL_ = process.env.RC_REGISTRY_URL;
-let browser;
-let page;
-
-before(async () => {
-    browser = await launch();
-    page = await newPage(browser);
-});
-after(async () => {
-    await browser.close();
-});
+const ctx = usePage();
 
 test("a wrong password is refused with a reason", async () => {
+    const page = ctx.page;
     await page.goto(URL_);
     await page.fill("#login-user", process.env.REGISTRY_USER);
     await page.fill("#login-password", "wrong-password");
@@ -27,6 +19,7 @@ test("a wrong password is refused with a reason", async () => {
 });
 
 test("log in and see the overview", async () => {
+    const page = ctx.page;
     await page.fill("#login-password", process.env.REGISTRY_PASSWORD);
     await page.click("#login-button");
     await page.waitForSelector("#recent-images");
@@ -38,6 +31,7 @@ test("log in and see the overview", async () => {
 });
 
 test("the image list filters by text and project", async () => {
+    const page = ctx.page;
     await page.goto(`${URL_}#/images`);
     await page.waitForSelector("#stream-list .row");
     assert.equal(await page.locator("#stream-list .row").count(), 4);
@@ -51,6 +45,7 @@ test("the image list filters by text and project", async () => {
 });
 
 test("an image shows the registry's labels, layers and config as text", async () => {
+    const page = ctx.page;
     const m = await registry("/v2/demo/hello/manifests/1.1", MANIFEST_TYPES);
     const cfg = await registry(`/v2/demo/hello/blobs/${m.body.config.digest}`);
     await page.goto(`${URL_}#/images/demo/hello/1.1`);
@@ -80,6 +75,7 @@ test("an image shows the registry's labels, layers and config as text", async ()
 });
 
 test("a multi-arch index lists its platforms", async () => {
+    const page = ctx.page;
     const idx = await registry("/v2/demo/tools/manifests/latest", "application/vnd.oci.image.index.v1+json");
     await page.goto(`${URL_}#/images/demo/tools/latest`);
     await page.waitForSelector("#image-platforms");
@@ -90,6 +86,7 @@ test("a multi-arch index lists its platforms", async () => {
 });
 
 test("deleting a manifest asks for confirmation and deletes exactly that digest", async () => {
+    const page = ctx.page;
     const v1 = await registry("/v2/project-b/app/manifests/v1", MANIFEST_TYPES);
     const digest = v1.headers.get("docker-content-digest");
     const v2 = await registry("/v2/project-b/app/manifests/v2", MANIFEST_TYPES);
@@ -119,6 +116,7 @@ test("deleting a manifest asks for confirmation and deletes exactly that digest"
 });
 
 test("the page's JavaScript does a WebSocket echo through /cockpit/socket", async () => {
+    const page = ctx.page;
     const echoed = await page.evaluate(() => new Promise((resolve, reject) => {
         const ws = new WebSocket(`wss://${location.host}/cockpit/socket`, "cockpit1");
         ws.onmessage = ev => {
@@ -145,6 +143,7 @@ test("the page's JavaScript does a WebSocket echo through /cockpit/socket", asyn
 });
 
 test("the UI works at 800 px wide", async () => {
+    const page = ctx.page;
     await page.setViewportSize({ width: 800, height: 700 });
     await page.goto(`${URL_}#/images/demo/hello`);
     await page.waitForSelector("#tags table");
@@ -155,6 +154,7 @@ test("the UI works at 800 px wide", async () => {
 });
 
 test("log out returns to the login page and the socket is refused", async () => {
+    const page = ctx.page;
     await page.click("#logout");
     await page.waitForSelector("#login-user");
     const status = await page.evaluate(async () => (await fetch("cockpit/session")).status);

@@ -56,6 +56,11 @@ const char *lws_get_peer_simple (struct lws *wsi, char *name, size_t namelen)
 }
 /* http.c stand-in */
 const gchar *http_get_peer (struct lws *wsi) { return "fuzz-peer"; }
+gchar *http_header_dup (struct lws *wsi, enum lws_token_indexes token)
+{
+  const gchar *v = header_of (WSI (wsi), token);
+  return v ? g_strdup (v) : NULL;
+}
 lws_sockfd_type lws_get_socket_fd (struct lws *wsi) { return -1; }
 int lws_return_http_status (struct lws *wsi, unsigned int code, const char *html_body) { return 0; }
 int lws_callback_on_writable (struct lws *wsi) { WSI (wsi)->want_write = TRUE; return 1; }
