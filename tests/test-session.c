@@ -244,7 +244,7 @@ test_key_creation_race_ends_with_one_key (void **state)
   g_autofree gchar *path = g_build_filename (tmpdir, "race.key", NULL);
   const int n = 8;
   pid_t pids[8];
-  g_autofree gchar *outs[8] = { NULL };
+  gchar *outs[8] = { NULL };
   for (int i = 0; i < n; i++)
     outs[i] = g_strdup_printf ("%s/out-%d", tmpdir, i);
   for (int i = 0; i < n; i++)
@@ -278,6 +278,8 @@ test_key_creation_race_ends_with_one_key (void **state)
       if (!o)
         fail_msg ("process %d sealed with a different key", i);
     }
+  for (int i = 0; i < n; i++)
+    g_free (outs[i]);
 }
 
 static void
