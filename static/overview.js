@@ -20,9 +20,19 @@ export async function show({ backend, session, main }) {
         for (const s of streams)
             for (const t of s.tags)
                 if (t.created)
-                    recent.push({ project: s.project, stream: s.name, tag: t.name, created: t.created });
+                    recent.push({ project: s.project, stream: s.name, tag: t.name, digest: t.digest || t.name,
+                                  created: t.created, author: "" });
         recent.sort((a, b) => b.created.localeCompare(a.created));
         recent = recent.slice(0, 10);
+        // OpenShift records no pusher on a tag: the image's author is who
+        // the image says made it (empty when it does not say).
+        await Promise.all(recent.map(async r => {
+            try {
+                r.author = (await backend.image(r.project, r.stream, r.digest)).author;
+            } catch (e) {
+                r.author = "";
+            }
+        }));
     }
 
     const project = (projects[0] && projects[0].name) || "myproject";
@@ -56,11 +66,13 @@ export async function show({ backend, session, main }) {
     const recentList = backend.kind === "master"
         ? (recent.length
             ? h("table", { class: "list", id: "recent-images" },
-                h("thead", null, h("tr", null, h("th", null, _("Image")), h("th", null, _("Tag")), h("th", null, _("Pushed")))),
+                h("thead", null, h("tr", null, h("th", null, _("Image")), h("th", null, _("Tag")), h("th", null, _("Pushed")),
+                                         h("th", null, _("Author")))),
                 h("tbody", null, recent.map(r => h("tr", null,
                     h("td", null, h("a", { href: streamHref(r.project, r.stream) }, `${r.project}/${r.stream}`)),
                     h("td", null, r.tag),
-                    h("td", { title: r.created }, relativeTime(r.created))))))
+                    h("td", { title: r.created }, relativeTime(r.created)),
+                    h("td", { class: "author" }, r.author || "—")))))
             : h("p", { class: "empty" }, _("No images have been pushed yet.")))
         : (streams.length
             ? h("ul", { class: "plain", id: "recent-images" }, streams.slice(0, 10).map(s =>

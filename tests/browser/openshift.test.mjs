@@ -26,6 +26,11 @@ test("log in through the master's OAuth redirect", async () => {
     for (const p of ["demo", "library", "project-b"])
         assert.ok(projects.includes(p), `project ${p} listed in ${projects}`);
     assert.ok(await page.locator("#recent-images tbody tr").count() > 0, "recent images listed");
+    // who made each recent image: the author recorded in the real image config
+    await page.waitForSelector("#recent-images td.author");
+    const authors = await page.locator("#recent-images td.author").allTextContents();
+    assert.ok(authors.includes("Registry Console Fixtures <fixtures@example.com>"),
+              `image author shown for recent images: ${authors}`);
     await shot(page, "openshift-overview");
 });
 
