@@ -622,21 +622,33 @@ state_from_request (HttpExchange *ex)
   return g_strdup (json_object_get_string_member_with_default (o, "state", NULL));
 }
 
-static void
-handle_login (HttpExchange *ex, gpointer user_data)
+/* The checks every state-changing POST endpoint makes first: the method is
+ * POST and the request comes from the console's own origin (login CSRF,
+ * cross-site requests). Answers and returns FALSE when one fails. */
+static gboolean
+require_same_origin_post (HttpExchange *ex, const gchar *what)
 {
-  const gchar *nostore[] = { "Cache-Control: no-store", NULL };
   if (!g_str_equal (http_exchange_get_method (ex), "POST"))
     {
       const gchar *h[] = { "Allow: POST", NULL };
       respond_problem (ex, 405, "protocol-error", "use POST", h);
-      return;
+      return FALSE;
     }
   if (!origin_allowed (ex))
     {
-      respond_problem (ex, 403, "access-denied", "login requests must come from the console's own origin", nostore);
-      return;
+      const gchar *nostore[] = { "Cache-Control: no-store", NULL };
+      g_autofree gchar *msg = g_strdup_printf ("%s must come from the console's own origin", what);
+      respond_problem (ex, 403, "access-denied", msg, nostore);
+      return FALSE;
     }
+  return TRUE;
+}
+
+static void
+handle_login (HttpExchange *ex, gpointer user_data)
+{
+  if (!require_same_origin_post (ex, "login requests"))
+    return;
   const gchar *auth = http_exchange_get_header (ex, "authorization");
   Login *l = g_new0 (Login, 1);
   l->ex = ex;
@@ -702,7 +714,6 @@ handle_login (HttpExchange *ex, gpointer user_data)
   UpstreamRequest *req = upstream_request_new (UPSTREAM_REGISTRY, "GET", "/v2/");
   upstream_request_set_timeout (req, CHECK_TIMEOUT_S);
   upstream_fetch (req, on_registry_probed, l);
-  (void) nostore;
 }
 
 /* ---- session info, logout, token ---- */
@@ -763,17 +774,8 @@ static void
 handle_token (HttpExchange *ex, gpointer user_data)
 {
   const gchar *nostore[] = { "Cache-Control: no-store", NULL };
-  if (!g_str_equal (http_exchange_get_method (ex), "POST"))
-    {
-      const gchar *h[] = { "Allow: POST", NULL };
-      respond_problem (ex, 405, "protocol-error", "use POST", h);
-      return;
-    }
-  if (!origin_allowed (ex))
-    {
-      respond_problem (ex, 403, "access-denied", "requests must come from the console's own origin", nostore);
-      return;
-    }
+  if (!require_same_origin_post (ex, "requests"))
+    return;
   g_autoptr(RcSession) s = exchange_session (ex);
   if (!s)
     {

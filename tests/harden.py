@@ -19,18 +19,13 @@ top_builddir = os.environ.get("top_builddir") or os.getcwd()
 RC_SERVER = os.environ.get("RC_SERVER") or os.path.join(top_builddir, "registry-console")
 FIXTURES = os.path.join(top_srcdir, "tests", "fixtures")
 sys.path.insert(0, FIXTURES)
+from fixturelib import free_port  # noqa: E402
 
 SECRETS = []          # strings that must never appear in a server log
 # e.g. "valgrind --leak-check=full --error-exitcode=1" (make check-valgrind)
 WRAPPER = os.environ.get("RC_SERVER_WRAPPER", "").split()
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class Server:

@@ -21,6 +21,7 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "fixtures"))
 import cockpit_client as cc  # noqa: E402
+from fixturelib import free_port  # noqa: E402
 
 BUILD = os.environ.get("top_builddir") or os.getcwd()
 SERVER = os.environ.get("RC_SERVER") or os.path.join(BUILD, "registry-console")
@@ -28,12 +29,6 @@ REMOTECTL = os.path.join(BUILD, "remotectl")
 STREAM_MODULE = "/usr/lib/nginx/modules/ngx_stream_module.so"
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def wait_port(port, proc, deadline=20):

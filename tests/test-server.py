@@ -24,6 +24,7 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "fixtures"))
 import cockpit_client as cc  # noqa: E402
+from fixturelib import free_port  # noqa: E402
 
 BUILD = os.environ.get("top_builddir") or os.getcwd()
 SERVER = os.environ.get("RC_SERVER") or os.path.join(BUILD, "registry-console")
@@ -31,12 +32,6 @@ REMOTECTL = os.path.join(BUILD, "remotectl")
 WRAPPER = os.environ.get("RC_SERVER_WRAPPER", "").split()
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 REGISTRY = {}

@@ -23,6 +23,8 @@ import time
 import yaml
 
 srcdir = os.environ.get("top_srcdir", os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures"))
+from fixturelib import free_port  # noqa: E402
 builddir = os.environ.get("top_builddir", ".")
 failures = []
 
@@ -98,12 +100,6 @@ check(os.access(server, os.X_OK), "server binary built")
 check(os.access(remotectl, os.X_OK), "remotectl built")
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def http_get_plain(port, path, deadline):
