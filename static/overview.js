@@ -11,6 +11,12 @@ export function command(text) {
     return h("div", { class: "command" }, h("code", null, text), copy);
 }
 
+// "Jane Doe <jane@example.com>" → "Jane Doe"; the whole string stays in the title.
+function authorName(author) {
+    const m = /^\s*([^<]*?)\s*<[^>]*>\s*$/.exec(author || "");
+    return (m && m[1]) || author || "";
+}
+
 export async function show({ backend, session, main }) {
     const registryHost = session.registry_host || location.hostname;
     const [projects, streams] = await Promise.all([backend.projects(), backend.streams()]);
@@ -71,8 +77,8 @@ export async function show({ backend, session, main }) {
                 h("tbody", null, recent.map(r => h("tr", null,
                     h("td", null, h("a", { href: streamHref(r.project, r.stream) }, `${r.project}/${r.stream}`)),
                     h("td", null, r.tag),
-                    h("td", { title: r.created }, relativeTime(r.created)),
-                    h("td", { class: "author" }, r.author || "—")))))
+                    h("td", { title: r.created, class: "nowrap" }, relativeTime(r.created)),
+                    h("td", { class: "author", title: r.author }, authorName(r.author) || "—")))))
             : h("p", { class: "empty" }, _("No images have been pushed yet.")))
         : (streams.length
             ? h("ul", { class: "plain", id: "recent-images" }, streams.slice(0, 10).map(s =>
@@ -82,7 +88,7 @@ export async function show({ backend, session, main }) {
     replace(main,
             h("h1", null, _("Overview")),
             h("div", { class: "columns" },
-              h("section", { class: "card" },
+              h("section", { class: "card recent" },
                 h("h2", null, backend.kind === "master" ? _("Images pushed recently") : _("Images")),
                 recentList,
                 h("p", null, h("a", { href: "#/images" }, format(_("All images ({n})"), { n: streams.length })))),
