@@ -6,9 +6,12 @@
  *
  *   TCP ⇄ gnutls_record_recv/send ⇄ [buffers] ⇄ socketpair ⇄ lws
  *
- * Each direction has one bounded buffer (TLS_BUFFER bytes), allocated only
- * while data is in flight, so idle connections cost little. When a buffer is
- * full we stop reading its source: backpressure both ways, no threads. */
+ * Each direction has one bounded buffer (TLS_BUFFER bytes). Data is read
+ * into a scratch buffer shared by all connections (one thread) and usually
+ * passed on at once; only what the other side cannot take yet is copied to
+ * a buffer of the connection's own, so idle connections cost little and busy
+ * ones do not allocate per record. When a buffer is full we stop reading its
+ * source: backpressure both ways, no threads. */
 #define G_LOG_DOMAIN "cockpit-ws"
 
 #include "config.h"
@@ -24,6 +27,9 @@
 #include <gnutls/gnutls.h>
 
 #define TLS_BUFFER (64 * 1024)
+
+static guchar scratch_in[TLS_BUFFER];
+static guchar scratch_out[TLS_BUFFER];
 
 /* AEAD ciphers with ECDHE only, TLS 1.2 and 1.3 */
 #define TLS_PRIORITY \
@@ -47,6 +53,8 @@ typedef struct {
   GSource *source;
   gpointer tcp_tag;
   gpointer pair_tag;
+  GIOCondition tcp_events;   /* what the tags watch now */
+  GIOCondition pair_events;
   guint timeout;
   gboolean handshaken;
   gboolean tls_eof;          /* peer sent close_notify or closed */
@@ -207,8 +215,10 @@ conn_free (TlsConn *self)
     close (self->pair);
   creds_unref (self->creds);
   g_debug ("%s: connection closed", self->peer);
-  g_free (self->in);
-  g_free (self->out);
+  if (self->in != scratch_in)
+    g_free (self->in);
+  if (self->out != scratch_out)
+    g_free (self->out);
   g_free (self->peer);
   g_free (self);
   n_connections--;
@@ -283,7 +293,40 @@ conn_handshake (TlsConn *self)
     }
   self->pair = sv[0];
   self->pair_tag = g_source_add_unix_fd (self->source, self->pair, G_IO_IN);
+  self->pair_events = G_IO_IN;
   return TRUE;
+}
+
+static void
+keep_pending (guchar **buf, gsize *len, gsize *off, guchar *scratch)
+{
+  if (*len == 0)
+    {
+      if (*buf != scratch)
+        g_free (*buf);
+      *buf = NULL;
+      *off = 0;
+    }
+  else if (*buf == scratch)
+    {
+      gsize rest = *len - *off;
+      *buf = g_malloc (TLS_BUFFER);
+      memcpy (*buf, scratch + *off, rest);
+      *len = rest;
+      *off = 0;
+    }
+}
+
+/* Changing what glib polls wakes the loop up (an eventfd write): only when
+ * it changes. */
+static void
+watch (TlsConn *self, gpointer tag, GIOCondition *current, GIOCondition events)
+{
+  if (*current != events)
+    {
+      *current = events;
+      g_source_modify_unix_fd (self->source, tag, events);
+    }
 }
 
 static void
@@ -298,8 +341,8 @@ conn_pump (TlsConn *self)
         return;
       if (!self->handshaken)
         {
-          g_source_modify_unix_fd (self->source, self->tcp_tag,
-                                   gnutls_record_get_direction (self->session) ? G_IO_OUT : G_IO_IN);
+          watch (self, self->tcp_tag, &self->tcp_events,
+                 gnutls_record_get_direction (self->session) ? G_IO_OUT : G_IO_IN);
           return;
         }
     }
@@ -313,7 +356,7 @@ conn_pump (TlsConn *self)
         {
           ssize_t n;
           if (!self->in)
-            self->in = g_malloc (TLS_BUFFER);
+            self->in = scratch_in;
           n = gnutls_record_recv (self->session, self->in, TLS_BUFFER);
           if (n > 0)
             {
@@ -376,7 +419,7 @@ conn_pump (TlsConn *self)
         {
           ssize_t n;
           if (!self->out)
-            self->out = g_malloc (TLS_BUFFER);
+            self->out = scratch_out;
           n = recv (self->pair, self->out, TLS_BUFFER, 0);
           if (n > 0)
             {
@@ -430,11 +473,10 @@ conn_pump (TlsConn *self)
       return;
     }
 
-  /* idle buffers go back to the allocator */
-  if (self->in_len == 0 && self->in)
-    g_clear_pointer (&self->in, g_free);
-  if (self->out_len == 0 && self->out)
-    g_clear_pointer (&self->out, g_free);
+  /* what is left in a scratch buffer moves to the connection's own; idle
+   * buffers go back to the allocator */
+  keep_pending (&self->in, &self->in_len, &self->in_off, scratch_in);
+  keep_pending (&self->out, &self->out_len, &self->out_off, scratch_out);
 
   if (!self->tls_eof && self->in_len == 0)
     tcp_events |= G_IO_IN;
@@ -445,8 +487,8 @@ conn_pump (TlsConn *self)
   if (!self->pair_eof && self->out_len == 0)
     pair_events |= G_IO_IN;
 
-  g_source_modify_unix_fd (self->source, self->tcp_tag, tcp_events);
-  g_source_modify_unix_fd (self->source, self->pair_tag, pair_events);
+  watch (self, self->tcp_tag, &self->tcp_events, tcp_events);
+  watch (self, self->pair_tag, &self->pair_events, pair_events);
 }
 
 void
@@ -495,7 +537,12 @@ tls_connection_start (int fd, const gchar *peer, guint handshake_timeout_ms,
   self->source = g_source_new (&conn_source_funcs, sizeof (GSource));
   g_source_set_callback (self->source, NULL, self, NULL);
   g_source_set_name (self->source, "tls-connection");
+  /* A non-recursive source is blocked while it dispatches, which takes its
+   * fds out of the poll set and puts them back: four eventfd wake-ups per
+   * dispatch. Nothing here runs a nested loop, so let it "recurse". */
+  g_source_set_can_recurse (self->source, TRUE);
   self->tcp_tag = g_source_add_unix_fd (self->source, fd, G_IO_IN);
+  self->tcp_events = G_IO_IN;
   g_source_attach (self->source, NULL);
 
   self->started = g_get_monotonic_time ();
