@@ -16,7 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#ifdef SYS_openat2
+#include <linux/openat2.h>
+#endif
 #include <gio/gio.h>
 
 #define HTTP_MAX_BODY (64 * 1024)
@@ -103,8 +108,9 @@ static struct lws_vhost *vhost;
 static GMainLoop *lws_loop;
 static GHashTable *handlers;       /* path → Handler */
 static GHashTable *conns;          /* fd → ConnInfo */
-static GHashTable *cache;          /* realpath → CacheEntry */
+static GHashTable *cache;          /* file path → CacheEntry */
 static gchar *static_root;         /* realpath of the static dir */
+static int static_root_fd = -1;
 static gchar *url_root;
 static gboolean server_tls;
 
@@ -327,52 +333,122 @@ cache_entry_free (gpointer data)
   g_free (e);
 }
 
-/* Resolve a request path to a file inside the static root, or NULL. */
-static gchar *
-static_resolve (const gchar *path)
+/* Open a request path to a regular file inside the static root; sets *key
+ * to the file's path (the cache key) and *st. Returns the descriptor, or -1.
+ * openat2 with RESOLVE_BENEATH lets the kernel refuse any way out (`..`,
+ * absolute or outward symlinks) in one call, with no window between check
+ * and open. Where it refuses (EXDEV, which includes an absolute symlink that
+ * stays inside) or does not exist (ENOSYS), realpath decides. */
+static int
+static_open (const gchar *path, gchar **key, struct stat *st)
 {
   g_autofree gchar *joined = NULL;
   g_autofree gchar *real = NULL;
   gsize rootlen;
-  struct stat st;
+  int fd = -1;
 
+  *key = NULL;
   if (!static_root || path[0] != '/')
-    return NULL;
+    return -1;
   /* lws has already decoded %XX once; anything still suspicious is refused */
   if (strstr (path, "..") || strchr (path, '\\') || strstr (path, "//") || strchr (path, '%'))
-    return NULL;
+    return -1;
   for (const gchar *p = path; *p; p++)
     if ((guchar) *p < 0x20 || *p == 0x7f)
-      return NULL;
+      return -1;
   joined = g_build_filename (static_root, path + 1, NULL);
-  real = realpath (joined, NULL);
-  if (!real)
-    return NULL;
-  rootlen = strlen (static_root);
-  if (strncmp (real, static_root, rootlen) != 0 || real[rootlen] != '/')
-    return NULL;                    /* a symlink out of the tree */
-  if (stat (real, &st) < 0 || !S_ISREG (st.st_mode))
-    return NULL;
-  return g_steal_pointer (&real);
+
+#ifdef SYS_openat2
+  if (static_root_fd >= 0)
+    {
+      struct open_how how = {
+        .flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
+        .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+      };
+      fd = syscall (SYS_openat2, static_root_fd, path + 1, &how, sizeof how);
+      if (fd < 0 && errno != EXDEV && errno != ENOSYS)
+        return -1;
+    }
+#endif
+  if (fd >= 0)
+    {
+      *key = g_steal_pointer (&joined);
+    }
+  else
+    {
+      real = realpath (joined, NULL);
+      if (!real)
+        return -1;
+      rootlen = strlen (static_root);
+      if (strncmp (real, static_root, rootlen) != 0 || real[rootlen] != '/')
+        return -1;                    /* a symlink out of the tree */
+      fd = open (real, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+      if (fd < 0)
+        return -1;
+      *key = g_steal_pointer (&real);
+    }
+  if (fstat (fd, st) < 0 || !S_ISREG (st->st_mode))
+    {
+      close (fd);
+      g_clear_pointer (key, g_free);
+      return -1;
+    }
+  return fd;
 }
 
+static gboolean
+read_all (int fd, gsize size, gchar **contents, gsize *len)
+{
+  gchar *buf = g_malloc (size + 1);
+  gsize got = 0;
+  while (got < size)
+    {
+      ssize_t n = pread (fd, buf + got, size - got, got);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        break;
+      got += n;
+    }
+  if (got != size)
+    {
+      g_free (buf);
+      return FALSE;     /* changed under us: the next request tries again */
+    }
+  buf[size] = '\0';
+  *contents = buf;
+  *len = size;
+  return TRUE;
+}
+
+/* The cached entry for a request path (validated against the file's inode,
+ * size and mtime on every request), or NULL. */
 static CacheEntry *
-static_lookup (const gchar *file)
+static_lookup (const gchar *path)
 {
   struct stat st;
   CacheEntry *e;
+  g_autofree gchar *file = NULL;
   g_autofree gchar *contents = NULL;
   gsize len;
   g_autofree gchar *sum = NULL;
+  int fd = static_open (path, &file, &st);
 
-  if (stat (file, &st) < 0)
+  if (fd < 0)
     return NULL;
   e = g_hash_table_lookup (cache, file);
   if (e && e->mtime == st.st_mtim.tv_sec * G_GINT64_CONSTANT (1000000000) + st.st_mtim.tv_nsec &&
       e->size == st.st_size && e->ino == st.st_ino)
-    return e;
-  if (!g_file_get_contents (file, &contents, &len, NULL))
-    return NULL;
+    {
+      close (fd);
+      return e;
+    }
+  if (!read_all (fd, st.st_size, &contents, &len))
+    {
+      close (fd);
+      return NULL;
+    }
+  close (fd);
 
   e = g_new0 (CacheEntry, 1);
   e->data = g_bytes_new_take (g_steal_pointer (&contents), len);
@@ -424,8 +500,7 @@ accepts_gzip (HttpExchange *ex)
 static void
 respond_not_found (HttpExchange *ex)
 {
-  g_autofree gchar *file = static_resolve ("/404.html");
-  CacheEntry *e = file ? static_lookup (file) : NULL;
+  CacheEntry *e = static_lookup ("/404.html");
   if (e)
     {
       http_exchange_respond (ex, 404, e->content_type, e->data, NULL);
@@ -445,8 +520,7 @@ http_exchange_respond_static (HttpExchange *ex, const gchar *relative_path,
                               const gchar *const *headers)
 {
   g_autofree gchar *rel = g_strconcat (relative_path[0] == '/' ? "" : "/", relative_path, NULL);
-  g_autofree gchar *file = static_resolve (rel);
-  CacheEntry *e = file ? static_lookup (file) : NULL;
+  CacheEntry *e = static_lookup (rel);
   const gchar *extra[24];
   guint n = 0;
   g_autofree gchar *etag_line = NULL;
@@ -849,6 +923,8 @@ http_init (const Config *cfg, GError **error)
   if (!real)
     g_warning ("static directory %s: %s", cfg->static_dir ? cfg->static_dir : "(none)", g_strerror (errno));
   static_root = g_steal_pointer (&real);
+  if (static_root)
+    static_root_fd = open (static_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 
   lws_set_log_level (LLL_ERR | LLL_WARN, lws_log_to_glib);
 
@@ -901,5 +977,8 @@ http_shutdown (void)
   g_clear_pointer (&cache, g_hash_table_unref);
   g_clear_pointer (&handlers, g_hash_table_unref);
   g_clear_pointer (&static_root, g_free);
+  if (static_root_fd >= 0)
+    close (static_root_fd);
+  static_root_fd = -1;
   g_clear_pointer (&url_root, g_free);
 }

@@ -144,6 +144,9 @@ class ServerTest(unittest.TestCase):
         with open(os.path.join(cls.tmp, "secret.txt"), "w") as f:
             f.write("outside the static tree")
         os.symlink(os.path.join(cls.tmp, "secret.txt"), os.path.join(static, "link.txt"))
+        os.symlink("../app.js", os.path.join(static, "sub", "rel-link.js"))          # stays inside
+        os.symlink(os.path.join(static, "app.js"), os.path.join(static, "abs-link.js"))  # absolute, inside
+        os.symlink("../../secret.txt", os.path.join(static, "sub", "up-link.txt"))  # relative, out
         cls.server = Server(cls.tmp)
 
     @classmethod
@@ -240,7 +243,8 @@ class ServerTest(unittest.TestCase):
     def test_path_traversal_is_refused(self):
         for path in ("/../secret.txt", "/%2e%2e/secret.txt", "/%252e%252e/secret.txt", "/..%2fsecret.txt",
                      "/sub/..%2f..%2fsecret.txt", "/..\\secret.txt", "/%5c..%5csecret.txt", "/app.js%00.html",
-                     "/link.txt", "/sub/../../secret.txt", "//etc/passwd", "/%2fetc%2fpasswd", "/sub"):
+                     "/link.txt", "/sub/up-link.txt", "/sub/../../secret.txt", "//etc/passwd",
+                     "/%2fetc%2fpasswd", "/sub"):
             data = self.raw_tls(("GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % path).encode())
             status = data.split(b"\r\n", 1)[0]
             if "%00" in path and data == b"":
@@ -248,6 +252,12 @@ class ServerTest(unittest.TestCase):
             self.assertRegex(status, rb"HTTP/1.1 (404|400|403)", path)
             self.assertNotIn(b"outside the static tree", data, path)
             self.assertNotIn(b"root:", data, path)
+
+    def test_symlinks_inside_the_tree_are_served(self):
+        for path in ("/sub/rel-link.js", "/abs-link.js"):
+            r, body = self.server.https("GET", path)
+            self.assertEqual(r.status, 200, path)
+            self.assertEqual(body, self.js, path)
 
     def test_unknown_path_gets_404_page(self):
         r, body = self.server.https("GET", "/no/such/file")
