@@ -807,15 +807,8 @@ http_callback (struct lws *wsi, enum lws_callback_reasons reason,
         HttpExchange *ex;
         g_autofree gchar *clen = NULL;
         guint64 content_length = 0;
-        GSource *current = g_main_current_source ();
 
-        /* lws's glib sources are not recursive, so glib blocks each one
-         * while it dispatches: its fd leaves the poll set and comes back,
-         * two eventfd wake-ups every time. Nothing here runs a nested main
-         * loop, so the source of this connection (usually the one
-         * dispatching now) need not be blocked. */
-        if (current)
-          g_source_set_can_recurse (current, TRUE);
+        http_unblock_current_source ();
 
         if (pss->ex)
           {

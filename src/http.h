@@ -27,6 +27,19 @@ void http_shutdown (void);
  * only gets /ping and 301 redirects to https. `peer` is for logs. */
 gboolean http_adopt_fd (int fd, gboolean tls, gboolean plain_on_tls_port, const gchar *peer);
 
+/* Called from lws callbacks. lws's glib sources are not recursive, so glib
+ * blocks each one while it dispatches: its fd leaves the poll set and comes
+ * back, two eventfd wake-ups every time. Nothing here runs a nested main
+ * loop, so the source dispatching now (an lws connection's, as a rule)
+ * needs no such protection. */
+static inline void
+http_unblock_current_source (void)
+{
+  GSource *current = g_main_current_source ();
+  if (current && !g_source_get_can_recurse (current))
+    g_source_set_can_recurse (current, TRUE);
+}
+
 /* Exact path match (after UrlRoot is removed); "/cockpit/login" etc.
  * A handler for "/" replaces the default index.html. */
 void http_add_handler (const gchar *path, HttpHandlerFunc func, gpointer user_data);

@@ -23,6 +23,7 @@
 
 #define SOCKET_HIGH_WATER (1024 * 1024)
 #define SOCKET_LOW_WATER (256 * 1024)
+#define SOCKET_WRITE_BATCH (256 * 1024)   /* bytes written per POLLOUT round at most */
 #define SOCKET_MAX_MESSAGE (16 * 1024 * 1024)
 #define SOCKET_PING_INTERVAL 30
 #define SOCKET_MAX_CHANNEL_ID 256
@@ -224,12 +225,20 @@ socket_drained (RcSocket *self)
 static int
 socket_writeable (RcSocket *self)
 {
-  OutFrame *frame = g_queue_pop_head (&self->out);
+  OutFrame *frame;
+  gsize written = 0;
 
-  if (frame)
+  /* As many queued frames as the connection takes without blocking, up to
+   * a fair share, so a busy socket needs one POLLOUT round per batch, not
+   * per message. */
+  while ((frame = g_queue_peek_head (&self->out)))
     {
       int n;
+      if (written > 0 && (written >= SOCKET_WRITE_BATCH || lws_send_pipe_choked (self->wsi)))
+        break;
+      g_queue_pop_head (&self->out);
       self->out_bytes -= frame->len;
+      written += frame->len + 1;
       n = lws_write (self->wsi, frame->buf + LWS_PRE, frame->len,
                      frame->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
       g_free (frame);
@@ -238,6 +247,9 @@ socket_writeable (RcSocket *self)
           g_debug ("%s: write failed", self->peer);
           return -1;
         }
+    }
+  if (written > 0)
+    {
       if (self->rx_paused && self->out_bytes <= SOCKET_LOW_WATER)
         socket_drained (self);
       if (!g_queue_is_empty (&self->out) || self->closing)
@@ -866,6 +878,7 @@ socket_callback (struct lws *wsi, enum lws_callback_reasons reason,
     case LWS_CALLBACK_RECEIVE:
       if (!pss->socket)
         return -1;
+      http_unblock_current_source ();
       return socket_receive (pss->socket, in, len);
 
     case LWS_CALLBACK_SERVER_WRITEABLE:
