@@ -148,7 +148,8 @@ maybe_refresh (RcSession *s)
   if (!A.idle_s || !s->expires)
     return NULL;
   gint64 last_activity = s->expires - A.idle_s;
-  if (now_s () - last_activity < REFRESH_AFTER_S)
+  /* refresh at most once a minute, but well before a short timeout ends */
+  if (now_s () - last_activity < MIN (REFRESH_AFTER_S, A.idle_s / 4))
     return NULL;
   s->expires = now_s () + A.idle_s;
   return session_cookie_header (s);
@@ -814,6 +815,12 @@ socket_session_free (gpointer p)
   rc_session_free (p);
 }
 
+static gint64
+socket_session_expires (RcSession *session)
+{
+  return session->expires;
+}
+
 /* ---- init ---- */
 
 gboolean
@@ -843,6 +850,7 @@ auth_init (const Config *cfg, GError **error)
   http_add_handler ("/cockpit/logout", handle_logout, NULL);
   http_add_handler ("/cockpit/token", handle_token, NULL);
   socket_set_session_func (socket_session, socket_session_free);
+  socket_set_session_expires_func (socket_session_expires);
   channel_http_stream2_register (A.idle_s);
   return TRUE;
 }
@@ -852,6 +860,7 @@ auth_shutdown (void)
 {
   g_clear_pointer (&verified, g_hash_table_unref);
   socket_set_session_func (NULL, NULL);
+  socket_set_session_expires_func (NULL);
   upstream_shutdown ();
   g_clear_pointer (&A.key, session_key_free);
   A.cfg = NULL;

@@ -51,6 +51,7 @@ struct _RcSocket {
   gboolean closing;           /* close after the queue drains */
   guint16 close_code;
   gboolean dispatching;
+  guint expiry_timer;
 };
 
 struct _RcChannel {
@@ -78,6 +79,7 @@ static gchar **allowed_origins;
 static gboolean server_tls;
 static SocketSessionFunc session_func;
 static GDestroyNotify session_free_func;
+static SocketSessionExpiresFunc session_expires_func;
 
 /* ------------------------------------------------------------------ types */
 
@@ -102,6 +104,12 @@ socket_set_session_func (SocketSessionFunc func, GDestroyNotify session_free)
 {
   session_func = func;
   session_free_func = session_free;
+}
+
+void
+socket_set_session_expires_func (SocketSessionExpiresFunc func)
+{
+  session_expires_func = func;
 }
 
 void
@@ -664,6 +672,28 @@ socket_ping_all (gpointer unused)
   return G_SOURCE_CONTINUE;
 }
 
+static void socket_fail (RcSocket *self, const gchar *problem, const gchar *why);
+
+/* Wake up when the session is due to end; activity may have moved the end
+ * later, in which case sleep again. */
+static gboolean
+socket_check_expiry (gpointer data)
+{
+  RcSocket *self = data;
+  gint64 expires = session_expires_func (self->session);
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+
+  self->expiry_timer = 0;
+  if (expires && expires <= now)
+    {
+      socket_fail (self, "authentication-failed", "the session has expired");
+      return G_SOURCE_REMOVE;
+    }
+  if (expires)
+    self->expiry_timer = g_timeout_add_seconds (MIN (expires - now, G_MAXUINT / 2), socket_check_expiry, self);
+  return G_SOURCE_REMOVE;
+}
+
 static RcSocket *
 socket_new (struct lws *wsi, RcSession *session)
 {
@@ -680,6 +710,8 @@ socket_new (struct lws *wsi, RcSession *session)
   g_hash_table_add (all_sockets, self);
   if (!ping_timer)
     ping_timer = g_timeout_add_seconds (SOCKET_PING_INTERVAL, socket_ping_all, NULL);
+  if (session && session_expires_func)
+    socket_check_expiry (self);
   return self;
 }
 
@@ -689,6 +721,8 @@ socket_free (RcSocket *self)
   OutFrame *frame;
 
   g_hash_table_remove (all_sockets, self);
+  if (self->expiry_timer)
+    g_source_remove (self->expiry_timer);
   self->wsi = NULL;   /* channels closing now must not queue */
   g_hash_table_destroy (self->channels);
   while ((frame = g_queue_pop_head (&self->out)))

@@ -68,6 +68,12 @@ extern const struct lws_protocols socket_lws_protocol;
 typedef RcSession *(*SocketSessionFunc) (const gchar *cookie_header);
 void socket_set_session_func (SocketSessionFunc func, GDestroyNotify session_free);
 
+/* Hook set by auth.c: when the session ends for want of activity (wall-clock
+ * seconds, 0 for never). Activity on a channel may move it later. A socket
+ * whose session has ended is closed with "authentication-failed". */
+typedef gint64 (*SocketSessionExpiresFunc) (RcSession *session);
+void socket_set_session_expires_func (SocketSessionExpiresFunc func);
+
 /* Register the built-in payload types (echo, null). Call once at start. */
 void socket_init (void);
 

@@ -115,6 +115,7 @@ async function main() {
         } else if (state === "connected") {
             banner(null);
         } else if (state === "failed" && detail === "authentication-failed") {
+            sessionStorage.setItem("logout-reason", "expired");
             location.replace(`${root}/`);
         }
     });

@@ -123,9 +123,22 @@ function problemError(msg) {
     return err;
 }
 
+// Requests through the socket are activity, but the cookie only learns of
+// activity from plain HTTP requests: ask for the session now and then while
+// the user works, so the browser's cookie stays alive as long as the socket's
+// session does (the server refreshes it then).
+let lastKeepAlive = Date.now();
+function keepAlive() {
+    if (Date.now() - lastKeepAlive < 30000)
+        return;
+    lastKeepAlive = Date.now();
+    fetch(`${urlRoot()}/cockpit/session`, { credentials: "same-origin" }).catch(() => null);
+}
+
 // One HTTP request through the server, with the session's credentials.
 export async function http(backend, method, path, { body = null, headers = {} } = {}) {
     await connect();
+    keepAlive();
     return new Promise((resolve, reject) => {
         let response = null;
         const chunks = [];

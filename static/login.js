@@ -31,6 +31,11 @@ function enter() {
 async function main() {
     await init();
 
+    if (sessionStorage.getItem("logout-reason") === "expired") {
+        sessionStorage.removeItem("logout-reason");
+        showError(_("You have been logged out due to inactivity."));
+    }
+
     // Back from the OAuth server? The answer is in the fragment. Handle it
     // before anything else: fetching the login config again would start a
     // new login (a new state) and this answer would no longer match.
