@@ -224,13 +224,14 @@ conn_free (TlsConn *self)
   n_connections--;
 }
 
-static void conn_pump (TlsConn *self);
+static void conn_pump (TlsConn *self, GIOCondition tcp_ready, GIOCondition pair_ready);
 
 static gboolean
 conn_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
 {
   TlsConn *self = user_data;
-  conn_pump (self);
+  conn_pump (self, g_source_query_unix_fd (source, self->tcp_tag),
+             self->pair_tag ? g_source_query_unix_fd (source, self->pair_tag) : 0);
   return G_SOURCE_CONTINUE;
 }
 
@@ -330,10 +331,22 @@ watch (TlsConn *self, gpointer tag, GIOCondition *current, GIOCondition events)
 }
 
 static void
-conn_pump (TlsConn *self)
+conn_pump (TlsConn *self, GIOCondition tcp_ready, GIOCondition pair_ready)
 {
   GIOCondition tcp_events = 0, pair_events = 0;
   gboolean progress;
+  /* Read a side only when it may have something: poll said so, GnuTLS holds
+   * a decrypted record, the last read filled the buffer, or reading had
+   * been paused (then poll was not asked). Poll is level-triggered, so
+   * whatever is left wakes us again; this saves a failing recv per side and
+   * wake-up. */
+  gboolean tls_may_read = (tcp_ready & (G_IO_IN | G_IO_HUP | G_IO_ERR)) != 0;
+  gboolean pair_may_read = (pair_ready & (G_IO_IN | G_IO_HUP | G_IO_ERR)) != 0;
+
+  if (self->in_len > 0)
+    tls_may_read = TRUE;      /* reading TLS was paused: try once lws takes it */
+  if (self->out_len > 0)
+    pair_may_read = TRUE;     /* likewise reading lws */
 
   if (!self->handshaken)
     {
@@ -345,6 +358,7 @@ conn_pump (TlsConn *self)
                  gnutls_record_get_direction (self->session) ? G_IO_OUT : G_IO_IN);
           return;
         }
+      tls_may_read = TRUE;    /* data may have come with the handshake */
     }
 
   do
@@ -352,7 +366,8 @@ conn_pump (TlsConn *self)
       progress = FALSE;
 
       /* TLS → buffer */
-      if (!self->tls_eof && self->in_len == 0)
+      if (!self->tls_eof && self->in_len == 0 &&
+          (tls_may_read || gnutls_record_check_pending (self->session) > 0))
         {
           ssize_t n;
           if (!self->in)
@@ -370,7 +385,11 @@ conn_pump (TlsConn *self)
               self->tls_abrupt = n != 0;
               progress = TRUE;
             }
-          else if (n != GNUTLS_E_AGAIN && n != GNUTLS_E_INTERRUPTED)
+          else if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED)
+            {
+              tls_may_read = FALSE;
+            }
+          else
             {
               g_debug ("%s: TLS receive: %s", self->peer, gnutls_strerror (n));
               conn_free (self);
@@ -415,7 +434,7 @@ conn_pump (TlsConn *self)
         }
 
       /* lws → buffer */
-      if (!self->pair_eof && self->out_len == 0)
+      if (!self->pair_eof && self->out_len == 0 && pair_may_read)
         {
           ssize_t n;
           if (!self->out)
@@ -426,13 +445,18 @@ conn_pump (TlsConn *self)
               self->out_len = n;
               self->out_off = 0;
               progress = TRUE;
+              pair_may_read = n == TLS_BUFFER;   /* a short read took all there was */
             }
           else if (n == 0)
             {
               self->pair_eof = TRUE;
               progress = TRUE;
             }
-          else if (errno != EAGAIN && errno != EINTR)
+          else if (errno == EAGAIN || errno == EINTR)
+            {
+              pair_may_read = FALSE;
+            }
+          else
             {
               self->pair_eof = TRUE;
               progress = TRUE;
@@ -551,5 +575,5 @@ tls_connection_start (int fd, const gchar *peer, guint handshake_timeout_ms,
   if (handshake_timeout_ms)
     self->timeout = g_timeout_add (handshake_timeout_ms, on_handshake_timeout, self);
   g_debug ("%s: TLS connection", peer);
-  conn_pump (self);
+  conn_pump (self, G_IO_IN, 0);
 }
