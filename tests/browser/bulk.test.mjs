@@ -2,7 +2,7 @@
 // filtering and scrolling reach any of them.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { shot, usePage } from "./lib.mjs";
+import { shot, usePage, loginForm } from "./lib.mjs";
 
 const URL_ = process.env.RC_BULK_URL;
 const ctx = usePage();
@@ -10,9 +10,7 @@ const ctx = usePage();
 test("a registry with 10,004 repositories", async () => {
     const page = ctx.page;
     await page.goto(URL_);
-    await page.fill("#login-user", "anyone");
-    await page.fill("#login-password", "x");
-    await page.click("#login-button");
+    await loginForm(page, "anyone", "x");
     await page.waitForSelector("#recent-images", { timeout: 60000 });
 
     let t = Date.now();

@@ -2,7 +2,7 @@
 // and dates and sizes are formatted for its locale.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { shot, usePage } from "./lib.mjs";
+import { shot, usePage, loginForm } from "./lib.mjs";
 
 const URL_ = process.env.RC_REGISTRY_URL;
 const ctx = usePage({ locale: "de-DE" });
@@ -14,9 +14,7 @@ test("the login page and the console speak German", async () => {
     await page.waitForFunction(() => document.documentElement.lang.startsWith("de"));
     assert.equal(await page.locator("#login-button").textContent(), "Anmelden");
     assert.equal(await page.locator('label[for="login-password"]').textContent(), "Passwort");
-    await page.fill("#login-user", process.env.REGISTRY_USER);
-    await page.fill("#login-password", process.env.REGISTRY_PASSWORD);
-    await page.click("#login-button");
+    await loginForm(page, process.env.REGISTRY_USER, process.env.REGISTRY_PASSWORD);
     await page.waitForSelector("#recent-images");
     assert.equal(await page.locator("h1").textContent(), "Übersicht");
     assert.equal(await page.locator("#logout").textContent(), "Abmelden");

@@ -2,7 +2,7 @@
 // to the login page and says why. Waits real time (about 75 s).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { shot, usePage } from "./lib.mjs";
+import { shot, usePage, loginForm } from "./lib.mjs";
 
 const URL_ = process.env.RC_IDLE_URL;
 const ctx = usePage();
@@ -10,9 +10,7 @@ const ctx = usePage();
 test("an idle console is logged out and told why", async () => {
     const page = ctx.page;
     await page.goto(URL_);
-    await page.fill("#login-user", process.env.REGISTRY_USER);
-    await page.fill("#login-password", process.env.REGISTRY_PASSWORD);
-    await page.click("#login-button");
+    await loginForm(page, process.env.REGISTRY_USER, process.env.REGISTRY_PASSWORD);
     await page.waitForSelector("#recent-images");
     const t0 = Date.now();
 

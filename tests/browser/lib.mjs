@@ -47,6 +47,13 @@ export async function registry(pathname, accept) {
 
 export const MANIFEST_TYPES = "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
 
+// Fill in and send the registry login form of the page shown.
+export async function loginForm(page, user, password) {
+    await page.fill("#login-user", user);
+    await page.fill("#login-password", password);
+    await page.click("#login-button");
+}
+
 // One browser and page per test file, closed at the end.
 export function usePage(options) {
     const state = {};

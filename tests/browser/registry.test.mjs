@@ -1,7 +1,7 @@
 // Registry mode: a plain Distribution registry behind the console.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { shot, registry, MANIFEST_TYPES, usePage } from "./lib.mjs";
+import { shot, registry, MANIFEST_TYPES, usePage, loginForm } from "./lib.mjs";
 
 const URL_ = process.env.RC_REGISTRY_URL;
 const ctx = usePage();
@@ -9,9 +9,7 @@ const ctx = usePage();
 test("a wrong password is refused with a reason", async () => {
     const page = ctx.page;
     await page.goto(URL_);
-    await page.fill("#login-user", process.env.REGISTRY_USER);
-    await page.fill("#login-password", "wrong-password");
-    await page.click("#login-button");
+    await loginForm(page, process.env.REGISTRY_USER, "wrong-password");
     const error = page.locator("#login-error");
     await error.waitFor({ state: "visible" });
     assert.match(await error.textContent(), /rejected|credentials/i);
