@@ -23,6 +23,7 @@
 #include <linux/openat2.h>
 #endif
 #include <gio/gio.h>
+#include <gio/gunixinputstream.h>
 
 #define HTTP_MAX_BODY (64 * 1024)
 #define HTTP_CHUNK (64 * 1024)
@@ -396,31 +397,6 @@ static_open (const gchar *path, gchar **key, struct stat *st)
   return fd;
 }
 
-static gboolean
-read_all (int fd, gsize size, gchar **contents, gsize *len)
-{
-  gchar *buf = g_malloc (size + 1);
-  gsize got = 0;
-  while (got < size)
-    {
-      ssize_t n = pread (fd, buf + got, size - got, got);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        break;
-      got += n;
-    }
-  if (got != size)
-    {
-      g_free (buf);
-      return FALSE;     /* changed under us: the next request tries again */
-    }
-  buf[size] = '\0';
-  *contents = buf;
-  *len = size;
-  return TRUE;
-}
-
 /* The cached entry for a request path (validated against the file's inode,
  * size and mtime on every request), or NULL. */
 static CacheEntry *
@@ -430,8 +406,9 @@ static_lookup (const gchar *path)
   CacheEntry *e;
   g_autofree gchar *file = NULL;
   g_autofree gchar *contents = NULL;
-  gsize len;
+  gsize len = 0;
   g_autofree gchar *sum = NULL;
+  g_autoptr(GInputStream) in = NULL;
   int fd = static_open (path, &file, &st);
 
   if (fd < 0)
@@ -443,12 +420,11 @@ static_lookup (const gchar *path)
       close (fd);
       return e;
     }
-  if (!read_all (fd, st.st_size, &contents, &len))
-    {
-      close (fd);
-      return NULL;
-    }
-  close (fd);
+  /* read what was opened (not the path again: no window to swap the file) */
+  contents = g_malloc (st.st_size + 1);
+  in = g_unix_input_stream_new (fd, TRUE);
+  if (!g_input_stream_read_all (in, contents, st.st_size, &len, NULL, NULL) || len != (gsize) st.st_size)
+    return NULL;        /* changed under us: the next request tries again */
 
   e = g_new0 (CacheEntry, 1);
   e->data = g_bytes_new_take (g_steal_pointer (&contents), len);

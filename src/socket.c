@@ -235,6 +235,7 @@ socket_writeable (RcSocket *self)
 {
   OutFrame *frame;
   gsize written = 0;
+  guint frames = 0;
 
   /* As many queued frames as the connection takes without blocking, up to
    * a fair share, so a busy socket needs one POLLOUT round per batch, not
@@ -242,11 +243,12 @@ socket_writeable (RcSocket *self)
   while ((frame = g_queue_peek_head (&self->out)))
     {
       int n;
-      if (written > 0 && (written >= SOCKET_WRITE_BATCH || lws_send_pipe_choked (self->wsi)))
+      if (frames > 0 && (written >= SOCKET_WRITE_BATCH || lws_send_pipe_choked (self->wsi)))
         break;
       g_queue_pop_head (&self->out);
       self->out_bytes -= frame->len;
-      written += frame->len + 1;
+      written += frame->len;
+      frames++;
       n = lws_write (self->wsi, frame->buf + LWS_PRE, frame->len,
                      frame->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
       g_free (frame);
@@ -256,7 +258,7 @@ socket_writeable (RcSocket *self)
           return -1;
         }
     }
-  if (written > 0)
+  if (frames > 0)
     {
       if (self->rx_paused && self->out_bytes <= SOCKET_LOW_WATER)
         socket_drained (self);

@@ -26,19 +26,19 @@ export async function show({ backend, session, main }) {
         for (const s of streams)
             for (const t of s.tags)
                 if (t.created)
-                    recent.push({ project: s.project, stream: s.name, tag: t.name, digest: t.digest || t.name,
+                    recent.push({ project: s.project, stream: s.name, tag: t.name, digest: t.digest,
                                   created: t.created, author: "" });
         recent.sort((a, b) => b.created.localeCompare(a.created));
         recent = recent.slice(0, 10);
         // OpenShift records no pusher on a tag: the image's author is who
         // the image says made it (empty when it does not say).
-        await Promise.all(recent.map(async r => {
-            try {
-                r.author = (await backend.image(r.project, r.stream, r.digest)).author;
-            } catch (e) {
-                r.author = "";
-            }
-        }));
+        // One request per image, however many tags point at it.
+        const authors = new Map();
+        for (const r of recent)
+            if (r.digest && !authors.has(r.digest))
+                authors.set(r.digest, backend.image(r.project, r.stream, r.digest).then(i => i.author, () => ""));
+        for (const r of recent)
+            r.author = r.digest ? await authors.get(r.digest) : "";
     }
 
     const project = (projects[0] && projects[0].name) || "myproject";
