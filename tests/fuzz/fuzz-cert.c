@@ -3,7 +3,7 @@
  * Certificate or a GError, never a crash, leak or hang. */
 #include <errno.h>
 #include "fuzz-common.h"
-#include "certificate.h"
+#include "common/certificate.h"
 
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)

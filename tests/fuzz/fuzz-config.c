@@ -3,7 +3,7 @@
  * accepted are within their documented ranges. */
 #include <errno.h>
 #include "fuzz-common.h"
-#include "config.h"
+#include "common/rcconfig.h"
 
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)

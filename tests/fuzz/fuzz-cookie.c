@@ -1,4 +1,4 @@
-/* fuzz-cookie.c: the session cookie opener (src/session.c).
+/* fuzz-cookie.c: the session cookie opener (src/common/session.c).
  * The first input byte picks what the rest is:
  *   0  a Cookie request header: session_cookie_get + session_open
  *   1  a plaintext sealed here with the same key and the documented format
@@ -7,7 +7,7 @@
  *      opens must survive session_seal + session_open unchanged
  *   2  a sealed-string value (OAuth state) for session_open_string */
 #include "fuzz-common.h"
-#include "session.h"
+#include "common/session.h"
 #include <string.h>
 #include <gnutls/crypto.h>
 
@@ -78,7 +78,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     {
     case 0:
       {
-        g_autofree gchar *value = session_cookie_get (text, AUTH_COOKIE_NAME);
+        g_autofree gchar *value = session_cookie_get (text, SESSION_COOKIE_NAME);
         if (value)
           {
             g_autoptr(RcSession) s = session_open (key, value, 1000, &issued);

@@ -1,4 +1,4 @@
-/* fuzz-http-stream2.c: the http-stream2 channel (src/channel-http-stream2.c)
+/* fuzz-http-stream2.c: the http-stream2 channel (src/ws/channel-http-stream2.c)
  * between a hostile browser and a hostile upstream, in memory.
  *
  * The C side does not parse manifests (the UI does), so the "registry
@@ -12,10 +12,10 @@
  * replaced by the stubs below, which keep their contracts (socket.h,
  * upstream.h): closed() exactly once, no callback after cancel, on_done once. */
 #include "fuzz-common.h"
-#include "socket.h"
-#include "auth.h"
-#include "upstream.h"
-#include "channel-http-stream2.h"
+#include "ws/socket.h"
+#include "ws/auth.h"
+#include "ws/upstream.h"
+#include "ws/channel-http-stream2.h"
 #include <string.h>
 
 /* ---- socket.c stand-in ---------------------------------------------------- */

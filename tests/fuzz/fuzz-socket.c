@@ -1,4 +1,4 @@
-/* fuzz-socket.c: /cockpit/socket (src/socket.c with the echo and null
+/* fuzz-socket.c: /cockpit/socket (src/ws/socket.c with the echo and null
  * channels) driven through its lws protocol callback, the way
  * libwebsockets calls it, with the lws functions it uses replaced by the
  * stand-ins below. Covers the upgrade filter (Origin, Host), frame parsing,
@@ -9,8 +9,8 @@
  *   flags (bit0 final, bit1 first, bit2 binary, bit3 drain the output queue
  *   now, bit4 peer closes) · length (1 byte, ×4 when bit5) · data */
 #include "fuzz-common.h"
-#include "socket.h"
-#include "http.h"
+#include "ws/socket.h"
+#include "ws/http.h"
 #include <string.h>
 
 typedef struct {

@@ -1,8 +1,8 @@
 /* fuzz-upstream.c: what a registry says in `WWW-Authenticate` (the Bearer
  * challenge that starts the Distribution token dance), parsed by
- * upstream_parse_bearer_challenge() in src/upstream.c. */
+ * upstream_parse_bearer_challenge() in src/ws/upstream.c. */
 #include "fuzz-common.h"
-#include "upstream.h"
+#include "ws/upstream.h"
 #include <string.h>
 
 int

@@ -1,6 +1,8 @@
-/* test-certificate.c: the certificate module (src/certificate.c).
+/* test-certificate.c: the certificate module (src/common/certificate.c).
  * Fixtures are generated at test time with the GnuTLS API. */
-#include "certificate.h"
+#include "config.h"
+
+#include "common/certificate.h"
 
 #include <glib/gstdio.h>
 

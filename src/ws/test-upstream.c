@@ -1,5 +1,7 @@
 /* test-upstream.c: the libcurl-multi client on the glib loop, against a
  * local python HTTP server (tests/upstream-test-server.py). */
+#include "config.h"
+
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -11,7 +13,7 @@
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
 
-#include "upstream.h"
+#include "ws/upstream.h"
 
 static GSubprocess *server;
 static gchar *base_url;

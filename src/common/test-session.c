@@ -1,4 +1,6 @@
 /* test-session.c: sealed session cookies and the session key file. */
+#include "config.h"
+
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -11,7 +13,7 @@
 #include <unistd.h>
 #include <glib/gstdio.h>
 
-#include "session.h"
+#include "common/session.h"
 
 #define NOW 1700000000
 

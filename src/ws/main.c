@@ -1,13 +1,13 @@
 /* main.c: registry-console: options, configuration and wiring. */
-#define G_LOG_DOMAIN "cockpit-ws"
-
 #include "config.h"
-#include "auth.h"
-#include "certificate.h"
-#include "http.h"
-#include "server.h"
-#include "socket.h"
-#include "tls.h"
+
+#include "common/rcconfig.h"
+#include "ws/auth.h"
+#include "common/certificate.h"
+#include "ws/http.h"
+#include "ws/server.h"
+#include "ws/socket.h"
+#include "ws/tls.h"
 
 #include <locale.h>
 #include <stdlib.h>

@@ -1,6 +1,8 @@
 /* test-socket.c: frame and control-message parsing, origin checks. */
 #include "config.h"
-#include "socket.h"
+
+#include "common/rcconfig.h"
+#include "ws/socket.h"
 
 #include <stdarg.h>
 #include <stddef.h>

@@ -11,11 +11,11 @@
  * channel_is_congested(); below SOCKET_LOW_WATER reading resumes and channels
  * that were told to wait get resume().
  */
-#define G_LOG_DOMAIN "cockpit-ws"
-
 #include "config.h"
-#include "socket.h"
-#include "http.h"
+
+#include "common/rcconfig.h"
+#include "ws/socket.h"
+#include "ws/http.h"
 
 #include <string.h>
 #include <sys/socket.h>

@@ -8,15 +8,29 @@
 #pragma once
 
 #include <glib.h>
-#include "auth.h"
 
 G_BEGIN_DECLS
+
+typedef struct _RcSession RcSession;
+struct _RcSession {
+  gchar *user;          /* user name as shown */
+  gchar *credential;    /* the value for Authorization: "Bearer …" or "Basic …"; never logged */
+  gchar *backend;       /* "master" or "registry" */
+  gint64 expires;       /* idle expiry, unix seconds */
+};
+
+RcSession *rc_session_copy (const RcSession *session);
+void rc_session_free (RcSession *session);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (RcSession, rc_session_free)
 
 #define SESSION_ERROR (session_error_quark ())
 GQuark session_error_quark (void);
 typedef enum { SESSION_ERROR_KEY } SessionError;
 
 #define SESSION_KEY_SIZE 32
+
+/* The session cookie's name. */
+#define SESSION_COOKIE_NAME "cockpit"
 
 typedef struct _SessionKey SessionKey;
 

@@ -6,11 +6,11 @@
  * files answer at once from an in-memory cache (content-hash ETag, gzip
  * copy for text). The response is written from the HTTP_WRITEABLE callback,
  * in chunks, so large files never block the loop. */
-#define G_LOG_DOMAIN "cockpit-ws"
-
 #include "config.h"
-#include "http.h"
-#include "socket.h"
+
+#include "common/rcconfig.h"
+#include "ws/http.h"
+#include "ws/socket.h"
 
 #include <errno.h>
 #include <stdlib.h>

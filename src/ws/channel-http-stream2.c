@@ -5,12 +5,12 @@
  *   "done" for other methods (body from payload frames, or "body" option)
  *   → {"command":"response","status","reason","headers"} → payload frames
  *   (≤ 4 KiB) → {"command":"done"} → close. */
-#define G_LOG_DOMAIN "cockpit-wrapper"
+#include "config.h"
 
-#include "channel-http-stream2.h"
-#include "auth.h"
-#include "socket.h"
-#include "upstream.h"
+#include "ws/channel-http-stream2.h"
+#include "ws/auth.h"
+#include "ws/socket.h"
+#include "ws/upstream.h"
 
 #include <string.h>
 

@@ -1,9 +1,9 @@
 /* channel-echo.c: the "echo" payload: every payload frame comes back
  * unchanged; "done" is answered with "done". */
-#define G_LOG_DOMAIN "cockpit-ws"
-
 #include "config.h"
-#include "socket.h"
+
+#include "common/rcconfig.h"
+#include "ws/socket.h"
 
 static gboolean
 echo_open (RcChannel *channel, JsonObject *options, const gchar **problem, gchar **message)

@@ -9,7 +9,7 @@
 
 #include <glib.h>
 #include <libwebsockets.h>
-#include "config.h"
+#include "common/rcconfig.h"
 
 G_BEGIN_DECLS
 

@@ -9,11 +9,11 @@
 #include <glib.h>
 #include <json-glib/json-glib.h>
 #include <libwebsockets.h>
+#include "common/session.h"
 
 G_BEGIN_DECLS
 
 typedef struct _RcChannel RcChannel;
-typedef struct _RcSession RcSession;   /* defined in auth.h */
 
 typedef struct {
   const gchar *payload;     /* "echo", "null", "http-stream2" */

@@ -1,8 +1,8 @@
 /* channel-null.c: the "null" payload: ready at once, input discarded. */
-#define G_LOG_DOMAIN "cockpit-ws"
-
 #include "config.h"
-#include "socket.h"
+
+#include "common/rcconfig.h"
+#include "ws/socket.h"
 
 static gboolean
 null_open (RcChannel *channel, JsonObject *options, const gchar **problem, gchar **message)

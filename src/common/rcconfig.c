@@ -1,7 +1,7 @@
 /* config.c: environment (OpenShift template names) and cockpit.conf. */
-#define G_LOG_DOMAIN "cockpit-ws"
-
 #include "config.h"
+
+#include "common/rcconfig.h"
 
 #include <errno.h>
 #include <stdlib.h>

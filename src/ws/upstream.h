@@ -14,7 +14,7 @@
 #pragma once
 
 #include <glib.h>
-#include "config.h"
+#include "common/rcconfig.h"
 
 G_BEGIN_DECLS
 

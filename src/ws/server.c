@@ -4,12 +4,12 @@
  * TLS handshake (tls.c); anything else is plain HTTP on the TLS port, handed
  * to lws marked so that only /ping is answered and the rest is redirected
  * to https (the OpenShift template's probes use scheme HTTP on 9090). */
-#define G_LOG_DOMAIN "cockpit-ws"
-
 #include "config.h"
-#include "server.h"
-#include "tls.h"
-#include "http.h"
+
+#include "common/rcconfig.h"
+#include "ws/server.h"
+#include "ws/tls.h"
+#include "ws/http.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -1,8 +1,8 @@
 /* session.c: sealed session cookies (AES-256-GCM, GnuTLS) and the key file.
  * See session.h. */
-#define G_LOG_DOMAIN "cockpit-wrapper"
+#include "config.h"
 
-#include "session.h"
+#include "common/session.h"
 
 #include <errno.h>
 #include <fcntl.h>

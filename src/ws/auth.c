@@ -43,13 +43,13 @@
  * the sealed value, refreshed on requests more than a minute apart.
  * Session key: --session-key-file, default CERT_DIR/session.key, created
  * 0600 on first start. */
-#define G_LOG_DOMAIN "cockpit-wrapper"
+#include "config.h"
 
-#include "auth.h"
-#include "channel-http-stream2.h"
-#include "http.h"
-#include "session.h"
-#include "upstream.h"
+#include "ws/auth.h"
+#include "ws/channel-http-stream2.h"
+#include "ws/http.h"
+#include "common/session.h"
+#include "ws/upstream.h"
 
 #include <string.h>
 #include <gnutls/gnutls.h>
@@ -117,7 +117,7 @@ session_cookie_header (const RcSession *session)
   g_autofree gchar *sealed = session_seal (A.key, session, now_s ());
   if (!sealed)
     return NULL;
-  gchar *h = cookie_header (AUTH_COOKIE_NAME, sealed, "Strict", -1);
+  gchar *h = cookie_header (SESSION_COOKIE_NAME, sealed, "Strict", -1);
   explicit_bzero (sealed, strlen (sealed));
   return h;
 }
@@ -125,7 +125,7 @@ session_cookie_header (const RcSession *session)
 static RcSession *
 session_from_cookie_header (const gchar *cookie)
 {
-  g_autofree gchar *value = session_cookie_get (cookie, AUTH_COOKIE_NAME);
+  g_autofree gchar *value = session_cookie_get (cookie, SESSION_COOKIE_NAME);
   if (!value || !value[0])
     return NULL;
   RcSession *s = session_open (A.key, value, now_s (), NULL);
@@ -758,7 +758,7 @@ handle_logout (HttpExchange *ex, gpointer user_data)
   g_autoptr(RcSession) s = exchange_session (ex);
   if (s)
     g_message ("logout of %s", s->user);
-  g_autofree gchar *clear = cookie_header (AUTH_COOKIE_NAME, "", "Strict", 0);
+  g_autofree gchar *clear = cookie_header (SESSION_COOKIE_NAME, "", "Strict", 0);
   if (g_str_equal (http_exchange_get_method (ex), "POST"))
     {
       const gchar *h[] = { "Cache-Control: no-store", clear, NULL };

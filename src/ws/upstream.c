@@ -1,8 +1,8 @@
 /* upstream.c: libcurl multi on the glib main loop; master and registry
  * clients. See upstream.h. */
-#define G_LOG_DOMAIN "cockpit-wrapper"
+#include "config.h"
 
-#include "upstream.h"
+#include "ws/upstream.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,8 +1,8 @@
 /* certificate.c: find, load, validate, generate and combine the server's
  * .cert files (DESIGN.md §3). GnuTLS only. */
-#define G_LOG_DOMAIN "cockpit-ws"
+#include "config.h"
 
-#include "certificate.h"
+#include "common/certificate.h"
 
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>

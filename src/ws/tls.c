@@ -12,12 +12,12 @@
  * a buffer of the connection's own, so idle connections cost little and busy
  * ones do not allocate per record. When a buffer is full we stop reading its
  * source: backpressure both ways, no threads. */
-#define G_LOG_DOMAIN "cockpit-ws"
-
 #include "config.h"
-#include "tls.h"
-#include "certificate.h"
-#include "http.h"
+
+#include "common/rcconfig.h"
+#include "ws/tls.h"
+#include "common/certificate.h"
+#include "ws/http.h"
 
 #include <errno.h>
 #include <string.h>

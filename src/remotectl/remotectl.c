@@ -1,9 +1,9 @@
 /* remotectl: the helper's main. Only the "certificate" command (DESIGN.md §3):
  *   remotectl certificate [--cert-dir DIR] [--ensure] [--user U] [--group G] [FILE…]
  * Exit status: 0 success, 1 failure, 2 usage error. */
-#define G_LOG_DOMAIN "cockpit-ws"
+#include "config.h"
 
-#include "certificate.h"
+#include "common/certificate.h"
 
 #include <glib/gi18n.h>
 
