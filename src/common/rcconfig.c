@@ -1,7 +1,8 @@
-/* config.c: environment (OpenShift template names) and cockpit.conf. */
+/* rcconfig.c: environment (OpenShift template names) and cockpit.conf. */
 #include "config.h"
 
 #include "common/rcconfig.h"
+#include "common/rcutil.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -73,7 +74,6 @@ parse_url (const gchar *name, const gchar *value, gchar **out, GError **error)
 {
   g_autoptr(GUri) uri = NULL;
   g_autoptr(GError) local = NULL;
-  gsize len;
 
   uri = g_uri_parse (value, G_URI_FLAGS_NONE, &local);
   if (!uri)
@@ -94,10 +94,7 @@ parse_url (const gchar *name, const gchar *value, gchar **out, GError **error)
       return FALSE;
     }
   g_free (*out);
-  *out = g_strdup (value);
-  len = strlen (*out);
-  while (len > 0 && (*out)[len - 1] == '/')
-    (*out)[--len] = '\0';
+  *out = rc_strip_trailing_slashes (g_strdup (value));
   return TRUE;
 }
 
@@ -165,7 +162,11 @@ config_load_env (Config *cfg, GError **error)
       if (!cfg->master_ca_file && g_file_test (ca, G_FILE_TEST_IS_REGULAR))
         cfg->master_ca_file = g_steal_pointer (&ca);
     }
-  if ((v = g_getenv ("REGISTRY_ONLY")) && !parse_bool ("REGISTRY_ONLY", v, &cfg->registry_only, error))
+  /* The template sets REGISTRY_ONLY=true: in Cockpit it hid the host pages.
+   * This console has registry pages only, so it is checked and needs no
+   * other effect. */
+  gboolean registry_only;
+  if ((v = g_getenv ("REGISTRY_ONLY")) && !parse_bool ("REGISTRY_ONLY", v, &registry_only, error))
     return FALSE;
   if ((v = g_getenv ("REGISTRY_HOST")) && v[0])
     {
@@ -251,16 +252,13 @@ config_load_file (Config *cfg, const gchar *path, GError **error)
   if (KEY ("UrlRoot"))
     {
       gchar *root = g_strstrip (v);
-      gsize len;
       if (root[0] && (root[0] != '/' || strstr (root, "..") || strpbrk (root, "?#%\\ \"'<>")))
         {
           g_set_error (error, CONFIG_ERROR, CONFIG_ERROR_INVALID,
                        "%s: [WebService] UrlRoot: \"%s\" must be an absolute path like /registry", path, root);
           return FALSE;
         }
-      len = strlen (root);
-      while (len > 0 && root[len - 1] == '/')
-        root[--len] = '\0';
+      rc_strip_trailing_slashes (root);
       g_free (cfg->url_root);
       cfg->url_root = g_strdup (root);
     }

@@ -1,5 +1,7 @@
-/* config.h: environment (names from the OpenShift 3 registry-console template)
- * and cockpit.conf [WebService]. DESIGN.md §4. */
+/* rcconfig.h: the console's configuration: the environment (names from the
+ * OpenShift 3 registry-console template) and cockpit.conf [WebService].
+ * Every bad value is an error naming the key and the reason
+ * (doc/architecture.md, "Configuration"). */
 #pragma once
 
 #include <glib.h>
@@ -35,7 +37,6 @@ typedef struct {
   gchar *master_ca_file;      /* service-account ca.crt when present */
   gchar *master_ca_data;      /* KUBERNETES_CA_DATA (PEM) */
   gchar *service_account_dir; /* /var/run/secrets/kubernetes.io/serviceaccount */
-  gboolean registry_only;     /* REGISTRY_ONLY=true */
   gchar *registry_host;       /* REGISTRY_HOST (for pull/push/login commands) */
   gchar *registry_url;        /* REGISTRY_URL (plain Distribution v2 backend) */
   gchar *registry_ca_file;    /* --registry-ca FILE */

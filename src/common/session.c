@@ -1,8 +1,10 @@
-/* session.c: sealed session cookies (AES-256-GCM, GnuTLS) and the key file.
- * See session.h. */
+/* session.c: sessions, their lifetime, sealed cookies (AES-256-GCM, GnuTLS)
+ * and the key file. See session.h. */
 #include "config.h"
 
 #include "common/session.h"
+#include "common/rcjson.h"
+#include "common/rcutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,47 +18,187 @@
 
 #define NONCE_SIZE 12
 #define TAG_SIZE 16
-#define SESSION_AD "cockpit-session-1"
+#define SESSION_AD "cockpit-session-2"
 #define MAX_COOKIE_CHARS 8192
+#define REFRESH_AFTER_S 60
+#define REVOKED_MAX 65536
+#define REVOKED_DEFAULT_S (24 * 3600)
 
 G_DEFINE_QUARK (session-error-quark, session_error)
+
+struct _RcSession {
+  gint refs;
+  gchar *id;
+  gchar *user;
+  gchar *backend;
+  gchar *credential;
+  gint64 issued;
+  gint64 active;
+};
 
 struct _SessionKey {
   gnutls_aead_cipher_hd_t cipher;
 };
 
-RcSession *
-rc_session_copy (const RcSession *session)
+static guint idle_timeout_s;
+static guint lifetime_s;
+
+/* revoked session ids → the time until which they are refused; `revoked_order`
+ * holds the ids oldest first, to forget the oldest when full */
+static GHashTable *revoked;
+static GQueue revoked_order = G_QUEUE_INIT;
+
+/* ------------------------------------------------------------ lifetime */
+
+void
+session_set_lifetime (guint idle_s, guint absolute_s)
 {
-  RcSession *copy = g_new0 (RcSession, 1);
-  copy->user = g_strdup (session->user);
-  copy->credential = g_strdup (session->credential);
-  copy->backend = g_strdup (session->backend);
-  copy->expires = session->expires;
-  return copy;
+  idle_timeout_s = idle_s;
+  lifetime_s = absolute_s;
+}
+
+guint
+session_get_idle_timeout (void)
+{
+  return idle_timeout_s;
+}
+
+static RcSession *
+session_alloc (const gchar *id, const gchar *user, const gchar *backend, const gchar *credential,
+               gint64 issued, gint64 active)
+{
+  RcSession *s = g_new0 (RcSession, 1);
+  s->refs = 1;
+  s->id = g_strdup (id);
+  s->user = g_strdup (user);
+  s->backend = g_strdup (backend);
+  s->credential = g_strdup (credential);
+  s->issued = issued;
+  s->active = active;
+  return s;
+}
+
+RcSession *
+session_new (const gchar *user, const gchar *backend, const gchar *credential, gint64 now)
+{
+  g_autofree gchar *id = rc_random_hex (16);
+  return session_alloc (id, user, backend, credential ? credential : "", now, now);
+}
+
+RcSession *
+session_ref (RcSession *session)
+{
+  session->refs++;
+  return session;
 }
 
 void
-rc_session_free (RcSession *session)
+session_unref (RcSession *session)
 {
-  if (!session)
+  if (!session || --session->refs > 0)
     return;
+  g_free (session->id);
   g_free (session->user);
-  if (session->credential)
-    {
-      explicit_bzero (session->credential, strlen (session->credential));
-      g_free (session->credential);
-    }
   g_free (session->backend);
+  rc_secret_free (session->credential);
   g_free (session);
 }
+
+const gchar *session_get_id (const RcSession *s) { return s->id; }
+const gchar *session_get_user (const RcSession *s) { return s->user; }
+const gchar *session_get_backend (const RcSession *s) { return s->backend; }
+const gchar *session_get_credential (const RcSession *s) { return s->credential; }
+gint64 session_get_issued (const RcSession *s) { return s->issued; }
+gint64 session_get_active (const RcSession *s) { return s->active; }
+
+gint64
+session_get_expires (const RcSession *session)
+{
+  gint64 idle_end = idle_timeout_s ? session->active + idle_timeout_s : 0;
+  gint64 absolute_end = lifetime_s ? session->issued + lifetime_s : 0;
+  if (idle_end && absolute_end)
+    return MIN (idle_end, absolute_end);
+  return idle_end ? idle_end : absolute_end;
+}
+
+static gboolean
+over_by_time (const RcSession *session, gint64 now)
+{
+  gint64 expires = session_get_expires (session);
+  return expires != 0 && now > expires;
+}
+
+gboolean
+session_is_over (const RcSession *session, gint64 now)
+{
+  return over_by_time (session, now) || session_is_revoked (session);
+}
+
+gboolean
+session_touch (RcSession *session, gint64 now)
+{
+  if (session_is_over (session, now))
+    return FALSE;
+  if (now > session->active)
+    session->active = now;
+  return TRUE;
+}
+
+gboolean
+session_refresh_due (const RcSession *session, gint64 now)
+{
+  if (!idle_timeout_s)
+    return FALSE;
+  return now - session->active >= MIN (REFRESH_AFTER_S, idle_timeout_s / 4);
+}
+
+/* ---------------------------------------------------------- revocation */
+
+void
+session_revoke (const RcSession *session)
+{
+  gint64 until = lifetime_s ? session->issued + lifetime_s
+                            : g_get_real_time () / G_USEC_PER_SEC + REVOKED_DEFAULT_S;
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+
+  if (!revoked)
+    revoked = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  if (g_hash_table_contains (revoked, session->id))
+    return;
+  /* forget what has run out anyway, then the oldest when still full */
+  while (!g_queue_is_empty (&revoked_order))
+    {
+      const gchar *oldest = g_queue_peek_head (&revoked_order);
+      gint64 end = GPOINTER_TO_SIZE (g_hash_table_lookup (revoked, oldest));
+      if (end >= now && g_hash_table_size (revoked) < REVOKED_MAX)
+        break;
+      g_hash_table_remove (revoked, g_queue_pop_head (&revoked_order));
+    }
+  gchar *id = g_strdup (session->id);
+  g_hash_table_insert (revoked, id, GSIZE_TO_POINTER ((gsize) until));
+  g_queue_push_tail (&revoked_order, id);
+}
+
+gboolean
+session_is_revoked (const RcSession *session)
+{
+  return revoked && g_hash_table_contains (revoked, session->id);
+}
+
+guint
+session_revoked_count (void)
+{
+  return revoked ? g_hash_table_size (revoked) : 0;
+}
+
+/* ----------------------------------------------------------------- key */
 
 SessionKey *
 session_key_new_from_bytes (const guint8 *bytes, gsize len, GError **error)
 {
   if (len != SESSION_KEY_SIZE)
     {
-      g_set_error (error, SESSION_ERROR, SESSION_ERROR_KEY,
+      g_set_error (error, SESSION_ERROR, SESSION_ERROR_KEY_SIZE,
                    "session key must be %d bytes, not %" G_GSIZE_FORMAT, SESSION_KEY_SIZE, len);
       return NULL;
     }
@@ -65,7 +207,7 @@ session_key_new_from_bytes (const guint8 *bytes, gsize len, GError **error)
   int ret = gnutls_aead_cipher_init (&key->cipher, GNUTLS_CIPHER_AES_256_GCM, &datum);
   if (ret < 0)
     {
-      g_set_error (error, SESSION_ERROR, SESSION_ERROR_KEY,
+      g_set_error (error, SESSION_ERROR, SESSION_ERROR_CRYPTO,
                    "cannot initialize AES-256-GCM: %s", gnutls_strerror (ret));
       g_free (key);
       return NULL;
@@ -91,32 +233,21 @@ decode_key (const gchar *data, gsize len, guint8 out[SESSION_KEY_SIZE])
       memcpy (out, data, SESSION_KEY_SIZE);
       return TRUE;
     }
-  g_autofree gchar *text = g_strndup (data, len);
+  g_autoptr(RcSecret) text = g_strndup (data, len);
   g_strstrip (text);
   gsize n = strlen (text);
-  if (n == SESSION_KEY_SIZE * 2)
-    {
-      for (gsize i = 0; i < SESSION_KEY_SIZE; i++)
-        {
-          int hi = g_ascii_xdigit_value (text[2 * i]);
-          int lo = g_ascii_xdigit_value (text[2 * i + 1]);
-          if (hi < 0 || lo < 0)
-            goto try_base64;
-          out[i] = (guint8) (hi << 4 | lo);
-        }
-      return TRUE;
-    }
-try_base64:
+  if (n == SESSION_KEY_SIZE * 2 && rc_hex_decode (text, out, SESSION_KEY_SIZE))
+    return TRUE;
   if (n >= 43 && n <= 44)
     {
       gsize dlen = 0;
       g_autofree guchar *dec = g_base64_decode (text, &dlen);
-      if (dec && dlen == SESSION_KEY_SIZE)
-        {
-          memcpy (out, dec, SESSION_KEY_SIZE);
-          explicit_bzero (dec, dlen);
-          return TRUE;
-        }
+      gboolean ok = dec && dlen == SESSION_KEY_SIZE;
+      if (ok)
+        memcpy (out, dec, SESSION_KEY_SIZE);
+      if (dec)
+        explicit_bzero (dec, dlen);
+      return ok;
     }
   return FALSE;
 }
@@ -125,19 +256,10 @@ static gboolean
 create_key_file (const gchar *path, gboolean *won, GError **error)
 {
   guint8 raw[SESSION_KEY_SIZE];
-  int ret = gnutls_rnd (GNUTLS_RND_KEY, raw, sizeof raw);
-  if (ret < 0)
-    {
-      g_set_error (error, SESSION_ERROR, SESSION_ERROR_KEY, "%s: cannot generate key: %s",
-                   path, gnutls_strerror (ret));
-      return FALSE;
-    }
-  gchar hex[SESSION_KEY_SIZE * 2 + 2];
-  for (gsize i = 0; i < SESSION_KEY_SIZE; i++)
-    g_snprintf (hex + 2 * i, 3, "%02x", raw[i]);
-  hex[SESSION_KEY_SIZE * 2] = '\n';
-  hex[SESSION_KEY_SIZE * 2 + 1] = '\0';
+  rc_random_key (raw, sizeof raw);
+  g_autoptr(RcSecret) hex_digits = rc_hex_encode (raw, sizeof raw);
   explicit_bzero (raw, sizeof raw);
+  g_autoptr(RcSecret) hex = g_strconcat (hex_digits, "\n", NULL);
 
   g_autofree gchar *dir = g_path_get_dirname (path);
   g_autofree gchar *tmp = g_build_filename (dir, ".session.key.XXXXXX", NULL);
@@ -145,19 +267,18 @@ create_key_file (const gchar *path, gboolean *won, GError **error)
   if (fd < 0)
     {
       int e = errno;
-      g_set_error (error, SESSION_ERROR, SESSION_ERROR_KEY, "%s: cannot create: %s",
+      g_set_error (error, SESSION_ERROR, SESSION_ERROR_KEY_FILE, "%s: cannot create: %s",
                    path, g_strerror (e));
       return FALSE;
     }
-  gsize len = SESSION_KEY_SIZE * 2 + 1;
+  gsize len = strlen (hex);
   gboolean ok = write (fd, hex, len) == (gssize) len && fsync (fd) == 0;
   int e = errno;
-  explicit_bzero (hex, sizeof hex);
   close (fd);
   if (!ok)
     {
       g_unlink (tmp);
-      g_set_error (error, SESSION_ERROR, SESSION_ERROR_KEY, "%s: cannot write: %s",
+      g_set_error (error, SESSION_ERROR, SESSION_ERROR_KEY_FILE, "%s: cannot write: %s",
                    path, g_strerror (e));
       return FALSE;
     }
@@ -170,7 +291,7 @@ create_key_file (const gchar *path, gboolean *won, GError **error)
     {
       e = errno;
       g_unlink (tmp);
-      g_set_error (error, SESSION_ERROR, SESSION_ERROR_KEY, "%s: cannot create: %s",
+      g_set_error (error, SESSION_ERROR, SESSION_ERROR_KEY_FILE, "%s: cannot create: %s",
                    path, g_strerror (e));
       return FALSE;
     }
@@ -189,7 +310,7 @@ session_key_load (const gchar *path, gboolean create, GError **error)
     {
       if (!create || !g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
         {
-          g_set_error (error, SESSION_ERROR, SESSION_ERROR_KEY, "%s: cannot read session key: %s",
+          g_set_error (error, SESSION_ERROR, SESSION_ERROR_KEY_FILE, "%s: cannot read session key: %s",
                        path, local->message);
           return NULL;
         }
@@ -201,7 +322,7 @@ session_key_load (const gchar *path, gboolean create, GError **error)
       g_clear_error (&local);
       if (!g_file_get_contents (path, &data, &len, &local))
         {
-          g_set_error (error, SESSION_ERROR, SESSION_ERROR_KEY, "%s: cannot read session key: %s",
+          g_set_error (error, SESSION_ERROR, SESSION_ERROR_KEY_FILE, "%s: cannot read session key: %s",
                        path, local->message);
           return NULL;
         }
@@ -212,7 +333,7 @@ session_key_load (const gchar *path, gboolean create, GError **error)
   explicit_bzero (data, len);
   if (!ok)
     {
-      g_set_error (error, SESSION_ERROR, SESSION_ERROR_KEY,
+      g_set_error (error, SESSION_ERROR, SESSION_ERROR_KEY_FILE,
                    "%s: not a session key (want 32 bytes, 64 hex digits or base64 of 32 bytes)", path);
       return NULL;
     }
@@ -223,59 +344,17 @@ session_key_load (const gchar *path, gboolean create, GError **error)
   return key;
 }
 
-static gchar *
-b64url_encode (const guint8 *data, gsize len)
-{
-  gchar *s = g_base64_encode (data, len);
-  gsize n = strlen (s);
-  for (gsize i = 0; i < n; i++)
-    {
-      if (s[i] == '+')
-        s[i] = '-';
-      else if (s[i] == '/')
-        s[i] = '_';
-    }
-  while (n > 0 && s[n - 1] == '=')
-    s[--n] = '\0';
-  return s;
-}
-
-static guint8 *
-b64url_decode (const gchar *text, gsize *out_len)
-{
-  gsize n = strlen (text);
-  if (n == 0 || n > MAX_COOKIE_CHARS || n % 4 == 1)
-    return NULL;
-  g_autofree gchar *s = g_malloc (n + 4);
-  for (gsize i = 0; i < n; i++)
-    {
-      gchar c = text[i];
-      if (c == '-')
-        c = '+';
-      else if (c == '_')
-        c = '/';
-      else if (!g_ascii_isalnum (c))
-        return NULL;
-      s[i] = c;
-    }
-  while (n % 4)
-    s[n++] = '=';
-  s[n] = '\0';
-  return g_base64_decode (s, out_len);
-}
+/* ------------------------------------------------------------- sealing */
 
 static gchar *
 seal_bytes (SessionKey *key, const gchar *ad, const gchar *plain, gsize plain_len)
 {
   gsize out_len = NONCE_SIZE + plain_len + TAG_SIZE;
   g_autofree guint8 *out = g_malloc (out_len);
-  int ret = gnutls_rnd (GNUTLS_RND_NONCE, out, NONCE_SIZE);
-  if (ret < 0)
-    {
-      g_critical ("gnutls_rnd: %s", gnutls_strerror (ret));
-      return NULL;
-    }
   size_t ct_len = plain_len + TAG_SIZE;
+  int ret;
+
+  rc_random_nonce (out, NONCE_SIZE);
   ret = gnutls_aead_cipher_encrypt (key->cipher, out, NONCE_SIZE, ad, strlen (ad), TAG_SIZE,
                                     plain, plain_len, out + NONCE_SIZE, &ct_len);
   if (ret < 0)
@@ -283,7 +362,7 @@ seal_bytes (SessionKey *key, const gchar *ad, const gchar *plain, gsize plain_le
       g_critical ("gnutls_aead_cipher_encrypt: %s", gnutls_strerror (ret));
       return NULL;
     }
-  return b64url_encode (out, NONCE_SIZE + ct_len);
+  return rc_base64url_encode (out, NONCE_SIZE + ct_len);
 }
 
 /* (transfer full) NUL-terminated plaintext, or NULL */
@@ -291,7 +370,7 @@ static gchar *
 open_bytes (SessionKey *key, const gchar *ad, const gchar *value, gsize *plain_len)
 {
   gsize len = 0;
-  g_autofree guint8 *raw = b64url_decode (value, &len);
+  g_autofree guint8 *raw = rc_base64url_decode (value, MAX_COOKIE_CHARS, &len);
   if (!raw || len < NONCE_SIZE + TAG_SIZE)
     return NULL;
   size_t pt_len = len - NONCE_SIZE - TAG_SIZE;
@@ -308,101 +387,58 @@ open_bytes (SessionKey *key, const gchar *ad, const gchar *value, gsize *plain_l
   return plain;
 }
 
-static void
-free_secret (gchar *s)
-{
-  if (s)
-    {
-      explicit_bzero (s, strlen (s));
-      g_free (s);
-    }
-}
-
 gchar *
-session_seal (SessionKey *key, const RcSession *session, gint64 issued)
+session_seal (SessionKey *key, const RcSession *session)
 {
-  g_autoptr(JsonBuilder) b = json_builder_new ();
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "user");
-  json_builder_add_string_value (b, session->user ? session->user : "");
-  json_builder_set_member_name (b, "credential");
-  json_builder_add_string_value (b, session->credential ? session->credential : "");
-  json_builder_set_member_name (b, "backend");
-  json_builder_add_string_value (b, session->backend ? session->backend : "");
-  json_builder_set_member_name (b, "expires");
-  json_builder_add_int_value (b, session->expires);
-  json_builder_set_member_name (b, "issued");
-  json_builder_add_int_value (b, issued);
-  json_builder_end_object (b);
-  g_autoptr(JsonNode) root = json_builder_get_root (b);
-  gchar *json = json_to_string (root, FALSE);
-  gchar *sealed = seal_bytes (key, SESSION_AD, json, strlen (json));
-  free_secret (json);
-  return sealed;
-}
-
-/* a string member, or NULL when absent or of another type (no critical) */
-static const gchar *
-member_string (JsonObject *o, const gchar *name)
-{
-  JsonNode *n = json_object_get_member (o, name);
-  if (!n || !JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING)
-    return NULL;
-  return json_node_get_string (n);
-}
-
-/* an integer member, or def when absent or of another type */
-static gint64
-member_int (JsonObject *o, const gchar *name, gint64 def)
-{
-  JsonNode *n = json_object_get_member (o, name);
-  if (!n || !JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_INT64)
-    return def;
-  return json_node_get_int (n);
+  g_autoptr(JsonObject) o = rc_json_build ("id", session->id, "user", session->user,
+                                           "credential", session->credential,
+                                           "backend", session->backend, NULL);
+  json_object_set_int_member (o, "issued", session->issued);
+  json_object_set_int_member (o, "active", session->active);
+  g_autoptr(RcSecret) json = rc_json_write_object (o);
+  json_object_set_string_member (o, "credential", "");
+  return seal_bytes (key, SESSION_AD, json, strlen (json));
 }
 
 RcSession *
-session_open (SessionKey *key, const gchar *value, gint64 now, gint64 *issued)
+session_open (SessionKey *key, const gchar *value, gint64 now)
 {
+  const gchar *id, *user, *cred, *backend;
+  gint64 issued, active;
+  g_autoptr(RcSession) session = NULL;
+  gsize len = 0;
+
   if (!key || !value)
     return NULL;
-  gsize len = 0;
-  gchar *plain = open_bytes (key, SESSION_AD, value, &len);
+  g_autoptr(RcSecret) plain = open_bytes (key, SESSION_AD, value, &len);
   if (!plain)
     {
       g_debug ("session cookie does not open (garbage, tampered or another key)");
       return NULL;
     }
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  gboolean parsed = json_parser_load_from_data (parser, plain, len, NULL);
-  free_secret (plain);
-  if (!parsed)
+  g_autoptr(JsonObject) o = rc_json_parse_object (plain, len, NULL);
+  if (!o ||
+      !rc_json_get_string (o, "id", NULL, &id) || !id ||
+      !rc_json_get_string (o, "user", NULL, &user) || !user ||
+      !rc_json_get_string (o, "credential", NULL, &cred) || !cred ||
+      !rc_json_get_string (o, "backend", NULL, &backend) || !backend ||
+      !rc_json_get_int (o, "issued", -1, &issued) || issued < 0 ||
+      !rc_json_get_int (o, "active", -1, &active) || active < issued)
     return NULL;
-  JsonNode *root = json_parser_get_root (parser);
-  if (!root || !JSON_NODE_HOLDS_OBJECT (root))
-    return NULL;
-  JsonObject *o = json_node_get_object (root);
-  const gchar *user = member_string (o, "user");
-  const gchar *cred = member_string (o, "credential");
-  const gchar *backend = member_string (o, "backend");
-  gint64 expires = member_int (o, "expires", -1);
-  if (!user || !cred || !backend || expires < 0)
-    return NULL;
-  if (expires != 0 && expires < now)
-    {
-      g_debug ("session of %s expired %" G_GINT64_FORMAT " s ago", user, now - expires);
-      return NULL;
-    }
-  if (issued)
-    *issued = member_int (o, "issued", 0);
-  RcSession *s = g_new0 (RcSession, 1);
-  s->user = g_strdup (user);
-  s->credential = g_strdup (cred);
-  s->backend = g_strdup (backend);
-  s->expires = expires;
+  session = session_alloc (id, user, backend, cred, issued, active);
   /* the parser's copy of the credential */
   json_object_set_string_member (o, "credential", "");
-  return s;
+  if (over_by_time (session, now))
+    {
+      g_debug ("session %.8s… is over since %" G_GINT64_FORMAT " s", id, now - session_get_expires (session));
+      return NULL;
+    }
+  if (session_is_revoked (session))
+    {
+      g_debug ("session %.8s… was logged out", id);
+      return NULL;
+    }
+  return g_steal_pointer (&session);
 }
 
 gchar *
@@ -431,8 +467,13 @@ session_open_string (SessionKey *key, const gchar *purpose, const gchar *value, 
 }
 
 gchar *
-session_cookie_get (const gchar *cookie_header, const gchar *name)
+session_cookie_get (const gchar *cookie_header, const gchar *name, guint *count)
 {
+  gchar *found = NULL;
+  guint n = 0;
+
+  if (count)
+    *count = 0;
   if (!cookie_header || !name)
     return NULL;
   gsize nlen = strlen (name);
@@ -442,15 +483,21 @@ session_cookie_get (const gchar *cookie_header, const gchar *name)
       const gchar *c = *p;
       while (*c == ' ' || *c == '\t')
         c++;
-      if (strncmp (c, name, nlen) == 0 && c[nlen] == '=')
-        {
-          g_autofree gchar *v = g_strdup (c + nlen + 1);
-          g_strchomp (v);
-          gsize vl = strlen (v);
-          if (vl >= 2 && v[0] == '"' && v[vl - 1] == '"')
-            return g_strndup (v + 1, vl - 2);
-          return g_steal_pointer (&v);
-        }
+      if (strncmp (c, name, nlen) != 0 || c[nlen] != '=')
+        continue;
+      if (n++ > 0)
+        continue;
+      g_autofree gchar *v = g_strdup (c + nlen + 1);
+      g_strchomp (v);
+      gsize vl = strlen (v);
+      if (vl >= 2 && v[0] == '"' && v[vl - 1] == '"')
+        found = g_strndup (v + 1, vl - 2);
+      else
+        found = g_steal_pointer (&v);
     }
-  return NULL;
+  for (gchar **p = parts; *p; p++)
+    explicit_bzero (*p, strlen (*p));
+  if (count)
+    *count = n;
+  return found;
 }

@@ -19,15 +19,12 @@
 
 static gchar *tmpdir;
 
+/* A session logged in at NOW that ends `idle_s` seconds later (0: never). */
 static RcSession *
-make_session (gint64 expires)
+make_session (guint idle_s)
 {
-  RcSession *s = g_new0 (RcSession, 1);
-  s->user = g_strdup ("alice");
-  s->credential = g_strdup ("Bearer sha256~secret-token");
-  s->backend = g_strdup ("master");
-  s->expires = expires;
-  return s;
+  session_set_lifetime (idle_s, 0);
+  return session_new ("alice", "master", "Bearer sha256~secret-token", NOW);
 }
 
 static SessionKey *
@@ -61,31 +58,31 @@ static void
 test_seal_open_roundtrip (void **state)
 {
   g_autoptr(SessionKey) key = key_from_byte (1);
-  g_autoptr(RcSession) s = make_session (NOW + 900);
-  g_autofree gchar *sealed = session_seal (key, s, NOW);
+  g_autoptr(RcSession) s = make_session (900);
+  g_autofree gchar *sealed = session_seal (key, s);
   assert_non_null (sealed);
   /* cookie-safe: base64url without padding, and no plaintext inside */
   for (const gchar *p = sealed; *p; p++)
     assert_true (g_ascii_isalnum (*p) || *p == '-' || *p == '_');
   assert_null (strstr (sealed, "alice"));
 
-  gint64 issued = 0;
-  g_autoptr(RcSession) o = session_open (key, sealed, NOW + 10, &issued);
+  g_autoptr(RcSession) o = session_open (key, sealed, NOW + 10);
   assert_non_null (o);
-  assert_string_equal (o->user, "alice");
-  assert_string_equal (o->credential, "Bearer sha256~secret-token");
-  assert_string_equal (o->backend, "master");
-  assert_int_equal (o->expires, NOW + 900);
-  assert_int_equal (issued, NOW);
+  assert_string_equal (session_get_user (o), "alice");
+  assert_string_equal (session_get_credential (o), "Bearer sha256~secret-token");
+  assert_string_equal (session_get_backend (o), "master");
+  assert_string_equal (session_get_id (o), session_get_id (s));
+  assert_int_equal (session_get_expires (o), NOW + 900);
+  assert_int_equal (session_get_issued (o), NOW);
 }
 
 static void
 test_two_seals_differ (void **state)
 {
   g_autoptr(SessionKey) key = key_from_byte (1);
-  g_autoptr(RcSession) s = make_session (NOW + 900);
-  g_autofree gchar *a = session_seal (key, s, NOW);
-  g_autofree gchar *b = session_seal (key, s, NOW);
+  g_autoptr(RcSession) s = make_session (900);
+  g_autofree gchar *a = session_seal (key, s);
+  g_autofree gchar *b = session_seal (key, s);
   assert_string_not_equal (a, b);
 }
 
@@ -93,23 +90,23 @@ static void
 test_open_rejects_tampered_byte (void **state)
 {
   g_autoptr(SessionKey) key = key_from_byte (1);
-  g_autoptr(RcSession) s = make_session (NOW + 900);
-  g_autofree gchar *sealed = session_seal (key, s, NOW);
+  g_autoptr(RcSession) s = make_session (900);
+  g_autofree gchar *sealed = session_seal (key, s);
   gsize n = strlen (sealed);
   /* flip every position in turn: nonce, ciphertext and tag */
   for (gsize i = 0; i < n - 1; i++)
     {
       g_autofree gchar *t = g_strdup (sealed);
       t[i] = t[i] == 'A' ? 'B' : 'A';
-      RcSession *o = session_open (key, t, NOW, NULL);
+      g_autoptr(RcSession) o = session_open (key, t, NOW);
       if (o)
         fail_msg ("tampered cookie opened (position %zu)", i);
     }
   /* truncated, extended */
   g_autofree gchar *shorter = g_strndup (sealed, n - 4);
-  assert_null (session_open (key, shorter, NOW, NULL));
+  assert_null (session_open (key, shorter, NOW));
   g_autofree gchar *longer = g_strconcat (sealed, "AAAA", NULL);
-  assert_null (session_open (key, longer, NOW, NULL));
+  assert_null (session_open (key, longer, NOW));
 }
 
 static void
@@ -117,20 +114,20 @@ test_open_rejects_wrong_key (void **state)
 {
   g_autoptr(SessionKey) key = key_from_byte (1);
   g_autoptr(SessionKey) other = key_from_byte (2);
-  g_autoptr(RcSession) s = make_session (NOW + 900);
-  g_autofree gchar *sealed = session_seal (key, s, NOW);
-  assert_null (session_open (other, sealed, NOW, NULL));
+  g_autoptr(RcSession) s = make_session (900);
+  g_autofree gchar *sealed = session_seal (key, s);
+  assert_null (session_open (other, sealed, NOW));
 }
 
 static void
 test_open_rejects_expired (void **state)
 {
   g_autoptr(SessionKey) key = key_from_byte (1);
-  g_autoptr(RcSession) s = make_session (NOW + 900);
-  g_autofree gchar *sealed = session_seal (key, s, NOW);
-  g_autoptr(RcSession) ok = session_open (key, sealed, NOW + 900, NULL);
+  g_autoptr(RcSession) s = make_session (900);
+  g_autofree gchar *sealed = session_seal (key, s);
+  g_autoptr(RcSession) ok = session_open (key, sealed, NOW + 900);
   assert_non_null (ok);
-  assert_null (session_open (key, sealed, NOW + 901, NULL));
+  assert_null (session_open (key, sealed, NOW + 901));
 }
 
 static void
@@ -138,8 +135,8 @@ test_open_without_expiry_never_expires (void **state)
 {
   g_autoptr(SessionKey) key = key_from_byte (1);
   g_autoptr(RcSession) s = make_session (0);
-  g_autofree gchar *sealed = session_seal (key, s, NOW);
-  g_autoptr(RcSession) o = session_open (key, sealed, NOW + 10 * 365 * 86400, NULL);
+  g_autofree gchar *sealed = session_seal (key, s);
+  g_autoptr(RcSession) o = session_open (key, sealed, NOW + 10 * 365 * 86400);
   assert_non_null (o);
 }
 
@@ -150,10 +147,10 @@ test_open_rejects_garbage (void **state)
   const gchar *bad[] = { "", "x", "====", "not base64 at all!", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
                          "a.b.c", "%00%00", NULL };
   for (int i = 0; bad[i]; i++)
-    assert_null (session_open (key, bad[i], NOW, NULL));
+    assert_null (session_open (key, bad[i], NOW));
   g_autofree gchar *huge = g_strnfill (100000, 'A');
-  assert_null (session_open (key, huge, NOW, NULL));
-  assert_null (session_open (key, NULL, NOW, NULL));
+  assert_null (session_open (key, huge, NOW));
+  assert_null (session_open (key, NULL, NOW));
 }
 
 static void
@@ -165,11 +162,11 @@ test_other_replica_with_same_key_file_opens (void **state)
   assert_null (error);
   g_autoptr(SessionKey) replica2 = session_key_load (path, FALSE, &error);
   assert_null (error);
-  g_autoptr(RcSession) s = make_session (NOW + 900);
-  g_autofree gchar *sealed = session_seal (replica1, s, NOW);
-  g_autoptr(RcSession) o = session_open (replica2, sealed, NOW, NULL);
+  g_autoptr(RcSession) s = make_session (900);
+  g_autofree gchar *sealed = session_seal (replica1, s);
+  g_autoptr(RcSession) o = session_open (replica2, sealed, NOW);
   assert_non_null (o);
-  assert_string_equal (o->user, "alice");
+  assert_string_equal (session_get_user (o), "alice");
 }
 
 static void
@@ -227,10 +224,10 @@ test_key_file_formats (void **state)
   assert_non_null (k1);
   assert_non_null (k2);
   assert_non_null (k3);
-  g_autoptr(RcSession) s = make_session (NOW + 900);
-  g_autofree gchar *sealed = session_seal (k1, s, NOW);
-  g_autoptr(RcSession) o2 = session_open (k2, sealed, NOW, NULL);
-  g_autoptr(RcSession) o3 = session_open (k3, sealed, NOW, NULL);
+  g_autoptr(RcSession) s = make_session (900);
+  g_autofree gchar *sealed = session_seal (k1, s);
+  g_autoptr(RcSession) o2 = session_open (k2, sealed, NOW);
+  g_autoptr(RcSession) o3 = session_open (k3, sealed, NOW);
   assert_non_null (o2);
   assert_non_null (o3);
 
@@ -258,8 +255,8 @@ test_key_creation_race_ends_with_one_key (void **state)
           SessionKey *k = session_key_load (path, TRUE, NULL);
           if (!k)
             _exit (2);
-          RcSession *s = make_session (NOW + 900);
-          gchar *sealed = session_seal (k, s, NOW);
+          RcSession *s = make_session (900);
+          gchar *sealed = session_seal (k, s);
           _exit (g_file_set_contents (outs[i], sealed, -1, NULL) ? 0 : 3);
         }
     }
@@ -276,7 +273,7 @@ test_key_creation_race_ends_with_one_key (void **state)
     {
       g_autofree gchar *sealed = NULL;
       assert_true (g_file_get_contents (outs[i], &sealed, NULL, NULL));
-      g_autoptr(RcSession) o = session_open (k, sealed, NOW, NULL);
+      g_autoptr(RcSession) o = session_open (k, sealed, NOW);
       if (!o)
         fail_msg ("process %d sealed with a different key", i);
     }
@@ -294,24 +291,118 @@ test_state_string_roundtrip_and_purpose (void **state)
   assert_null (session_open_string (key, "state", sealed, NOW + 601));
   assert_null (session_open_string (key, "other", sealed, NOW));
   /* a state cookie never opens as a session, nor the reverse */
-  assert_null (session_open (key, sealed, NOW, NULL));
-  g_autoptr(RcSession) s = make_session (NOW + 900);
-  g_autofree gchar *sess = session_seal (key, s, NOW);
+  assert_null (session_open (key, sealed, NOW));
+  g_autoptr(RcSession) s = make_session (900);
+  g_autofree gchar *sess = session_seal (key, s);
   assert_null (session_open_string (key, "state", sess, NOW));
 }
 
 static void
 test_cookie_get (void **state)
 {
-  g_autofree gchar *a = session_cookie_get ("a=1; cockpit=xyz; b=2", "cockpit");
+  g_autofree gchar *a = session_cookie_get ("a=1; cockpit=xyz; b=2", "cockpit", NULL);
   assert_string_equal (a, "xyz");
-  g_autofree gchar *b = session_cookie_get ("cockpit-state=s; cockpit=\"q\"", "cockpit");
+  g_autofree gchar *b = session_cookie_get ("cockpit-state=s; cockpit=\"q\"", "cockpit", NULL);
   assert_string_equal (b, "q");
-  g_autofree gchar *c = session_cookie_get ("cockpit-state=s", "cockpit");
+  g_autofree gchar *c = session_cookie_get ("cockpit-state=s", "cockpit", NULL);
   assert_null (c);
-  assert_null (session_cookie_get (NULL, "cockpit"));
-  g_autofree gchar *d = session_cookie_get ("xcockpit=1;cockpit=2", "cockpit");
+  assert_null (session_cookie_get (NULL, "cockpit", NULL));
+  g_autofree gchar *d = session_cookie_get ("xcockpit=1;cockpit=2", "cockpit", NULL);
   assert_string_equal (d, "2");
+}
+
+static void
+test_absolute_lifetime_ends_an_active_session (void **state)
+{
+  g_autoptr(SessionKey) key = key_from_byte (1);
+  session_set_lifetime (900, 12 * 3600);
+  g_autoptr(RcSession) s = session_new ("alice", "master", "Bearer t", NOW);
+  /* busy all day: every ten minutes some activity */
+  for (gint64 t = NOW; t <= NOW + 12 * 3600; t += 600)
+    assert_true (session_touch (s, t));
+  g_autofree gchar *sealed = session_seal (key, s);
+  g_autoptr(RcSession) still = session_open (key, sealed, NOW + 12 * 3600);
+  assert_non_null (still);
+  assert_int_equal (session_get_expires (s), NOW + 12 * 3600);
+  assert_null (session_open (key, sealed, NOW + 12 * 3600 + 1));
+  assert_false (session_touch (s, NOW + 12 * 3600 + 1));
+  assert_true (session_is_over (s, NOW + 12 * 3600 + 1));
+}
+
+static void
+test_no_idle_timeout_still_has_an_end (void **state)
+{
+  g_autoptr(SessionKey) key = key_from_byte (1);
+  session_set_lifetime (0, 3600);
+  g_autoptr(RcSession) s = session_new ("alice", "master", "Bearer t", NOW);
+  g_autofree gchar *sealed = session_seal (key, s);
+  g_autoptr(RcSession) o = session_open (key, sealed, NOW + 3600);
+  assert_non_null (o);
+  assert_null (session_open (key, sealed, NOW + 3601));
+}
+
+static void
+test_touch_moves_the_idle_end (void **state)
+{
+  session_set_lifetime (60, 0);
+  g_autoptr(RcSession) s = session_new ("alice", "registry", "Basic x", NOW);
+  assert_int_equal (session_get_expires (s), NOW + 60);
+  assert_false (session_refresh_due (s, NOW + 14));
+  assert_true (session_refresh_due (s, NOW + 15));  /* a quarter of a short timeout */
+  assert_true (session_touch (s, NOW + 50));
+  assert_int_equal (session_get_expires (s), NOW + 110);
+  assert_true (session_is_over (s, NOW + 111));
+  assert_false (session_touch (s, NOW + 111));
+  session_set_lifetime (3600, 0);
+  assert_false (session_refresh_due (s, NOW + 50 + 59));
+  assert_true (session_refresh_due (s, NOW + 50 + 60));  /* at most once a minute */
+}
+
+static void
+test_revoked_session_does_not_open (void **state)
+{
+  g_autoptr(SessionKey) key = key_from_byte (1);
+  session_set_lifetime (900, 3600);
+  g_autoptr(RcSession) s = session_new ("alice", "registry", "Basic x", NOW);
+  g_autoptr(RcSession) other = session_new ("alice", "registry", "Basic x", NOW);
+  g_autofree gchar *sealed = session_seal (key, s);
+  g_autofree gchar *sealed_other = session_seal (key, other);
+  guint before = session_revoked_count ();
+  session_revoke (s);
+  session_revoke (s);
+  assert_int_equal (session_revoked_count (), before + 1);
+  assert_null (session_open (key, sealed, NOW + 1));
+  assert_true (session_is_over (s, NOW + 1));
+  /* the same user's other login is not affected */
+  g_autoptr(RcSession) o = session_open (key, sealed_other, NOW + 1);
+  assert_non_null (o);
+}
+
+static void
+test_revocations_are_bounded (void **state)
+{
+  session_set_lifetime (900, 3600);
+  for (guint i = 0; i < 70000; i++)
+    {
+      g_autoptr(RcSession) s = session_new ("u", "registry", "", g_get_real_time () / G_USEC_PER_SEC);
+      session_revoke (s);
+    }
+  assert_true (session_revoked_count () <= 65536);
+  assert_true (session_revoked_count () >= 65000);
+}
+
+static void
+test_cookie_get_counts_duplicates (void **state)
+{
+  guint n = 0;
+  g_autofree gchar *a = session_cookie_get ("cockpit=mine; other=1; cockpit=tossed", "cockpit", &n);
+  assert_int_equal (n, 2);
+  assert_string_equal (a, "mine");
+  g_autofree gchar *b = session_cookie_get ("other=1; cockpit=only", "cockpit", &n);
+  assert_int_equal (n, 1);
+  g_autofree gchar *c = session_cookie_get ("other=1", "cockpit", &n);
+  assert_int_equal (n, 0);
+  assert_null (c);
 }
 
 int
@@ -332,6 +423,12 @@ main (void)
     cmocka_unit_test_setup_teardown (test_key_creation_race_ends_with_one_key, setup, teardown),
     cmocka_unit_test (test_state_string_roundtrip_and_purpose),
     cmocka_unit_test (test_cookie_get),
+    cmocka_unit_test (test_absolute_lifetime_ends_an_active_session),
+    cmocka_unit_test (test_no_idle_timeout_still_has_an_end),
+    cmocka_unit_test (test_touch_moves_the_idle_end),
+    cmocka_unit_test (test_revoked_session_does_not_open),
+    cmocka_unit_test (test_revocations_are_bounded),
+    cmocka_unit_test (test_cookie_get_counts_duplicates),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }

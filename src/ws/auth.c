@@ -1,6 +1,6 @@
 /* auth.c: login (OpenShift OAuth implicit grant, or registry basic/token
  * auth), the sealed session cookie, logout. Log domain: cockpit-wrapper.
- * DESIGN.md §4-5.
+ * The credentials themselves are checked in login.c.
  *
  * Mode: "openshift" when a master is configured (--master or
  * KUBERNETES_SERVICE_HOST), else "registry" (REGISTRY_URL).
@@ -46,29 +46,25 @@
 #include "config.h"
 
 #include "ws/auth.h"
-#include "ws/channel-http-stream2.h"
 #include "ws/http.h"
-#include "common/session.h"
+#include "ws/login.h"
 #include "ws/upstream.h"
+#include "common/rcjson.h"
+#include "common/rcutil.h"
 
 #include <string.h>
-#include <gnutls/gnutls.h>
-#include <gnutls/crypto.h>
 #include <json-glib/json-glib.h>
 
 #define STATE_COOKIE "cockpit-state"
 #define STATE_LIFETIME_S 600
-#define REFRESH_AFTER_S 60
-#define CHECK_TIMEOUT_S 30
 
 static struct {
   const Config *cfg;
   SessionKey *key;
   gboolean openshift;
-  guint idle_s;
 } A;
 
-/* ---- small helpers ---- */
+static const gchar *const no_store[] = { "Cache-Control: no-store", NULL };
 
 static gint64
 now_s (void)
@@ -76,27 +72,7 @@ now_s (void)
   return g_get_real_time () / G_USEC_PER_SEC;
 }
 
-static gchar *
-json_problem (const gchar *problem, const gchar *message)
-{
-  g_autoptr(JsonBuilder) b = json_builder_new ();
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "problem");
-  json_builder_add_string_value (b, problem);
-  json_builder_set_member_name (b, "message");
-  json_builder_add_string_value (b, message ? message : "");
-  json_builder_end_object (b);
-  g_autoptr(JsonNode) root = json_builder_get_root (b);
-  return json_to_string (root, FALSE);
-}
-
-static void
-respond_problem (HttpExchange *ex, guint status, const gchar *problem, const gchar *message,
-                 const gchar *const *headers)
-{
-  g_autofree gchar *body = json_problem (problem, message);
-  http_exchange_respond_json (ex, status, body, headers);
-}
+/* ------------------------------------------------------------- cookies */
 
 static gchar *
 cookie_header (const gchar *name, const gchar *value, const gchar *same_site, gint max_age)
@@ -114,22 +90,25 @@ cookie_header (const gchar *name, const gchar *value, const gchar *same_site, gi
 static gchar *
 session_cookie_header (const RcSession *session)
 {
-  g_autofree gchar *sealed = session_seal (A.key, session, now_s ());
+  g_autoptr(RcSecret) sealed = session_seal (A.key, session);
   if (!sealed)
     return NULL;
-  gchar *h = cookie_header (SESSION_COOKIE_NAME, sealed, "Strict", -1);
-  explicit_bzero (sealed, strlen (sealed));
-  return h;
+  return cookie_header (SESSION_COOKIE_NAME, sealed, "Strict", -1);
 }
 
-static RcSession *
-session_from_cookie_header (const gchar *cookie)
+RcSession *
+auth_session_for_cookie (const gchar *cookie_header, gboolean tls)
 {
-  g_autofree gchar *value = session_cookie_get (cookie, SESSION_COOKIE_NAME);
+  guint count = 0;
+  g_autoptr(RcSecret) value = session_cookie_get (cookie_header, SESSION_COOKIE_NAME, &count);
   if (!value || !value[0])
     return NULL;
-  RcSession *s = session_open (A.key, value, now_s (), NULL);
-  explicit_bzero (value, strlen (value));
+  if (count > 1)
+    {
+      g_message ("refusing a request with %u session cookies (one was set by another site?)", count);
+      return NULL;
+    }
+  RcSession *s = session_open (A.key, value, now_s ());
   if (!s)
     g_debug ("ignoring an invalid or expired session cookie");
   return s;
@@ -138,97 +117,41 @@ session_from_cookie_header (const gchar *cookie)
 static RcSession *
 exchange_session (HttpExchange *ex)
 {
-  return session_from_cookie_header (http_exchange_get_header (ex, "cookie"));
+  return auth_session_for_cookie (http_exchange_get_header (ex, "cookie"), http_exchange_is_tls (ex));
 }
 
-/* A Set-Cookie header to refresh the idle expiry, or NULL when not due. */
+/* A Set-Cookie header that carries the activity of this request to the
+ * browser's copy of the session, or NULL when not due. */
 static gchar *
 maybe_refresh (RcSession *s)
 {
-  if (!A.idle_s || !s->expires)
+  gint64 now = now_s ();
+  if (!session_refresh_due (s, now) || !session_touch (s, now))
     return NULL;
-  gint64 last_activity = s->expires - A.idle_s;
-  /* refresh at most once a minute, but well before a short timeout ends */
-  if (now_s () - last_activity < MIN (REFRESH_AFTER_S, A.idle_s / 4))
-    return NULL;
-  s->expires = now_s () + A.idle_s;
   return session_cookie_header (s);
 }
 
-static gchar *
-origin_of_url (const gchar *url)
-{
-  g_autoptr(GUri) uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
-  if (!uri || !g_uri_get_host (uri))
-    return NULL;
-  const gchar *scheme = g_uri_get_scheme (uri);
-  gint port = g_uri_get_port (uri);
-  gboolean default_port = port < 0 || (g_str_equal (scheme, "https") && port == 443) ||
-                          (g_str_equal (scheme, "http") && port == 80);
-  g_autofree gchar *lscheme = g_ascii_strdown (scheme, -1);
-  g_autofree gchar *lhost = g_ascii_strdown (g_uri_get_host (uri), -1);
-  gboolean v6 = strchr (lhost, ':') != NULL;
-  if (default_port)
-    return g_strdup_printf ("%s://%s%s%s", lscheme, v6 ? "[" : "", lhost, v6 ? "]" : "");
-  return g_strdup_printf ("%s://%s%s%s:%d", lscheme, v6 ? "[" : "", lhost, v6 ? "]" : "", port);
-}
-
+/* The checks every state-changing POST endpoint makes first: the method is
+ * POST and the request comes from the console's own origin (login CSRF,
+ * cross-site requests). Answers and returns FALSE when one fails. */
 static gboolean
-origin_allowed (HttpExchange *ex)
+require_same_origin_post (HttpExchange *ex, const gchar *what)
 {
-  const gchar *origin = http_exchange_get_header (ex, "origin");
-  if (!origin || !origin[0])
-    return FALSE;
-  g_autofree gchar *norm = origin_of_url (origin);
-  if (!norm)
-    return FALSE;
-  g_autofree gchar *own = http_exchange_dup_origin (ex);
-  g_autofree gchar *own_norm = own ? origin_of_url (own) : NULL;
-  if (own_norm && g_str_equal (norm, own_norm))
-    return TRUE;
-  if (A.cfg->kube_url)
+  if (!g_str_equal (http_exchange_get_method (ex), "POST"))
     {
-      g_autofree gchar *k = origin_of_url (A.cfg->kube_url);
-      if (k && g_str_equal (k, norm))
-        return TRUE;
+      const gchar *h[] = { "Allow: POST", NULL };
+      http_exchange_fail (ex, 405, "protocol-error", h, "use POST");
+      return FALSE;
     }
-  for (gchar **o = A.cfg->origins; o && *o; o++)
+  if (!http_exchange_origin_allowed (ex))
     {
-      g_autofree gchar *c = origin_of_url (*o);
-      if (c && g_str_equal (c, norm))
-        return TRUE;
+      http_exchange_fail (ex, 403, "access-denied", NULL, "%s must come from the console's own origin", what);
+      return FALSE;
     }
-  g_warning ("refusing a login request from foreign origin %s", origin);
-  return FALSE;
+  return TRUE;
 }
 
-static gboolean
-secure_equal (const gchar *a, const gchar *b)
-{
-  gsize la = strlen (a), lb = strlen (b);
-  guchar diff = la != lb;
-  for (gsize i = 0; i < MIN (la, lb); i++)
-    diff |= (guchar) a[i] ^ (guchar) b[i];
-  return diff == 0;
-}
-
-static gchar *
-random_state (void)
-{
-  guint8 raw[24];
-  int ret = gnutls_rnd (GNUTLS_RND_NONCE, raw, sizeof raw);
-  if (ret < 0)
-    g_error ("gnutls_rnd: %s", gnutls_strerror (ret));
-  gchar *b = g_base64_encode (raw, sizeof raw);
-  for (gchar *p = b; *p; p++)
-    if (*p == '+')
-      *p = '-';
-    else if (*p == '/')
-      *p = '_';
-  return b;
-}
-
-/* ---- GET / ---- */
+/* ------------------------------------------------------------- GET / */
 
 static void
 handle_root (HttpExchange *ex, gpointer user_data)
@@ -245,7 +168,7 @@ handle_root (HttpExchange *ex, gpointer user_data)
   http_exchange_respond_static (ex, "index.html", h);
 }
 
-/* ---- GET /cockpit/login/config ---- */
+/* ----------------------------------------- GET /cockpit/login/config */
 
 static gchar *
 redirect_uri_for (HttpExchange *ex)
@@ -256,352 +179,74 @@ redirect_uri_for (HttpExchange *ex)
   return g_strconcat (own ? own : "", A.cfg->url_root ? A.cfg->url_root : "", "/", NULL);
 }
 
+/* The OAuth members of the login configuration; returns the state cookie
+ * that binds the `state` to this browser. */
+static gchar *
+add_oauth_config (HttpExchange *ex, JsonObject *config)
+{
+  const gchar *provider = A.cfg->oauth_provider_url ? A.cfg->oauth_provider_url
+                                                     : upstream_get_base_url (UPSTREAM_MASTER);
+  const gchar *client_id = A.cfg->oauth_client_id ? A.cfg->oauth_client_id : "cockpit-oauth-client";
+  g_autofree gchar *redirect = redirect_uri_for (ex);
+  g_autofree gchar *state = rc_random_base64url (24);
+  g_autofree gchar *base = rc_strip_trailing_slashes (g_strdup (provider));
+  g_autofree gchar *e_client = g_uri_escape_string (client_id, NULL, FALSE);
+  g_autofree gchar *e_redirect = g_uri_escape_string (redirect, NULL, FALSE);
+  g_autofree gchar *url = g_strdup_printf ("%s/oauth/authorize?client_id=%s&response_type=token&redirect_uri=%s&state=%s",
+                                           base, e_client, e_redirect, state);
+  json_object_set_string_member (config, "authorize_url", url);
+  json_object_set_string_member (config, "oauth_provider_url", base);
+  json_object_set_string_member (config, "client_id", client_id);
+  json_object_set_string_member (config, "redirect_uri", redirect);
+  json_object_set_string_member (config, "state", state);
+  g_autofree gchar *sealed = session_seal_string (A.key, "state", state, now_s () + STATE_LIFETIME_S);
+  return cookie_header (STATE_COOKIE, sealed, "Lax", STATE_LIFETIME_S);
+}
+
+static void
+set_nullable_string (JsonObject *o, const gchar *name, const gchar *value)
+{
+  if (value)
+    json_object_set_string_member (o, name, value);
+  else
+    json_object_set_null_member (o, name);
+}
+
 static void
 handle_login_config (HttpExchange *ex, gpointer user_data)
 {
-  g_autoptr(JsonBuilder) b = json_builder_new ();
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "mode");
-  json_builder_add_string_value (b, A.openshift ? "openshift" : "registry");
-  json_builder_set_member_name (b, "login_title");
-  if (A.cfg->login_title)
-    json_builder_add_string_value (b, A.cfg->login_title);
-  else
-    json_builder_add_null_value (b);
-  json_builder_set_member_name (b, "registry_host");
-  if (A.cfg->registry_host)
-    json_builder_add_string_value (b, A.cfg->registry_host);
-  else
-    json_builder_add_null_value (b);
-
+  g_autoptr(JsonObject) config = rc_json_build ("mode", A.openshift ? "openshift" : "registry", NULL);
   g_autofree gchar *state_cookie = NULL;
+  set_nullable_string (config, "login_title", A.cfg->login_title);
+  set_nullable_string (config, "registry_host", A.cfg->registry_host);
   if (A.openshift)
-    {
-      const gchar *provider = A.cfg->oauth_provider_url ? A.cfg->oauth_provider_url
-                                                         : upstream_get_base_url (UPSTREAM_MASTER);
-      const gchar *client_id = A.cfg->oauth_client_id ? A.cfg->oauth_client_id : "cockpit-oauth-client";
-      g_autofree gchar *redirect = redirect_uri_for (ex);
-      g_autofree gchar *state = random_state ();
-      g_autofree gchar *base = g_strdup (provider);
-      gsize n = strlen (base);
-      while (n > 0 && base[n - 1] == '/')
-        base[--n] = '\0';
-      g_autofree gchar *e_client = g_uri_escape_string (client_id, NULL, FALSE);
-      g_autofree gchar *e_redirect = g_uri_escape_string (redirect, NULL, FALSE);
-      g_autofree gchar *url = g_strdup_printf ("%s/oauth/authorize?client_id=%s&response_type=token&redirect_uri=%s&state=%s",
-                                               base, e_client, e_redirect, state);
-      json_builder_set_member_name (b, "authorize_url");
-      json_builder_add_string_value (b, url);
-      json_builder_set_member_name (b, "oauth_provider_url");
-      json_builder_add_string_value (b, base);
-      json_builder_set_member_name (b, "client_id");
-      json_builder_add_string_value (b, client_id);
-      json_builder_set_member_name (b, "redirect_uri");
-      json_builder_add_string_value (b, redirect);
-      json_builder_set_member_name (b, "state");
-      json_builder_add_string_value (b, state);
-      g_autofree gchar *sealed = session_seal_string (A.key, "state", state, now_s () + STATE_LIFETIME_S);
-      state_cookie = cookie_header (STATE_COOKIE, sealed, "Lax", STATE_LIFETIME_S);
-    }
-  json_builder_end_object (b);
-  g_autoptr(JsonNode) root = json_builder_get_root (b);
-  g_autofree gchar *body = json_to_string (root, FALSE);
+    state_cookie = add_oauth_config (ex, config);
+  g_autofree gchar *body = rc_json_write_object (config);
   const gchar *h[] = { "Cache-Control: no-store", state_cookie, NULL };
   http_exchange_respond_json (ex, 200, body, h);
 }
 
-/* ---- POST /cockpit/login ---- */
-
-typedef struct {
-  HttpExchange *ex;
-  gchar *token;             /* master: the bearer token */
-  gchar *basic;             /* registry: "Basic …" */
-  gchar *user;              /* registry: from the basic credential */
-  gboolean fallback_tried;
-} Login;
+/* ------------------------------------------------ POST /cockpit/login */
 
 static void
-login_free (Login *l)
+on_login_checked (const gchar *user, const gchar *backend, const gchar *credential,
+                  guint status, const gchar *problem, const gchar *message, gpointer user_data)
 {
-  if (l->token)
-    explicit_bzero (l->token, strlen (l->token));
-  if (l->basic)
-    explicit_bzero (l->basic, strlen (l->basic));
-  g_free (l->token);
-  g_free (l->basic);
-  g_free (l->user);
-  g_free (l);
-}
-
-static void
-login_succeed (Login *l, const gchar *user, const gchar *backend, const gchar *credential)
-{
-  RcSession s = { (gchar *) user, (gchar *) credential, (gchar *) backend,
-                  A.idle_s ? now_s () + A.idle_s : 0 };
-  g_autofree gchar *cookie = session_cookie_header (&s);
+  HttpExchange *ex = user_data;
+  if (problem)
+    {
+      g_message ("login failed: %s", message);
+      http_exchange_fail (ex, status, problem, no_store, "%s", message);
+      return;
+    }
+  g_autoptr(RcSession) s = session_new (user, backend, credential, now_s ());
+  g_autoptr(RcSecret) cookie = session_cookie_header (s);
   g_autofree gchar *clear_state = cookie_header (STATE_COOKIE, "", "Lax", 0);
-  g_autoptr(JsonBuilder) b = json_builder_new ();
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "user");
-  json_builder_add_string_value (b, user);
-  json_builder_end_object (b);
-  g_autoptr(JsonNode) root = json_builder_get_root (b);
-  g_autofree gchar *body = json_to_string (root, FALSE);
+  g_autofree gchar *body = rc_json_build_text ("user", user, NULL);
+  g_autofree gchar *shown = rc_log_escape (user, 256);
   const gchar *h[] = { "Cache-Control: no-store", cookie, clear_state, NULL };
-  g_message ("login of %s succeeded (%s)", user, backend);
-  http_exchange_respond_json (l->ex, 200, body, h);
-  if (cookie)
-    explicit_bzero (cookie, strlen (cookie));
-}
-
-static void
-login_fail (Login *l, guint status, const gchar *problem, const gchar *message)
-{
-  g_message ("login%s%s failed: %s", l->user ? " of " : "", l->user ? l->user : "", message);
-  const gchar *h[] = { "Cache-Control: no-store", NULL };
-  respond_problem (l->ex, status, problem, message, h);
-}
-
-static void start_user_check (Login *l, const gchar *path);
-
-static void
-on_user_checked (guint status, GHashTable *headers, GBytes *body, const GError *error, gpointer user_data)
-{
-  Login *l = user_data;
-  if (error)
-    {
-      g_autofree gchar *m = g_strdup_printf ("master unreachable: %s", error->message);
-      login_fail (l, 502, error->code == UPSTREAM_ERROR_NOT_FOUND ? "not-found" : "internal-error", m);
-      login_free (l);
-      return;
-    }
-  if (status == 404 && !l->fallback_tried)
-    {
-      l->fallback_tried = TRUE;
-      start_user_check (l, "/oapi/v1/users/~");
-      return;
-    }
-  if (status == 401 || status == 403)
-    {
-      login_fail (l, 401, "authentication-failed", "the master rejected the token");
-      login_free (l);
-      return;
-    }
-  if (status != 200)
-    {
-      g_autofree gchar *m = g_strdup_printf ("the master answered %u to the user check", status);
-      login_fail (l, 502, "internal-error", m);
-      login_free (l);
-      return;
-    }
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  gsize len = 0;
-  const gchar *data = g_bytes_get_data (body, &len);
-  const gchar *name = NULL;
-  if (json_parser_load_from_data (parser, data, len, NULL) &&
-      JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
-    {
-      JsonObject *o = json_node_get_object (json_parser_get_root (parser));
-      JsonNode *md = json_object_get_member (o, "metadata");
-      if (md && JSON_NODE_HOLDS_OBJECT (md))
-        name = json_object_get_string_member_with_default (json_node_get_object (md), "name", NULL);
-    }
-  if (!name || !name[0])
-    {
-      login_fail (l, 502, "internal-error", "the master's user answer has no metadata.name");
-      login_free (l);
-      return;
-    }
-  g_autofree gchar *cred = g_strconcat ("Bearer ", l->token, NULL);
-  login_succeed (l, name, "master", cred);
-  explicit_bzero (cred, strlen (cred));
-  login_free (l);
-}
-
-static void
-start_user_check (Login *l, const gchar *path)
-{
-  UpstreamRequest *req = upstream_request_new (UPSTREAM_MASTER, "GET", path);
-  g_autofree gchar *auth = g_strconcat ("Bearer ", l->token, NULL);
-  upstream_request_set_authorization (req, auth);
-  upstream_request_add_header (req, "Accept", "application/json");
-  upstream_request_set_timeout (req, CHECK_TIMEOUT_S);
-  explicit_bzero (auth, strlen (auth));
-  upstream_fetch (req, on_user_checked, l);
-}
-
-static void
-registry_unreachable (Login *l, const GError *error)
-{
-  g_autofree gchar *m = g_strdup_printf ("registry unreachable: %s", error->message);
-  login_fail (l, 502, error->code == UPSTREAM_ERROR_NOT_FOUND ? "not-found" : "internal-error", m);
-  login_free (l);
-}
-
-
-/* ---- recently verified registry credentials ----
- * A keyed hash (HMAC-SHA256 under a per-process random key) of credentials
- * the registry accepted in the last VERIFIED_TTL_S seconds. A user logging in
- * again with the same credentials is not queued behind a password-guessing
- * attack that keeps the registry busy hashing bad passwords. Only the MAC is
- * kept, never the credential; a password changed at the registry stops
- * working here within VERIFIED_TTL_S. */
-#define VERIFIED_TTL_S 300
-#define VERIFIED_MAX 10000
-static GHashTable *verified;          /* MAC hex → expiry (monotonic s) */
-static guint8 verified_key[32];
-
-static gchar *
-credential_mac (const gchar *basic)
-{
-  if (!verified)
-    {
-      verified = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-      if (gnutls_rnd (GNUTLS_RND_KEY, verified_key, sizeof verified_key) < 0)
-        g_error ("gnutls_rnd failed");
-    }
-  return g_compute_hmac_for_string (G_CHECKSUM_SHA256, verified_key, sizeof verified_key, basic, -1);
-}
-
-static void
-credential_remember (const gchar *basic)
-{
-  gchar *mac = credential_mac (basic);
-  if (g_hash_table_size (verified) >= VERIFIED_MAX)
-    g_hash_table_remove_all (verified);
-  g_hash_table_replace (verified, mac,
-                        GSIZE_TO_POINTER ((gsize) (g_get_monotonic_time () / G_USEC_PER_SEC + VERIFIED_TTL_S)));
-}
-
-static gboolean
-credential_recently_verified (const gchar *basic)
-{
-  g_autofree gchar *mac = credential_mac (basic);
-  gpointer expiry;
-  if (!g_hash_table_lookup_extended (verified, mac, NULL, &expiry))
-    return FALSE;
-  if ((gint64) GPOINTER_TO_SIZE (expiry) < g_get_monotonic_time () / G_USEC_PER_SEC)
-    {
-      g_hash_table_remove (verified, mac);
-      return FALSE;
-    }
-  return TRUE;
-}
-
-static void
-on_registry_token (guint status, GHashTable *headers, GBytes *body, const GError *error, gpointer user_data)
-{
-  Login *l = user_data;
-  if (error)
-    return registry_unreachable (l, error);
-  if (status == 200)
-    {
-      /* a token server answers 200 with a token for good credentials */
-      g_autoptr(JsonParser) parser = json_parser_new ();
-      gsize len = 0;
-      const gchar *data = g_bytes_get_data (body, &len);
-      gboolean has_token = FALSE;
-      if (json_parser_load_from_data (parser, data, len, NULL) &&
-          JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
-        {
-          JsonObject *o = json_node_get_object (json_parser_get_root (parser));
-          has_token = json_object_has_member (o, "token") || json_object_has_member (o, "access_token");
-        }
-      if (has_token)
-        {
-          credential_remember (l->basic);
-          login_succeed (l, l->user, "registry", l->basic);
-          login_free (l);
-          return;
-        }
-      login_fail (l, 502, "internal-error", "the registry's token server answered without a token");
-      login_free (l);
-      return;
-    }
-  if (status == 401 || status == 403)
-    login_fail (l, 401, "authentication-failed", "registry rejected the credentials");
-  else
-    {
-      g_autofree gchar *m = g_strdup_printf ("the registry's token server answered %u", status);
-      login_fail (l, 502, "internal-error", m);
-    }
-  login_free (l);
-}
-
-static void
-fetch_registry_token (Login *l, GHashTable *challenge)
-{
-  const gchar *realm = g_hash_table_lookup (challenge, "realm");
-  const gchar *service = g_hash_table_lookup (challenge, "service");
-  GString *url = g_string_new (realm);
-  g_string_append_c (url, strchr (realm, '?') ? '&' : '?');
-  g_string_append (url, "service=");
-  g_string_append_uri_escaped (url, service ? service : "", NULL, FALSE);
-  g_string_append (url, "&scope=");
-  g_autofree gchar *u = g_string_free (url, FALSE);
-  UpstreamRequest *req = upstream_request_new_url (UPSTREAM_REGISTRY, "GET", u);
-  upstream_request_set_authorization (req, l->basic);
-  upstream_request_set_timeout (req, CHECK_TIMEOUT_S);
-  upstream_fetch (req, on_registry_token, l);
-}
-
-static void
-on_registry_checked_with_credentials (guint status, GHashTable *headers, GBytes *body,
-                                      const GError *error, gpointer user_data)
-{
-  Login *l = user_data;
-  if (error)
-    return registry_unreachable (l, error);
-  if (status == 200)
-    {
-      credential_remember (l->basic);
-      login_succeed (l, l->user, "registry", l->basic);
-      login_free (l);
-      return;
-    }
-  if (status == 401)
-    {
-      g_autoptr(GHashTable) ch = upstream_parse_bearer_challenge (headers ? g_hash_table_lookup (headers, "www-authenticate") : NULL);
-      if (ch && g_hash_table_lookup (ch, "realm"))
-        return fetch_registry_token (l, ch);
-      login_fail (l, 401, "authentication-failed", "registry rejected the credentials");
-    }
-  else
-    {
-      g_autofree gchar *m = g_strdup_printf ("the registry answered %u to GET /v2/", status);
-      login_fail (l, 502, "internal-error", m);
-    }
-  login_free (l);
-}
-
-static void
-on_registry_probed (guint status, GHashTable *headers, GBytes *body, const GError *error, gpointer user_data)
-{
-  Login *l = user_data;
-  if (error)
-    return registry_unreachable (l, error);
-  if (status == 200)
-    {
-      g_message ("the registry %s requires no authentication: accepting user %s without a password check",
-                 upstream_get_base_url (UPSTREAM_REGISTRY), l->user);
-      login_succeed (l, l->user, "registry", "");
-      login_free (l);
-      return;
-    }
-  if (status == 401)
-    {
-      g_autoptr(GHashTable) ch = upstream_parse_bearer_challenge (headers ? g_hash_table_lookup (headers, "www-authenticate") : NULL);
-      if (ch && g_hash_table_lookup (ch, "realm"))
-        return fetch_registry_token (l, ch);
-      UpstreamRequest *req = upstream_request_new (UPSTREAM_REGISTRY, "GET", "/v2/");
-      upstream_request_set_authorization (req, l->basic);
-      upstream_request_set_timeout (req, CHECK_TIMEOUT_S);
-      upstream_fetch (req, on_registry_checked_with_credentials, l);
-      return;
-    }
-  g_autofree gchar *m = g_strdup_printf ("the registry answered %u to GET /v2/", status);
-  login_fail (l, 502, "internal-error", m);
-  login_free (l);
+  g_message ("login of %s succeeded (%s)", shown, backend);
+  http_exchange_respond_json (ex, 200, body, h);
 }
 
 static gchar *
@@ -615,34 +260,19 @@ state_from_request (HttpExchange *ex)
   const gchar *data = body ? g_bytes_get_data (body, &len) : NULL;
   if (!data || len == 0)
     return NULL;
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  if (!json_parser_load_from_data (parser, data, len, NULL) ||
-      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
-    return NULL;
-  JsonObject *o = json_node_get_object (json_parser_get_root (parser));
-  return g_strdup (json_object_get_string_member_with_default (o, "state", NULL));
+  g_autoptr(JsonObject) o = rc_json_parse_object (data, len, NULL);
+  return o ? g_strdup (rc_json_string_or (o, "state", NULL)) : NULL;
 }
 
-/* The checks every state-changing POST endpoint makes first: the method is
- * POST and the request comes from the console's own origin (login CSRF,
- * cross-site requests). Answers and returns FALSE when one fails. */
+/* The state the browser brought back matches the one this browser was
+ * given (sealed in its state cookie). */
 static gboolean
-require_same_origin_post (HttpExchange *ex, const gchar *what)
+state_matches (HttpExchange *ex)
 {
-  if (!g_str_equal (http_exchange_get_method (ex), "POST"))
-    {
-      const gchar *h[] = { "Allow: POST", NULL };
-      respond_problem (ex, 405, "protocol-error", "use POST", h);
-      return FALSE;
-    }
-  if (!origin_allowed (ex))
-    {
-      const gchar *nostore[] = { "Cache-Control: no-store", NULL };
-      g_autofree gchar *msg = g_strdup_printf ("%s must come from the console's own origin", what);
-      respond_problem (ex, 403, "access-denied", msg, nostore);
-      return FALSE;
-    }
-  return TRUE;
+  g_autofree gchar *state = state_from_request (ex);
+  g_autofree gchar *sealed = session_cookie_get (http_exchange_get_header (ex, "cookie"), STATE_COOKIE, NULL);
+  g_autofree gchar *expected = sealed ? session_open_string (A.key, "state", sealed, now_s ()) : NULL;
+  return state && expected && rc_secret_equal (state, expected);
 }
 
 static void
@@ -651,103 +281,44 @@ handle_login (HttpExchange *ex, gpointer user_data)
   if (!require_same_origin_post (ex, "login requests"))
     return;
   const gchar *auth = http_exchange_get_header (ex, "authorization");
-  Login *l = g_new0 (Login, 1);
-  l->ex = ex;
 
-  if (A.openshift)
+  if (!A.openshift)
     {
-      if (!auth || g_ascii_strncasecmp (auth, "Bearer ", 7) != 0 || !auth[7])
-        {
-          login_fail (l, 401, "authentication-failed", "no bearer token in the login request");
-          login_free (l);
-          return;
-        }
-      g_autofree gchar *state = state_from_request (ex);
-      g_autofree gchar *sealed = session_cookie_get (http_exchange_get_header (ex, "cookie"), STATE_COOKIE);
-      g_autofree gchar *expected = sealed ? session_open_string (A.key, "state", sealed, now_s ()) : NULL;
-      if (!state || !expected || !secure_equal (state, expected))
-        {
-          login_fail (l, 403, "access-denied", "the login state does not match this browser; start the login again");
-          login_free (l);
-          return;
-        }
-      l->token = g_strstrip (g_strdup (auth + 7));
-      start_user_check (l, "/apis/user.openshift.io/v1/users/~");
+      login_check_basic (auth, on_login_checked, ex);
       return;
     }
-
-  if (!upstream_get_base_url (UPSTREAM_REGISTRY))
+  if (!auth || g_ascii_strncasecmp (auth, "Bearer ", 7) != 0 || !auth[7])
     {
-      login_fail (l, 502, "internal-error", "neither a master nor a registry is configured");
-      login_free (l);
+      http_exchange_fail (ex, 401, "authentication-failed", no_store, "no bearer token in the login request");
       return;
     }
-  if (!auth || g_ascii_strncasecmp (auth, "Basic ", 6) != 0)
+  if (!state_matches (ex))
     {
-      login_fail (l, 401, "authentication-failed", "no user name and password in the login request");
-      login_free (l);
+      http_exchange_fail (ex, 403, "access-denied", no_store,
+                          "the login state does not match this browser; start the login again");
       return;
     }
-  gsize len = 0;
-  g_autofree gchar *b64 = g_strstrip (g_strdup (auth + 6));
-  g_autofree guchar *dec = g_base64_decode (b64, &len);
-  g_autofree gchar *pair = dec ? g_strndup ((const gchar *) dec, len) : NULL;
-  const gchar *colon = pair ? strchr (pair, ':') : NULL;
-  if (!colon || colon == pair || strlen (pair) != len || !g_utf8_validate (pair, colon - pair, NULL))
-    {
-      if (dec)
-        explicit_bzero (dec, len);
-      login_fail (l, 401, "authentication-failed", "the user name is empty or the credentials are malformed");
-      login_free (l);
-      return;
-    }
-  l->user = g_strndup (pair, colon - pair);
-  l->basic = g_strconcat ("Basic ", b64, NULL);
-  explicit_bzero (dec, len);
-  explicit_bzero (pair, len);
-  if (credential_recently_verified (l->basic))
-    {
-      g_debug ("login of %s: credentials verified by the registry within %d s", l->user, VERIFIED_TTL_S);
-      login_succeed (l, l->user, "registry", l->basic);
-      login_free (l);
-      return;
-    }
-  UpstreamRequest *req = upstream_request_new (UPSTREAM_REGISTRY, "GET", "/v2/");
-  upstream_request_set_timeout (req, CHECK_TIMEOUT_S);
-  upstream_fetch (req, on_registry_probed, l);
+  g_autoptr(RcSecret) token = g_strstrip (g_strdup (auth + 7));
+  login_check_token (token, on_login_checked, ex);
 }
 
-/* ---- session info, logout, token ---- */
+/* ---------------------------------------- session info, logout, token */
 
 static void
 handle_session (HttpExchange *ex, gpointer user_data)
 {
   g_autoptr(RcSession) s = exchange_session (ex);
-  const gchar *nostore[] = { "Cache-Control: no-store", NULL };
   if (!s)
     {
-      respond_problem (ex, 401, "authentication-failed", "not logged in", nostore);
+      http_exchange_fail (ex, 401, "authentication-failed", NULL, "not logged in");
       return;
     }
   g_autofree gchar *refresh = maybe_refresh (s);
-  g_autoptr(JsonBuilder) b = json_builder_new ();
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "user");
-  json_builder_add_string_value (b, s->user);
-  json_builder_set_member_name (b, "backend");
-  json_builder_add_string_value (b, s->backend);
-  json_builder_set_member_name (b, "mode");
-  json_builder_add_string_value (b, A.openshift ? "openshift" : "registry");
-  json_builder_set_member_name (b, "registry_host");
-  if (A.cfg->registry_host)
-    json_builder_add_string_value (b, A.cfg->registry_host);
-  else
-    json_builder_add_null_value (b);
-  json_builder_set_member_name (b, "expires");
-  json_builder_add_int_value (b, s->expires);
-  json_builder_end_object (b);
-  g_autoptr(JsonNode) root = json_builder_get_root (b);
-  g_autofree gchar *body = json_to_string (root, FALSE);
+  g_autoptr(JsonObject) info = rc_json_build ("user", session_get_user (s), "backend", session_get_backend (s),
+                                              "mode", A.openshift ? "openshift" : "registry", NULL);
+  set_nullable_string (info, "registry_host", A.cfg->registry_host);
+  json_object_set_int_member (info, "expires", session_get_expires (s));
+  g_autofree gchar *body = rc_json_write_object (info);
   const gchar *h[] = { "Cache-Control: no-store", refresh, NULL };
   http_exchange_respond_json (ex, 200, body, h);
 }
@@ -757,7 +328,10 @@ handle_logout (HttpExchange *ex, gpointer user_data)
 {
   g_autoptr(RcSession) s = exchange_session (ex);
   if (s)
-    g_message ("logout of %s", s->user);
+    {
+      g_autofree gchar *shown = rc_log_escape (session_get_user (s), 256);
+      g_message ("logout of %s", shown);
+    }
   g_autofree gchar *clear = cookie_header (SESSION_COOKIE_NAME, "", "Strict", 0);
   if (g_str_equal (http_exchange_get_method (ex), "POST"))
     {
@@ -774,66 +348,35 @@ handle_logout (HttpExchange *ex, gpointer user_data)
 static void
 handle_token (HttpExchange *ex, gpointer user_data)
 {
-  const gchar *nostore[] = { "Cache-Control: no-store", NULL };
   if (!require_same_origin_post (ex, "requests"))
     return;
   g_autoptr(RcSession) s = exchange_session (ex);
   if (!s)
     {
-      respond_problem (ex, 401, "authentication-failed", "not logged in", nostore);
+      http_exchange_fail (ex, 401, "authentication-failed", NULL, "not logged in");
       return;
     }
-  if (!g_str_has_prefix (s->credential, "Bearer "))
+  const gchar *cred = session_get_credential (s);
+  if (!g_str_has_prefix (cred, "Bearer "))
     {
-      respond_problem (ex, 404, "not-supported", "this session has no token", nostore);
+      http_exchange_fail (ex, 404, "not-supported", NULL, "this session has no token");
       return;
     }
-  g_autoptr(JsonBuilder) b = json_builder_new ();
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "user");
-  json_builder_add_string_value (b, s->user);
-  json_builder_set_member_name (b, "token");
-  json_builder_add_string_value (b, s->credential + 7);
-  json_builder_end_object (b);
-  g_autoptr(JsonNode) root = json_builder_get_root (b);
-  g_autofree gchar *body = json_to_string (root, FALSE);
-  http_exchange_respond_json (ex, 200, body, nostore);
-  explicit_bzero (body, strlen (body));
+  g_autoptr(RcSecret) body = rc_json_build_text ("user", session_get_user (s), "token", cred + 7, NULL);
+  http_exchange_respond_json (ex, 200, body, no_store);
 }
 
-/* ---- socket hook ---- */
-
-static RcSession *
-socket_session (const gchar *cookie)
-{
-  return session_from_cookie_header (cookie);
-}
-
-static void
-socket_session_free (gpointer p)
-{
-  rc_session_free (p);
-}
-
-static gint64
-socket_session_expires (RcSession *session)
-{
-  return session->expires;
-}
-
-/* ---- init ---- */
+/* ---------------------------------------------------------------- init */
 
 gboolean
 auth_init (const Config *cfg, GError **error)
 {
   A.cfg = cfg;
-  A.idle_s = cfg->idle_timeout * 60;
+  session_set_lifetime (cfg->idle_timeout * 60, 0);
   g_autofree gchar *key_path = cfg->session_key_file ? g_strdup (cfg->session_key_file)
                                                      : g_build_filename (cfg->cert_dir, "session.key", NULL);
   A.key = session_key_load (key_path, TRUE, error);
   if (!A.key)
-    return FALSE;
-  if (!upstream_init (cfg, error))
     return FALSE;
   A.openshift = upstream_get_base_url (UPSTREAM_MASTER) != NULL;
   if (A.openshift)
@@ -849,19 +392,13 @@ auth_init (const Config *cfg, GError **error)
   http_add_handler ("/cockpit/session", handle_session, NULL);
   http_add_handler ("/cockpit/logout", handle_logout, NULL);
   http_add_handler ("/cockpit/token", handle_token, NULL);
-  socket_set_session_func (socket_session, socket_session_free);
-  socket_set_session_expires_func (socket_session_expires);
-  channel_http_stream2_register (A.idle_s);
   return TRUE;
 }
 
 void
 auth_shutdown (void)
 {
-  g_clear_pointer (&verified, g_hash_table_unref);
-  socket_set_session_func (NULL, NULL);
-  socket_set_session_expires_func (NULL);
-  upstream_shutdown ();
+  login_shutdown ();
   g_clear_pointer (&A.key, session_key_free);
   A.cfg = NULL;
 }

@@ -2,11 +2,10 @@
  * unchanged; "done" is answered with "done". */
 #include "config.h"
 
-#include "common/rcconfig.h"
 #include "ws/socket.h"
 
 static gboolean
-echo_open (RcChannel *channel, JsonObject *options, const gchar **problem, gchar **message)
+echo_open (RcChannel *channel, JsonObject *options)
 {
   channel_ready (channel, NULL);
   return TRUE;
@@ -33,8 +32,6 @@ static const ChannelType echo_type = {
   .recv = echo_recv,
   .control = echo_control,
 };
-
-void channel_echo_register (void);
 
 void
 channel_echo_register (void)

@@ -8,16 +8,15 @@
 #include "config.h"
 
 #include "ws/channel-http-stream2.h"
-#include "ws/auth.h"
 #include "ws/socket.h"
 #include "ws/upstream.h"
+#include "common/rcjson.h"
+#include "common/rcutil.h"
 
 #include <string.h>
 
 #define CHUNK_SIZE 4096
 #define MAX_REQUEST_BODY (16 * 1024 * 1024)
-
-static guint idle_timeout_s;
 
 typedef struct {
   gint refs;
@@ -31,7 +30,6 @@ typedef struct {
   gboolean started;
   gchar *authorization;
   gchar *registry_basic;
-  gboolean watch;
 } Stream;
 
 static Stream *
@@ -51,12 +49,8 @@ stream_unref (gpointer p)
   g_free (s->path);
   g_ptr_array_unref (s->headers);
   g_byte_array_unref (s->body);
-  if (s->authorization)
-    explicit_bzero (s->authorization, strlen (s->authorization));
-  g_free (s->authorization);
-  if (s->registry_basic)
-    explicit_bzero (s->registry_basic, strlen (s->registry_basic));
-  g_free (s->registry_basic);
+  rc_secret_free (s->authorization);
+  rc_secret_free (s->registry_basic);
   g_free (s);
 }
 
@@ -108,18 +102,6 @@ channel_http_stream2_path_allowed (const gchar *backend, const gchar *path)
         return TRUE;
     }
   return FALSE;
-}
-
-static gboolean
-header_forbidden (const gchar *lower)
-{
-  static const gchar *const names[] = {
-    "authorization", "cookie", "host", "connection", "keep-alive", "proxy-authorization",
-    "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "content-length",
-    "expect", "accept-encoding", "origin", "referer", "x-forwarded-for", NULL
-  };
-  return g_strv_contains (names, lower) || g_str_has_prefix (lower, "sec-") ||
-         g_str_has_prefix (lower, "proxy-");
 }
 
 static gboolean
@@ -210,14 +192,13 @@ on_done (UpstreamRequest *req, const GError *error, gpointer user_data)
     {
       if (error)
         {
-          g_debug ("http-stream2 %s: %s", channel_get_id (s->channel), error->message);
-          channel_close (s->channel, problem_for_error (error), error->message);
+          channel_fail (s->channel, problem_for_error (error), "%s", error->message);
         }
       else
         {
           channel_send_control (s->channel, "done", NULL);
           if (s->channel)
-            channel_close (s->channel, NULL, NULL);
+            channel_close (s->channel, NULL);
         }
     }
   stream_unref (s);
@@ -250,159 +231,161 @@ stream_start (Stream *s)
   upstream_request_start (req, &cbs, s);
 }
 
+/* What the browser's open message asks for, checked. */
+typedef struct {
+  const gchar *method;
+  const gchar *path;
+  const gchar *backend;     /* "master" or "registry" */
+  JsonObject *headers;      /* may be NULL */
+  const gchar *body;        /* may be NULL */
+} StreamOptions;
+
+static const gchar *const methods[] = { "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", NULL };
+
+/* Fill OPTS from the open message; on a bad one, fail the channel and
+ * return FALSE. */
 static gboolean
-stream_open (RcChannel *channel, JsonObject *options, const gchar **problem, gchar **message)
+stream_parse_options (RcChannel *channel, JsonObject *options, RcSession *session, StreamOptions *opts)
 {
-  RcSession *session = channel_get_session (channel);
-  if (!session)
-    {
-      *problem = "authentication-failed";
-      *message = g_strdup ("not logged in");
-      return FALSE;
-    }
-  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
-  if (session->expires && session->expires < now)
-    {
-      *problem = "authentication-failed";
-      *message = g_strdup ("the session has expired");
-      return FALSE;
-    }
-  if (idle_timeout_s)
-    session->expires = now + idle_timeout_s;
+  const gchar *own = g_str_equal (session_get_backend (session), "registry") ? "registry" : "master";
 
-  JsonNode *n = json_object_get_member (options, "method");
-  const gchar *method = "GET";
-  if (n)
+  if (!rc_json_get_string (options, "method", "GET", &opts->method) || !opts->method ||
+      !rc_json_get_string (options, "backend", own, &opts->backend) || !opts->backend ||
+      !rc_json_get_object (options, "headers", NULL, &opts->headers) ||
+      !rc_json_get_string (options, "body", NULL, &opts->body))
     {
-      if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING)
-        goto bad_option;
-      method = json_node_get_string (n);
-    }
-  static const gchar *const methods[] = { "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", NULL };
-  if (!g_strv_contains (methods, method))
-    {
-      *problem = "protocol-error";
-      *message = g_strdup_printf ("unsupported method \"%.16s\"", method);
+      channel_fail (channel, "protocol-error", "invalid http-stream2 option type");
       return FALSE;
     }
-  n = json_object_get_member (options, "path");
-  if (!n || !JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING)
+  if (!rc_json_get_string (options, "path", NULL, &opts->path) || !opts->path)
     {
-      *problem = "protocol-error";
-      *message = g_strdup ("\"path\" is missing");
+      channel_fail (channel, "protocol-error", "\"path\" is missing");
       return FALSE;
     }
-  const gchar *path = json_node_get_string (n);
+  if (!g_strv_contains (methods, opts->method))
+    {
+      channel_fail (channel, "protocol-error", "unsupported method \"%.16s\"", opts->method);
+      return FALSE;
+    }
+  if (!g_str_equal (opts->backend, "master") && !g_str_equal (opts->backend, "registry"))
+    {
+      channel_fail (channel, "protocol-error", "\"backend\" must be \"master\" or \"registry\"");
+      return FALSE;
+    }
+  return TRUE;
+}
 
-  const gchar *backend = g_str_equal (session->backend, "registry") ? "registry" : "master";
-  n = json_object_get_member (options, "backend");
-  if (n)
+/* May this session reach this backend and path? Fails the channel if not. */
+static gboolean
+stream_check_access (RcChannel *channel, RcSession *session, const StreamOptions *opts,
+                     UpstreamBackend backend)
+{
+  if (!upstream_get_base_url (backend))
     {
-      if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING)
-        goto bad_option;
-      backend = json_node_get_string (n);
-      if (!g_str_equal (backend, "master") && !g_str_equal (backend, "registry"))
+      channel_fail (channel, "not-found", "no %s is configured", opts->backend);
+      return FALSE;
+    }
+  if (backend == UPSTREAM_MASTER && !g_str_equal (session_get_backend (session), "master"))
+    {
+      channel_fail (channel, "access-denied", "this session has no master credential");
+      return FALSE;
+    }
+  if (!channel_http_stream2_path_allowed (opts->backend, opts->path))
+    {
+      channel_fail (channel, "access-denied", "path not allowed for the %s", opts->backend);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* The request headers the browser may set (everything else is dropped:
+ * credentials, hop-by-hop headers, and anything a proxy or the master might
+ * trust, such as Forwarded or Impersonate-User). Fails the channel on a
+ * malformed header. */
+static gboolean
+stream_add_headers (RcChannel *channel, Stream *s, JsonObject *headers)
+{
+  static const gchar *const allowed[] = {
+    "accept", "accept-language", "content-type", "if-match", "if-none-match",
+    "if-modified-since", "if-unmodified-since", NULL
+  };
+  g_autoptr(GList) members = headers ? json_object_get_members (headers) : NULL;
+
+  for (GList *l = members; l; l = l->next)
+    {
+      const gchar *value = NULL;
+      if (!rc_json_get_string (headers, l->data, NULL, &value) || !value || !header_valid (l->data, value))
         {
-          *problem = "protocol-error";
-          *message = g_strdup ("\"backend\" must be \"master\" or \"registry\"");
+          channel_fail (channel, "protocol-error", "invalid request header");
           return FALSE;
         }
+      g_autofree gchar *lower = g_ascii_strdown (l->data, -1);
+      if (!g_strv_contains (allowed, lower))
+        {
+          g_autofree gchar *shown = rc_log_escape (l->data, 64);
+          g_debug ("http-stream2 %s: dropping request header %s", channel_get_id (channel), shown);
+          continue;
+        }
+      g_ptr_array_add (s->headers, g_strdup (l->data));
+      g_ptr_array_add (s->headers, g_strdup (value));
     }
-  UpstreamBackend be = g_str_equal (backend, "registry") ? UPSTREAM_REGISTRY : UPSTREAM_MASTER;
-  if (!upstream_get_base_url (be))
+  return TRUE;
+}
+
+/* The session's credential in the form this backend takes. */
+static void
+stream_set_credential (Stream *s, RcSession *session)
+{
+  const gchar *cred = session_get_credential (session);
+  if (s->backend == UPSTREAM_MASTER)
+    s->authorization = g_strdup (cred);
+  else if (g_str_has_prefix (cred, "Basic "))
+    s->registry_basic = g_strdup (cred);
+  else if (g_str_has_prefix (cred, "Bearer "))
     {
-      *problem = "not-found";
-      *message = g_strdup_printf ("no %s is configured", backend);
+      /* an OpenShift token: the integrated registry takes it as a password */
+      g_autoptr(RcSecret) pair = g_strconcat (session_get_user (session), ":", cred + 7, NULL);
+      g_autoptr(RcSecret) b64 = g_base64_encode ((const guchar *) pair, strlen (pair));
+      s->registry_basic = g_strconcat ("Basic ", b64, NULL);
+    }
+}
+
+static gboolean
+stream_open (RcChannel *channel, JsonObject *options)
+{
+  RcSession *session = channel_get_session (channel);
+  StreamOptions opts = { NULL };
+
+  if (!session)
+    {
+      channel_fail (channel, "authentication-failed", "not logged in");
       return FALSE;
     }
-  if (be == UPSTREAM_MASTER && !g_str_equal (session->backend, "master"))
-    {
-      *problem = "access-denied";
-      *message = g_strdup ("this session has no master credential");
-      return FALSE;
-    }
-  if (!channel_http_stream2_path_allowed (backend, path))
-    {
-      *problem = "access-denied";
-      *message = g_strdup_printf ("path not allowed for the %s", backend);
-      return FALSE;
-    }
+  if (!stream_parse_options (channel, options, session, &opts))
+    return FALSE;
+  UpstreamBackend backend = g_str_equal (opts.backend, "registry") ? UPSTREAM_REGISTRY : UPSTREAM_MASTER;
+  if (!stream_check_access (channel, session, &opts, backend))
+    return FALSE;
 
   Stream *s = g_new0 (Stream, 1);
   s->refs = 1;
   s->channel = channel;
-  s->method = g_strdup (method);
-  s->path = g_strdup (path);
-  s->backend = be;
+  s->method = g_strdup (opts.method);
+  s->path = g_strdup (opts.path);
+  s->backend = backend;
   s->headers = g_ptr_array_new_with_free_func (g_free);
   s->body = g_byte_array_new ();
-  s->watch = strstr (path, "watch=true") || strstr (path, "watch=1");
-
-  n = json_object_get_member (options, "headers");
-  if (n && !JSON_NODE_HOLDS_NULL (n))
-    {
-      if (!JSON_NODE_HOLDS_OBJECT (n))
-        {
-          stream_unref (s);
-          goto bad_option;
-        }
-      JsonObject *h = json_node_get_object (n);
-      g_autoptr(GList) members = json_object_get_members (h);
-      for (GList *l = members; l; l = l->next)
-        {
-          JsonNode *hv = json_object_get_member (h, l->data);
-          if (!JSON_NODE_HOLDS_VALUE (hv) || json_node_get_value_type (hv) != G_TYPE_STRING ||
-              !header_valid (l->data, json_node_get_string (hv)))
-            {
-              stream_unref (s);
-              *problem = "protocol-error";
-              *message = g_strdup ("invalid request header");
-              return FALSE;
-            }
-          g_autofree gchar *lower = g_ascii_strdown (l->data, -1);
-          if (header_forbidden (lower))
-            continue;
-          g_ptr_array_add (s->headers, g_strdup (l->data));
-          g_ptr_array_add (s->headers, g_strdup (json_node_get_string (hv)));
-        }
-    }
-  n = json_object_get_member (options, "body");
-  if (n && !JSON_NODE_HOLDS_NULL (n))
-    {
-      if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING)
-        {
-          stream_unref (s);
-          goto bad_option;
-        }
-      const gchar *b = json_node_get_string (n);
-      g_byte_array_append (s->body, (const guint8 *) b, strlen (b));
-    }
-
-  /* the credential for this backend */
-  const gchar *cred = session->credential;
-  if (be == UPSTREAM_MASTER)
-    s->authorization = g_strdup (cred);
-  else if (cred && g_str_has_prefix (cred, "Basic "))
-    s->registry_basic = g_strdup (cred);
-  else if (cred && g_str_has_prefix (cred, "Bearer "))
-    {
-      /* an OpenShift token: the integrated registry takes it as a password */
-      g_autofree gchar *pair = g_strconcat (session->user, ":", cred + 7, NULL);
-      g_autofree gchar *b64 = g_base64_encode ((const guchar *) pair, strlen (pair));
-      s->registry_basic = g_strconcat ("Basic ", b64, NULL);
-      explicit_bzero (pair, strlen (pair));
-    }
-
   channel_set_data (channel, s, stream_unref);
+  if (!stream_add_headers (channel, s, opts.headers))
+    return FALSE;
+  if (opts.body)
+    g_byte_array_append (s->body, (const guint8 *) opts.body, strlen (opts.body));
+  stream_set_credential (s, session);
+
   channel_ready (channel, NULL);
-  if (g_str_equal (method, "GET") || g_str_equal (method, "HEAD"))
+  if (g_str_equal (opts.method, "GET") || g_str_equal (opts.method, "HEAD"))
     stream_start (s);
   return TRUE;
-
-bad_option:
-  *problem = "protocol-error";
-  *message = g_strdup ("invalid http-stream2 option type");
-  return FALSE;
 }
 
 static void
@@ -415,7 +398,7 @@ stream_recv (RcChannel *channel, GBytes *payload)
   const guint8 *data = g_bytes_get_data (payload, &len);
   if (s->body->len + len > MAX_REQUEST_BODY)
     {
-      channel_close (channel, "protocol-error", "request body too large");
+      channel_fail (channel, "too-large", "request body too large");
       return;
     }
   g_byte_array_append (s->body, data, len);
@@ -467,8 +450,7 @@ static const ChannelType http_stream2_type = {
 };
 
 void
-channel_http_stream2_register (guint idle_s)
+channel_http_stream2_register (void)
 {
-  idle_timeout_s = idle_s;
   channel_register_type (&http_stream2_type);
 }

@@ -1,16 +1,14 @@
 /* channel-http-stream2.h: the "http-stream2" payload: one HTTP request to the
  * master or the registry with the session's credential, the response streamed
- * back. Log domain: cockpit-wrapper. DESIGN.md §5. */
+ * back. Log domain: cockpit-wrapper. */
 #pragma once
 
 #include <glib.h>
 
 G_BEGIN_DECLS
 
-/* Register the ChannelType. idle_timeout_s: a channel opened on a session
- * idle for longer is refused with "authentication-failed"; opening one
- * refreshes the session's idle expiry. 0 disables. */
-void channel_http_stream2_register (guint idle_timeout_s);
+/* Register the ChannelType. */
+void channel_http_stream2_register (void);
 
 /* Exposed for tests and fuzzing: is PATH allowed for BACKEND ("master" or
  * "registry")? */

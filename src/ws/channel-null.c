@@ -1,11 +1,10 @@
 /* channel-null.c: the "null" payload: ready at once, input discarded. */
 #include "config.h"
 
-#include "common/rcconfig.h"
 #include "ws/socket.h"
 
 static gboolean
-null_open (RcChannel *channel, JsonObject *options, const gchar **problem, gchar **message)
+null_open (RcChannel *channel, JsonObject *options)
 {
   channel_ready (channel, NULL);
   return TRUE;
@@ -15,8 +14,6 @@ static const ChannelType null_type = {
   .payload = "null",
   .open = null_open,
 };
-
-void channel_null_register (void);
 
 void
 channel_null_register (void)

@@ -8,9 +8,10 @@
  * in chunks, so large files never block the loop. */
 #include "config.h"
 
-#include "common/rcconfig.h"
 #include "ws/http.h"
-#include "ws/socket.h"
+#include "common/origin.h"
+#include "common/rcjson.h"
+#include "common/rcutil.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -56,11 +57,13 @@ static const struct { const gchar *name; enum lws_token_indexes token; } known_h
 };
 static const gchar *custom_headers[] = { "x-state", "x-forwarded-proto", "x-requested-with", NULL };
 
+/* Per connection, as lws opaque user data on the adopted descriptor. */
 typedef struct {
   gboolean tls;
   gboolean plain_on_tls_port;
+  gboolean adopting;         /* inside lws_adopt_…(): a failure frees it there */
   gchar *peer;
-} ConnInfo;
+} HttpConnection;
 
 struct _HttpExchange {
   struct lws *wsi;           /* NULL once the connection is gone */
@@ -104,70 +107,119 @@ typedef struct {
   const gchar *content_type;
 } CacheEntry;
 
+G_DEFINE_QUARK (http-error-quark, http_error)
+
 static struct lws_context *context;
 static struct lws_vhost *vhost;
 static GMainLoop *lws_loop;
 static GHashTable *handlers;       /* path → Handler */
-static GHashTable *conns;          /* fd → ConnInfo */
 static GHashTable *cache;          /* file path → CacheEntry */
 static gchar *static_root;         /* realpath of the static dir */
 static int static_root_fd = -1;
 static gchar *url_root;
-static gboolean server_tls;
+static gchar **allowed_origins;    /* COCKPIT_KUBE_URL and Origins */
 
 /* ----------------------------------------------------------- connections */
 
-static void
-conn_info_free (gpointer data)
+static HttpConnection *
+connection_of (struct lws *wsi)
 {
-  ConnInfo *c = data;
-  g_free (c->peer);
-  g_free (c);
+  return wsi ? lws_get_opaque_user_data (wsi) : NULL;
 }
 
-static ConnInfo *
-conn_info (struct lws *wsi)
+static void
+connection_free (HttpConnection *c)
 {
-  int fd = lws_get_socket_fd (wsi);
-  return conns ? g_hash_table_lookup (conns, GINT_TO_POINTER (fd)) : NULL;
+  if (c)
+    {
+      g_free (c->peer);
+      g_free (c);
+    }
+}
+
+void
+http_connection_destroyed (struct lws *wsi)
+{
+  HttpConnection *c = connection_of (wsi);
+  if (c && !c->adopting)
+    connection_free (c);
+  lws_set_opaque_user_data (wsi, NULL);
 }
 
 const gchar *
 http_get_peer (struct lws *wsi)
 {
-  ConnInfo *c = conn_info (wsi);
+  HttpConnection *c = connection_of (wsi);
   return c ? c->peer : "unknown peer";
 }
 
 gboolean
-http_wsi_is_tls (struct lws *wsi)
+http_is_tls (struct lws *wsi)
 {
-  ConnInfo *c = conn_info (wsi);
+  HttpConnection *c = connection_of (wsi);
   return c ? c->tls : FALSE;
+}
+
+gboolean
+http_is_plain_on_tls_port (struct lws *wsi)
+{
+  HttpConnection *c = connection_of (wsi);
+  return c ? c->plain_on_tls_port : FALSE;
 }
 
 gboolean
 http_adopt_fd (int fd, gboolean tls, gboolean plain_on_tls_port, const gchar *peer)
 {
-  lws_sock_file_fd_type sock;
-  ConnInfo *c = g_new0 (ConnInfo, 1);
-  struct lws *wsi;
+  HttpConnection *c = g_new0 (HttpConnection, 1);
+  lws_adopt_desc_t desc = { 0 };
 
   c->tls = tls;
   c->plain_on_tls_port = plain_on_tls_port;
   c->peer = g_strdup (peer);
-  /* an fd number is reused only after its previous connection closed */
-  g_hash_table_replace (conns, GINT_TO_POINTER (fd), c);
-
-  sock.sockfd = fd;
-  wsi = lws_adopt_descriptor_vhost (vhost, LWS_ADOPT_HTTP | LWS_ADOPT_SOCKET, sock, NULL, NULL);
+  desc.vh = vhost;
+  desc.type = LWS_ADOPT_HTTP | LWS_ADOPT_SOCKET;
+  desc.fd.sockfd = fd;
+  desc.opaque = c;
+  /* A failure closes the descriptor, and may or may not have gone through
+   * WSI_DESTROY: while `adopting`, that leaves C alone and it is freed here. */
+  c->adopting = TRUE;
+  struct lws *wsi = lws_adopt_descriptor_vhost_via_info (&desc);
+  c->adopting = FALSE;
   if (!wsi)
     {
       g_warning ("%s: libwebsockets could not adopt the connection", peer);
-      g_hash_table_remove (conns, GINT_TO_POINTER (fd));
+      connection_free (c);
       return FALSE;
     }
   return TRUE;
+}
+
+/* ----------------------------------------------------------- origin check */
+
+static gboolean
+origin_check (const gchar *origin, const gchar *host, gboolean tls, const gchar *peer)
+{
+  g_autofree gchar *own = host ? g_strdup_printf ("%s://%s", tls ? "https" : "http", host) : NULL;
+  if (origin_allowed (origin, own, (const gchar *const *) allowed_origins))
+    return TRUE;
+  g_autofree gchar *shown = rc_log_escape (origin ? origin : "(none)", 256);
+  g_message ("%s: refusing a request from origin %s", peer, shown);
+  return FALSE;
+}
+
+gboolean
+http_origin_allowed (struct lws *wsi)
+{
+  g_autofree gchar *origin = http_header_dup (wsi, WSI_TOKEN_ORIGIN);
+  g_autofree gchar *host = http_header_dup (wsi, WSI_TOKEN_HOST);
+  return origin_check (origin, host, http_is_tls (wsi), http_get_peer (wsi));
+}
+
+gboolean
+http_exchange_origin_allowed (HttpExchange *ex)
+{
+  return origin_check (http_exchange_get_header (ex, "origin"), http_exchange_get_header (ex, "host"),
+                       ex->tls, ex->peer);
 }
 
 /* -------------------------------------------------------------- handlers */
@@ -276,11 +328,23 @@ http_exchange_respond_json (HttpExchange *ex, guint status, const gchar *json_te
   http_exchange_respond (ex, status, "application/json", body, extra);
 }
 
-static void
-respond_text (HttpExchange *ex, guint status, const gchar *text)
+void
+http_exchange_fail (HttpExchange *ex, guint status, const gchar *problem,
+                    const gchar *const *headers, const gchar *format, ...)
 {
-  g_autoptr(GBytes) body = g_bytes_new (text, strlen (text));
-  http_exchange_respond (ex, status, "text/plain; charset=utf-8", body, NULL);
+  va_list args;
+  va_start (args, format);
+  g_autofree gchar *message = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_autofree gchar *body = rc_json_build_text ("problem", problem, "message", message, NULL);
+  const gchar *extra[16];
+  guint n = 0;
+  extra[n++] = "Cache-Control: no-store";
+  for (guint i = 0; headers && headers[i] && n < G_N_ELEMENTS (extra) - 1; i++)
+    extra[n++] = headers[i];
+  extra[n] = NULL;
+  g_autoptr(GBytes) bytes = g_bytes_new (body, strlen (body));
+  http_exchange_respond (ex, status, "application/json", bytes, extra);
 }
 
 /* ---------------------------------------------------------- static files */
@@ -544,7 +608,7 @@ route_ping (HttpExchange *ex)
 }
 
 static void
-dispatch (HttpExchange *ex, ConnInfo *conn)
+dispatch (HttpExchange *ex, HttpConnection *conn)
 {
   Handler *h;
 
@@ -567,7 +631,7 @@ dispatch (HttpExchange *ex, ConnInfo *conn)
           const gchar *headers[2];
           if (!host || strpbrk (host, "/\\ \r\n@"))
             {
-              respond_text (ex, 400, "Bad Request: this port speaks https\n");
+              http_exchange_fail (ex, 400, "protocol-error", NULL, "this port speaks https");
               return;
             }
           location = g_strdup_printf ("https://%s%s%s%s", host, ex->uri, ex->query ? "?" : "",
@@ -597,8 +661,7 @@ dispatch (HttpExchange *ex, ConnInfo *conn)
   if (!g_str_equal (ex->method, "GET") && !g_str_equal (ex->method, "HEAD"))
     {
       static const gchar *allow[] = { "Allow: GET, HEAD", NULL };
-      g_autoptr(GBytes) not_allowed = g_bytes_new_static ("Method Not Allowed\n", 19);
-      http_exchange_respond (ex, 405, "text/plain; charset=utf-8", not_allowed, allow);
+      http_exchange_fail (ex, 405, "protocol-error", allow, "method not allowed");
       return;
     }
   if (g_str_equal (ex->path, "/") || g_str_equal (ex->path, ""))
@@ -624,7 +687,7 @@ http_header_dup (struct lws *wsi, enum lws_token_indexes token)
 }
 
 static HttpExchange *
-exchange_new (struct lws *wsi, const gchar *uri, ConnInfo *conn)
+exchange_new (struct lws *wsi, const gchar *uri, HttpConnection *conn)
 {
   HttpExchange *ex = g_new0 (HttpExchange, 1);
   static const struct { enum lws_token_indexes token; const gchar *method; } methods[] = {
@@ -779,7 +842,7 @@ http_callback (struct lws *wsi, enum lws_callback_reasons reason,
     {
     case LWS_CALLBACK_HTTP:
       {
-        ConnInfo *conn = conn_info (wsi);
+        HttpConnection *conn = connection_of (wsi);
         HttpExchange *ex;
         g_autofree gchar *clen = NULL;
         guint64 content_length = 0;
@@ -803,7 +866,7 @@ http_callback (struct lws *wsi, enum lws_callback_reasons reason,
           content_length = g_ascii_strtoull (clen, NULL, 10);
         if (content_length > HTTP_MAX_BODY)
           {
-            respond_text (ex, 413, "Request body too large\n");
+            http_exchange_fail (ex, 413, "too-large", NULL, "request body too large");
             return 0;
           }
         if (content_length > 0 && !g_str_equal (ex->method, "GET") && !g_str_equal (ex->method, "HEAD"))
@@ -826,7 +889,7 @@ http_callback (struct lws *wsi, enum lws_callback_reasons reason,
 
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
       if (pss->ex && !pss->ex->responded)
-        dispatch (pss->ex, conn_info (wsi));
+        dispatch (pss->ex, connection_of (wsi));
       return 0;
 
     case LWS_CALLBACK_HTTP_WRITEABLE:
@@ -845,7 +908,7 @@ http_callback (struct lws *wsi, enum lws_callback_reasons reason,
 
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
       {
-        ConnInfo *conn = conn_info (wsi);
+        HttpConnection *conn = connection_of (wsi);
         /* Only /cockpit/socket upgrades, only cockpit1, never on the plain-HTTP side of the TLS port */
         g_autofree gchar *expected = g_strconcat (url_root ? url_root : "", "/cockpit/socket", NULL);
         char uri[256] = "";
@@ -860,6 +923,10 @@ http_callback (struct lws *wsi, enum lws_callback_reasons reason,
         return 0;
       }
 
+    case LWS_CALLBACK_WSI_DESTROY:
+      http_connection_destroyed (wsi);
+      return 0;
+
     default:
       return lws_callback_http_dummy (wsi, reason, user, in, len);
     }
@@ -867,13 +934,11 @@ http_callback (struct lws *wsi, enum lws_callback_reasons reason,
 
 /* ------------------------------------------------------------------ init */
 
-static const struct lws_protocols http_protocol = {
+const struct lws_protocols http_lws_protocol = {
   .name = "http",
   .callback = http_callback,
   .per_session_data_size = sizeof (HttpPss),
 };
-
-static struct lws_protocols protocols[3];
 
 static void
 lws_log_to_glib (int level, const char *line)
@@ -886,15 +951,23 @@ lws_log_to_glib (int level, const char *line)
 }
 
 gboolean
-http_init (const Config *cfg, GError **error)
+http_init (const Config *cfg, const struct lws_protocols *protocols, GError **error)
 {
   struct lws_context_creation_info info;
   void *foreign_loops[1];
   g_autofree gchar *real = NULL;
 
-  server_tls = !cfg->no_tls;
   url_root = g_strdup (cfg->url_root ? cfg->url_root : "");
-  conns = g_hash_table_new_full (NULL, NULL, NULL, conn_info_free);
+  {
+    /* the console's own public URL (its route) is always an allowed origin */
+    GPtrArray *origins = g_ptr_array_new ();
+    if (cfg->kube_url)
+      g_ptr_array_add (origins, g_strdup (cfg->kube_url));
+    for (guint i = 0; cfg->origins && cfg->origins[i]; i++)
+      g_ptr_array_add (origins, g_strdup (cfg->origins[i]));
+    g_ptr_array_add (origins, NULL);
+    allowed_origins = (gchar **) g_ptr_array_free (origins, FALSE);
+  }
   cache = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, cache_entry_free);
 
   real = cfg->static_dir ? realpath (cfg->static_dir, NULL) : NULL;
@@ -905,10 +978,6 @@ http_init (const Config *cfg, GError **error)
     static_root_fd = open (static_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 
   lws_set_log_level (LLL_ERR | LLL_WARN, lws_log_to_glib);
-
-  protocols[0] = http_protocol;
-  protocols[1] = socket_lws_protocol;
-  memset (&protocols[2], 0, sizeof protocols[2]);
 
   lws_loop = g_main_loop_new (NULL, FALSE);
   foreign_loops[0] = lws_loop;
@@ -929,7 +998,7 @@ http_init (const Config *cfg, GError **error)
   context = lws_create_context (&info);
   if (!context)
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+      g_set_error (error, HTTP_ERROR, HTTP_ERROR_LWS,
                    "cannot create the libwebsockets context (is libwebsockets-evlib-glib installed?)");
       return FALSE;
     }
@@ -937,7 +1006,7 @@ http_init (const Config *cfg, GError **error)
   vhost = lws_create_vhost (context, &info);
   if (!vhost)
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot create the libwebsockets vhost");
+      g_set_error (error, HTTP_ERROR, HTTP_ERROR_LWS, "cannot create the libwebsockets vhost");
       return FALSE;
     }
   return TRUE;
@@ -951,7 +1020,7 @@ http_shutdown (void)
   context = NULL;
   vhost = NULL;
   g_clear_pointer (&lws_loop, g_main_loop_unref);
-  g_clear_pointer (&conns, g_hash_table_unref);
+  g_clear_pointer (&allowed_origins, g_strfreev);
   g_clear_pointer (&cache, g_hash_table_unref);
   g_clear_pointer (&handlers, g_hash_table_unref);
   g_clear_pointer (&static_root, g_free);

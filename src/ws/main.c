@@ -1,13 +1,18 @@
-/* main.c: registry-console: options, configuration and wiring. */
+/* main.c: registry-console: options, configuration and wiring. Every
+ * module is started from here, in dependency order: TLS credentials, the
+ * HTTP layer with the protocol list built here, the channel types, the
+ * upstream client, then authentication and the socket's session hook, and
+ * last the listener. (doc/architecture.md, "Modules") */
 #include "config.h"
 
 #include "common/rcconfig.h"
 #include "ws/auth.h"
-#include "common/certificate.h"
+#include "ws/channel-http-stream2.h"
 #include "ws/http.h"
 #include "ws/server.h"
 #include "ws/socket.h"
 #include "ws/tls.h"
+#include "ws/upstream.h"
 
 #include <locale.h>
 #include <stdlib.h>
@@ -15,11 +20,13 @@
 #include <glib-unix.h>
 #include <glib/gi18n.h>
 #include <gnutls/gnutls.h>
-#include <curl/curl.h>
 
 static GMainLoop *loop;
 static gchar *cert_dir;
-static gint exit_status;
+
+/* The vhost's protocols: plain HTTP first, then the WebSocket protocol of
+ * /cockpit/socket; lws keeps a pointer to this array. */
+static struct lws_protocols protocols[3];
 
 static gboolean
 on_quit (gpointer unused)
@@ -49,21 +56,56 @@ on_sighup (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
-int
-main (int argc, char *argv[])
+static gboolean
+start (const Config *cfg, GError **error)
 {
-  g_autoptr(Config) cfg = config_new_defaults ();
+  if (!cfg->no_tls && !tls_load_credentials (cfg->cert_dir, error))
+    return FALSE;
+
+  protocols[0] = http_lws_protocol;
+  protocols[1] = socket_lws_protocol;
+  if (!http_init (cfg, protocols, error))
+    return FALSE;
+
+  channel_echo_register ();
+  channel_null_register ();
+  channel_http_stream2_register ();
+
+  if (!upstream_init (cfg, error) || !auth_init (cfg, error))
+    return FALSE;
+  socket_set_session_func (auth_session_for_cookie);
+
+  return server_start (cfg, error);
+}
+
+/* Replace a configured string with a command-line one. */
+static void
+override (gchar **field, gchar *value)
+{
+  if (value)
+    {
+      g_free (*field);
+      *field = value;
+    }
+}
+
+/* The command line over the environment and cockpit.conf, into CFG.
+ * Returns -1 to go on, or the exit status (0 after --version). */
+static int
+configure (Config *cfg, int argc, char *argv[])
+{
   g_autoptr(GError) error = NULL;
   g_autoptr(GOptionContext) context = NULL;
   gint port = -1;
   gboolean no_tls = FALSE, version = FALSE;
-  g_autofree gchar *address = NULL, *opt_cert_dir = NULL, *static_dir = NULL;
-  g_autofree gchar *config_file = NULL, *session_key_file = NULL, *master = NULL;
+  gchar *address = NULL, *cert_dir_opt = NULL, *static_dir = NULL;
+  gchar *session_key_file = NULL, *master = NULL;
+  g_autofree gchar *config_file = NULL;
   GOptionEntry entries[] = {
     { "port", 'p', 0, G_OPTION_ARG_INT, &port, N_("Port to listen on (default 9090)"), N_("PORT") },
     { "address", 'a', 0, G_OPTION_ARG_STRING, &address, N_("Address to listen on (default all)"), N_("ADDRESS") },
     { "no-tls", 0, 0, G_OPTION_ARG_NONE, &no_tls, N_("Serve plain HTTP, behind a TLS proxy"), NULL },
-    { "cert-dir", 0, 0, G_OPTION_ARG_FILENAME, &opt_cert_dir, N_("Certificate directory"), N_("DIR") },
+    { "cert-dir", 0, 0, G_OPTION_ARG_FILENAME, &cert_dir_opt, N_("Certificate directory"), N_("DIR") },
     { "static-dir", 0, 0, G_OPTION_ARG_FILENAME, &static_dir, N_("Directory of the web UI"), N_("DIR") },
     { "config", 0, 0, G_OPTION_ARG_FILENAME, &config_file, N_("cockpit.conf to read"), N_("FILE") },
     { "session-key-file", 0, 0, G_OPTION_ARG_FILENAME, &session_key_file, N_("Key sealing session cookies"), N_("FILE") },
@@ -71,12 +113,6 @@ main (int argc, char *argv[])
     { "version", 0, 0, G_OPTION_ARG_NONE, &version, N_("Show the version"), NULL },
     { NULL }
   };
-
-  setlocale (LC_ALL, "");
-  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
-  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
-  textdomain (GETTEXT_PACKAGE);
-  g_set_prgname ("registry-console");
 
   context = g_option_context_new (NULL);
   g_option_context_set_summary (context, _("Web console for container image registries."));
@@ -96,9 +132,13 @@ main (int argc, char *argv[])
       g_printerr ("registry-console: unexpected argument: %s\n", argv[1]);
       return 2;
     }
+  if (port > 65535)
+    {
+      g_printerr ("registry-console: --port %d is not a port number\n", port);
+      return 2;
+    }
 
-  if (master)
-    cfg->master_url = g_strdup (master);
+  override (&cfg->master_url, master);
   if (!config_load_env (cfg, &error) ||
       !config_load_file (cfg, config_file ? config_file : CONF_DIR_DEFAULT "/cockpit.conf", &error))
     {
@@ -106,69 +146,38 @@ main (int argc, char *argv[])
       return 1;
     }
   if (port >= 0)
-    {
-      if (port > 65535)
-        {
-          g_printerr ("registry-console: --port %d is not a port number\n", port);
-          return 2;
-        }
-      cfg->port = port;
-    }
+    cfg->port = port;
   if (no_tls)
     cfg->no_tls = TRUE;
-  if (address)
-    cfg->address = g_strdup (address);
-  if (opt_cert_dir)
-    {
-      g_free (cfg->cert_dir);
-      cfg->cert_dir = g_strdup (opt_cert_dir);
-    }
-  if (static_dir)
-    {
-      g_free (cfg->static_dir);
-      cfg->static_dir = g_strdup (static_dir);
-    }
-  if (session_key_file)
-    {
-      g_free (cfg->session_key_file);
-      cfg->session_key_file = g_strdup (session_key_file);
-    }
+  override (&cfg->address, address);
+  override (&cfg->cert_dir, cert_dir_opt);
+  override (&cfg->static_dir, static_dir);
+  override (&cfg->session_key_file, session_key_file);
+  return -1;
+}
+
+int
+main (int argc, char *argv[])
+{
+  g_autoptr(Config) cfg = config_new_defaults ();
+  g_autoptr(GError) error = NULL;
+  int status;
+
+  setlocale (LC_ALL, "");
+  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
+  g_set_prgname ("registry-console");
+
+  status = configure (cfg, argc, argv);
+  if (status >= 0)
+    return status;
   cert_dir = g_strdup (cfg->cert_dir);
 
   gnutls_global_init ();
-  curl_global_init (CURL_GLOBAL_DEFAULT);
   loop = g_main_loop_new (NULL, FALSE);
 
-  if (!cfg->no_tls && !tls_load_credentials (cfg->cert_dir, &error))
-    {
-      g_printerr ("registry-console: %s\n", error->message);
-      return 1;
-    }
-  if (!http_init (cfg, &error))
-    {
-      g_printerr ("registry-console: %s\n", error->message);
-      return 1;
-    }
-  socket_init ();
-  {
-    /* the console's own public URL (its route) is always an allowed origin */
-    g_autoptr(GPtrArray) origins = g_ptr_array_new ();
-    if (cfg->kube_url)
-      g_ptr_array_add (origins, cfg->kube_url);
-    for (guint i = 0; cfg->origins && cfg->origins[i]; i++)
-      g_ptr_array_add (origins, cfg->origins[i]);
-    g_ptr_array_add (origins, NULL);
-    socket_configure ((const gchar *const *) origins->pdata, !cfg->no_tls);
-  }
-
-  /* login routes, sessions, the http-stream2 channel */
-  if (!auth_init (cfg, &error))
-    {
-      g_printerr ("registry-console: %s\n", error->message);
-      return 1;
-    }
-
-  if (!server_start (cfg, &error))
+  if (!start (cfg, &error))
     {
       g_printerr ("registry-console: %s\n", error->message);
       return 1;
@@ -182,11 +191,11 @@ main (int argc, char *argv[])
   g_main_loop_run (loop);
 
   auth_shutdown ();
+  upstream_shutdown ();
   http_shutdown ();
   g_main_loop_unref (loop);
   g_free (cert_dir);
-  curl_global_cleanup ();
   gnutls_global_deinit ();
   g_message ("stopped");
-  return exit_status;
+  return 0;
 }

@@ -116,8 +116,7 @@ on_first_byte (gint fd, GIOCondition cond, gpointer data)
     {
       g_debug ("%s: plain HTTP on the TLS port", p->peer);
       startup_done (NULL);
-      if (!http_adopt_fd (fd, FALSE, TRUE, p->peer))
-        close (fd);
+      http_adopt_fd (fd, FALSE, TRUE, p->peer);   /* closes fd on failure */
     }
   pending_free (p);
   return G_SOURCE_REMOVE;
@@ -183,8 +182,7 @@ on_accept (gint fd, GIOCondition cond, gpointer data)
 
       if (!use_tls)
         {
-          if (!http_adopt_fd (client, FALSE, FALSE, peer))
-            close (client);
+          http_adopt_fd (client, FALSE, FALSE, peer);   /* closes client on failure */
           continue;
         }
 
@@ -228,7 +226,7 @@ bind_listener (const Config *cfg, GError **error)
   err = getaddrinfo (cfg->address && cfg->address[0] ? cfg->address : NULL, service, &hints, &res);
   if (err != 0)
     {
-      g_set_error (error, SERVER_ERROR, 0, "cannot listen on %s port %u: %s",
+      g_set_error (error, SERVER_ERROR, SERVER_ERROR_ADDRESS, "cannot listen on %s port %u: %s",
                    cfg->address ? cfg->address : "", cfg->port, gai_strerror (err));
       return -1;
     }
@@ -262,7 +260,7 @@ bind_listener (const Config *cfg, GError **error)
     }
   freeaddrinfo (res);
   if (fd < 0)
-    g_set_error (error, SERVER_ERROR, 0, "cannot listen on port %u: %s", cfg->port, g_strerror (saved));
+    g_set_error (error, SERVER_ERROR, SERVER_ERROR_LISTEN, "cannot listen on port %u: %s", cfg->port, g_strerror (saved));
   return fd;
 }
 
@@ -310,10 +308,4 @@ server_stop (void)
   if (listen_fd >= 0)
     close (listen_fd);
   listen_fd = -1;
-}
-
-guint16
-server_get_port (void)
-{
-  return bound_port;
 }

@@ -13,13 +13,12 @@
  */
 #include "config.h"
 
-#include "common/rcconfig.h"
 #include "ws/socket.h"
 #include "ws/http.h"
+#include "common/rcjson.h"
+#include "common/rcutil.h"
 
 #include <string.h>
-#include <sys/socket.h>
-#include <gnutls/crypto.h>
 
 #define SOCKET_HIGH_WATER (1024 * 1024)
 #define SOCKET_LOW_WATER (256 * 1024)
@@ -75,11 +74,7 @@ typedef struct {
 static GHashTable *channel_types;           /* payload → ChannelType */
 static GHashTable *all_sockets;             /* RcSocket set */
 static guint ping_timer;
-static gchar **allowed_origins;
-static gboolean server_tls;
 static SocketSessionFunc session_func;
-static GDestroyNotify session_free_func;
-static SocketSessionExpiresFunc session_expires_func;
 
 /* ------------------------------------------------------------------ types */
 
@@ -100,24 +95,9 @@ channel_lookup_type (const gchar *payload)
 }
 
 void
-socket_set_session_func (SocketSessionFunc func, GDestroyNotify session_free)
+socket_set_session_func (SocketSessionFunc func)
 {
   session_func = func;
-  session_free_func = session_free;
-}
-
-void
-socket_set_session_expires_func (SocketSessionExpiresFunc func)
-{
-  session_expires_func = func;
-}
-
-void
-socket_configure (const gchar *const *origins, gboolean tls)
-{
-  g_strfreev (allowed_origins);
-  allowed_origins = g_strdupv ((gchar **) origins);
-  server_tls = tls;
 }
 
 /* ----------------------------------------------------------------- output */
@@ -138,23 +118,24 @@ socket_pause_rx (RcSocket *self, gboolean pause)
   lws_rx_flow_control (self->wsi, pause ? 0 : 1);
 }
 
-/* Queue a frame made of up to two parts (prefix + body) without extra copies
- * beyond the one into the frame buffer. */
+/* Queue the frame CHANNEL "\n" DATA (CHANNEL "" for the control channel):
+ * the one place frames are built. */
 static void
-socket_queue (RcSocket *self, const void *a, gsize alen, const void *b, gsize blen, gboolean binary)
+socket_queue (RcSocket *self, const gchar *channel, const void *data, gsize len, gboolean binary)
 {
+  gsize idlen = strlen (channel);
   OutFrame *frame;
 
   if (!self->wsi)
     return;
 
-  frame = g_malloc (sizeof (OutFrame) + LWS_PRE + alen + blen);
-  frame->len = alen + blen;
+  frame = g_malloc (sizeof (OutFrame) + LWS_PRE + idlen + 1 + len);
+  frame->len = idlen + 1 + len;
   frame->binary = binary;
-  if (alen)
-    memcpy (frame->buf + LWS_PRE, a, alen);
-  if (blen)
-    memcpy (frame->buf + LWS_PRE + alen, b, blen);
+  memcpy (frame->buf + LWS_PRE, channel, idlen);
+  frame->buf[LWS_PRE + idlen] = '\n';
+  if (len)
+    memcpy (frame->buf + LWS_PRE + idlen + 1, data, len);
   g_queue_push_tail (&self->out, frame);
   self->out_bytes += frame->len;
 
@@ -166,22 +147,15 @@ socket_queue (RcSocket *self, const void *a, gsize alen, const void *b, gsize bl
 static void
 socket_queue_control (RcSocket *self, JsonObject *object)
 {
-  g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), object);
-  g_autofree gchar *text = json_to_string (node, FALSE);
-  socket_queue (self, "\n", 1, text, strlen (text), FALSE);
+  g_autofree gchar *text = rc_json_write_object (object);
+  socket_queue (self, "", text, strlen (text), FALSE);
 }
 
 static void
 socket_send_close (RcSocket *self, const gchar *channel, const gchar *problem, const gchar *message)
 {
-  g_autoptr(JsonObject) object = json_object_new ();
-  json_object_set_string_member (object, "command", "close");
-  if (channel)
-    json_object_set_string_member (object, "channel", channel);
-  if (problem)
-    json_object_set_string_member (object, "problem", problem);
-  if (message)
-    json_object_set_string_member (object, "message", message);
+  g_autoptr(JsonObject) object = rc_json_build ("command", "close", "channel", channel,
+                                                "problem", problem, "message", message, NULL);
   socket_queue_control (self, object);
 }
 
@@ -308,9 +282,7 @@ channel_get_data (RcChannel *channel)
 void
 channel_send_control (RcChannel *channel, const gchar *command, JsonObject *fields)
 {
-  g_autoptr(JsonObject) object = json_object_new ();
-  json_object_set_string_member (object, "command", command);
-  json_object_set_string_member (object, "channel", channel->id);
+  g_autoptr(JsonObject) object = rc_json_build ("command", command, "channel", channel->id, NULL);
   if (fields)
     {
       JsonObjectIter iter;
@@ -336,25 +308,7 @@ channel_ready (RcChannel *channel, JsonObject *extra)
 void
 channel_send (RcChannel *channel, const void *data, gsize len)
 {
-  RcSocket *self = channel->socket;
-  gsize idlen = strlen (channel->id);
-  OutFrame *frame;
-
-  if (!self->wsi)
-    return;
-
-  frame = g_malloc (sizeof (OutFrame) + LWS_PRE + idlen + 1 + len);
-  frame->len = idlen + 1 + len;
-  frame->binary = channel->binary;
-  memcpy (frame->buf + LWS_PRE, channel->id, idlen);
-  frame->buf[LWS_PRE + idlen] = '\n';
-  if (len)
-    memcpy (frame->buf + LWS_PRE + idlen + 1, data, len);
-  g_queue_push_tail (&self->out, frame);
-  self->out_bytes += frame->len;
-  if (self->out_bytes > SOCKET_HIGH_WATER)
-    socket_pause_rx (self, TRUE);
-  socket_want_write (self);
+  socket_queue (channel->socket, channel->id, data, len, channel->binary);
 }
 
 gboolean
@@ -382,16 +336,34 @@ channel_free (gpointer data)
   g_free (channel);
 }
 
-void
-channel_close (RcChannel *channel, const gchar *problem, const gchar *message)
+static void
+channel_end (RcChannel *channel, const gchar *problem, const gchar *message)
 {
   RcSocket *self = channel->socket;
   g_autofree gchar *id = g_strdup (channel->id);
-
-  if (problem)
-    g_debug ("channel %s: closing: %s%s%s", id, problem, message ? ": " : "", message ? message : "");
   socket_send_close (self, id, problem, message);
   g_hash_table_remove (self->channels, id);   /* runs closed() */
+}
+
+void
+channel_close (RcChannel *channel, const gchar *problem)
+{
+  if (problem)
+    g_debug ("%s: channel %s: closing: %s", channel->socket->peer, channel->id, problem);
+  channel_end (channel, problem, NULL);
+}
+
+void
+channel_fail (RcChannel *channel, const gchar *problem, const gchar *format, ...)
+{
+  va_list args;
+  va_start (args, format);
+  g_autofree gchar *message = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_autofree gchar *shown = rc_log_escape (message, 512);
+  g_debug ("%s: channel %s (%s): %s: %s", channel->socket->peer, channel->id,
+           channel->type->payload, problem, shown);
+  channel_end (channel, problem, message);
 }
 
 /* ------------------------------------------------------- parsing (pure) */
@@ -420,38 +392,24 @@ socket_parse_frame (const gchar *data, gsize len,
 JsonObject *
 socket_parse_control (const gchar *data, gsize len, const gchar **command, GError **error)
 {
-  g_autoptr(JsonParser) parser = json_parser_new_immutable ();
-  JsonNode *root;
-  JsonObject *object;
-  JsonNode *node;
+  g_autoptr(JsonObject) object = rc_json_parse_object (data, len, error);
+  const gchar *channel;
 
-  if (!json_parser_load_from_data (parser, data, len, error))
+  if (!object)
     return NULL;
-  root = json_parser_get_root (parser);
-  if (!root || !JSON_NODE_HOLDS_OBJECT (root))
-    {
-      g_set_error (error, JSON_PARSER_ERROR, JSON_PARSER_ERROR_INVALID_DATA,
-                   "control message is not a JSON object");
-      return NULL;
-    }
-  object = json_node_get_object (root);
-  node = json_object_get_member (object, "command");
-  if (!node || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
+  if (!rc_json_get_string (object, "command", NULL, command) || !*command)
     {
       g_set_error (error, JSON_PARSER_ERROR, JSON_PARSER_ERROR_INVALID_DATA,
                    "control message has no \"command\" string");
       return NULL;
     }
-  node = json_object_get_member (object, "channel");
-  if (node && (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING))
+  if (!rc_json_get_string (object, "channel", NULL, &channel))
     {
       g_set_error (error, JSON_PARSER_ERROR, JSON_PARSER_ERROR_INVALID_DATA,
                    "control message \"channel\" is not a string");
       return NULL;
     }
-  object = json_object_ref (object);
-  *command = json_object_get_string_member (object, "command");
-  return object;
+  return g_steal_pointer (&object);
 }
 
 /* -------------------------------------------------------------- dispatch */
@@ -459,11 +417,9 @@ socket_parse_control (const gchar *data, gsize len, const gchar **command, GErro
 static void
 socket_open_channel (RcSocket *self, const gchar *id, JsonObject *options)
 {
-  const gchar *payload = json_object_get_string_member_with_default (options, "payload", NULL);
+  const gchar *payload = NULL, *binary = NULL;
   const ChannelType *type;
   RcChannel *channel;
-  const gchar *problem = NULL;
-  g_autofree gchar *message = NULL;
 
   if (!id || !id[0] || strlen (id) > SOCKET_MAX_CHANNEL_ID || strchr (id, '\n'))
     {
@@ -475,7 +431,7 @@ socket_open_channel (RcSocket *self, const gchar *id, JsonObject *options)
       socket_fail (self, "protocol-error", "channel id already in use");
       return;
     }
-  if (!payload)
+  if (!rc_json_get_string (options, "payload", NULL, &payload) || !payload)
     {
       g_debug ("%s: channel %s: open without payload", self->peer, id);
       socket_send_close (self, id, "protocol-error", "open without \"payload\"");
@@ -484,7 +440,8 @@ socket_open_channel (RcSocket *self, const gchar *id, JsonObject *options)
   type = channel_lookup_type (payload);
   if (!type)
     {
-      g_debug ("%s: channel %s: unsupported payload %s", self->peer, id, payload);
+      g_autofree gchar *shown = rc_log_escape (payload, 64);
+      g_debug ("%s: channel %s: unsupported payload %s", self->peer, id, shown);
       socket_send_close (self, id, "not-supported", NULL);
       return;
     }
@@ -493,14 +450,17 @@ socket_open_channel (RcSocket *self, const gchar *id, JsonObject *options)
   channel->socket = self;
   channel->id = g_strdup (id);
   channel->type = type;
-  channel->binary = g_strcmp0 (json_object_get_string_member_with_default (options, "binary", NULL), "raw") == 0;
+  channel->binary = rc_json_get_string (options, "binary", NULL, &binary) && g_strcmp0 (binary, "raw") == 0;
   g_hash_table_insert (self->channels, channel->id, channel);
   g_debug ("%s: channel %s (%s) opened", self->peer, id, payload);
 
-  if (!type->open (channel, options, &problem, &message))
+  /* opening a channel is what counts as activity on a socket */
+  if (self->session && !session_touch (self->session, g_get_real_time () / G_USEC_PER_SEC))
     {
-      channel_close (channel, problem ? problem : "internal-error", message);
+      channel_fail (channel, "authentication-failed", "the session has expired");
+      return;
     }
+  type->open (channel, options);
 }
 
 static void
@@ -522,10 +482,7 @@ socket_control (RcSocket *self, const gchar *data, gsize len)
   if (g_str_equal (command, "init"))
     {
       gint64 version = -1;
-      JsonNode *node = json_object_get_member (object, "version");
-      if (node && JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_INT64)
-        version = json_node_get_int (node);
-      if (version != 1)
+      if (!rc_json_get_int (object, "version", -1, &version) || version != 1)
         {
           socket_fail (self, "protocol-error", "unsupported init version");
           return;
@@ -539,14 +496,11 @@ socket_control (RcSocket *self, const gchar *data, gsize len)
       return;
     }
 
-  id = json_object_get_string_member_with_default (object, "channel", NULL);
+  id = rc_json_string_or (object, "channel", NULL);
 
   if (g_str_equal (command, "ping"))
     {
-      g_autoptr(JsonObject) pong = json_object_new ();
-      json_object_set_string_member (pong, "command", "pong");
-      if (id)
-        json_object_set_string_member (pong, "channel", id);
+      g_autoptr(JsonObject) pong = rc_json_build ("command", "pong", "channel", id, NULL);
       socket_queue_control (self, pong);
       return;
     }
@@ -633,28 +587,17 @@ socket_message (RcSocket *self, const gchar *data, gsize len)
 static void
 socket_send_init (RcSocket *self)
 {
-  g_autoptr(JsonObject) init = json_object_new ();
-  g_autoptr(JsonObject) system = json_object_new ();
+  g_autofree gchar *csrf = rc_random_hex (32);
+  g_autoptr(JsonObject) init = rc_json_build ("command", "init", "channel-seed", "1:", "host", "localhost",
+                                              "csrf-token", csrf, NULL);
   JsonArray *caps = json_array_new ();
-  guchar random[32];
-  gchar csrf[65];
 
-  if (gnutls_rnd (GNUTLS_RND_NONCE, random, sizeof random) < 0)
-    g_error ("gnutls_rnd failed");
-  for (guint i = 0; i < sizeof random; i++)
-    g_snprintf (csrf + 2 * i, 3, "%02x", random[i]);
-
-  json_object_set_string_member (init, "command", "init");
   json_object_set_int_member (init, "version", 1);
-  json_object_set_string_member (init, "channel-seed", "1:");
-  json_object_set_string_member (init, "host", "localhost");
-  json_object_set_string_member (init, "csrf-token", csrf);
   json_array_add_string_element (caps, "multi");
   json_array_add_string_element (caps, "credentials");
   json_array_add_string_element (caps, "binary");
   json_object_set_array_member (init, "capabilities", caps);
-  json_object_set_string_member (system, "version", PACKAGE_VERSION);
-  json_object_set_object_member (init, "system", json_object_ref (system));
+  json_object_set_object_member (init, "system", rc_json_build ("version", PACKAGE_VERSION, NULL));
   socket_queue_control (self, init);
 }
 
@@ -663,36 +606,35 @@ socket_ping_all (gpointer unused)
 {
   GHashTableIter iter;
   RcSocket *self;
-  static const gchar ping[] = "\n{\"command\":\"ping\"}";
+  static const gchar ping[] = "{\"command\":\"ping\"}";
 
   g_hash_table_iter_init (&iter, all_sockets);
   while (g_hash_table_iter_next (&iter, (gpointer *) &self, NULL))
     {
       if (self->got_init && !self->closing && self->out_bytes < SOCKET_LOW_WATER)
-        socket_queue (self, ping, sizeof ping - 1, NULL, 0, FALSE);
+        socket_queue (self, "", ping, sizeof ping - 1, FALSE);
     }
   return G_SOURCE_CONTINUE;
 }
 
-static void socket_fail (RcSocket *self, const gchar *problem, const gchar *why);
-
 /* Wake up when the session is due to end; activity may have moved the end
- * later, in which case sleep again. */
+ * later, in which case sleep again. The session is over at the first second
+ * past its expiry, the moment its cookie stops opening too. */
 static gboolean
 socket_check_expiry (gpointer data)
 {
   RcSocket *self = data;
-  gint64 expires = session_expires_func (self->session);
   gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  gint64 expires = session_get_expires (self->session);
 
   self->expiry_timer = 0;
-  if (expires && expires <= now)
+  if (session_is_over (self->session, now))
     {
       socket_fail (self, "authentication-failed", "the session has expired");
       return G_SOURCE_REMOVE;
     }
   if (expires)
-    self->expiry_timer = g_timeout_add_seconds (MIN (expires - now, G_MAXUINT / 2), socket_check_expiry, self);
+    self->expiry_timer = g_timeout_add_seconds (MIN (expires - now + 1, G_MAXUINT / 2), socket_check_expiry, self);
   return G_SOURCE_REMOVE;
 }
 
@@ -712,7 +654,7 @@ socket_new (struct lws *wsi, RcSession *session)
   g_hash_table_add (all_sockets, self);
   if (!ping_timer)
     ping_timer = g_timeout_add_seconds (SOCKET_PING_INTERVAL, socket_ping_all, NULL);
-  if (session && session_expires_func)
+  if (session)
     socket_check_expiry (self);
   return self;
 }
@@ -731,8 +673,7 @@ socket_free (RcSocket *self)
     g_free (frame);
   if (self->rx)
     g_byte_array_unref (self->rx);
-  if (self->session && session_free_func)
-    session_free_func (self->session);
+  session_unref (self->session);
   g_free (self->peer);
   g_free (self);
 }
@@ -754,80 +695,52 @@ socket_close_all (guint16 code)
     }
 }
 
+void
+socket_close_session (const gchar *session_id)
+{
+  GHashTableIter iter;
+  RcSocket *self;
+
+  if (!all_sockets)
+    return;
+  g_hash_table_iter_init (&iter, all_sockets);
+  while (g_hash_table_iter_next (&iter, (gpointer *) &self, NULL))
+    {
+      if (self->session && g_str_equal (session_get_id (self->session), session_id))
+        socket_fail (self, "authentication-failed", "logged out");
+    }
+}
+
 guint
 socket_count (void)
 {
   return all_sockets ? g_hash_table_size (all_sockets) : 0;
 }
 
-/* --------------------------------------------------------- origin check */
-
-
-/* TLS connections reach lws through our socketpair (AF_UNIX); plain ones
- * are the TCP socket itself. */
-static gboolean
-wsi_is_tls (struct lws *wsi)
-{
-  struct sockaddr_storage addr;
-  socklen_t len = sizeof addr;
-  int fd = lws_get_socket_fd (wsi);
-  if (fd < 0 || getsockname (fd, (struct sockaddr *) &addr, &len) < 0)
-    return FALSE;
-  return addr.ss_family == AF_UNIX;
-}
-
-gboolean
-socket_origin_allowed (const gchar *origin, const gchar *host, gboolean tls,
-                       const gchar *const *allowed)
-{
-  g_autofree gchar *own = NULL;
-
-  if (!origin || !origin[0])
-    return FALSE;
-  if (host && host[0])
-    {
-      own = g_strdup_printf ("%s://%s", tls ? "https" : "http", host);
-      if (g_ascii_strcasecmp (origin, own) == 0)
-        return TRUE;
-    }
-  for (guint i = 0; allowed && allowed[i]; i++)
-    {
-      gsize n = strlen (allowed[i]);
-      /* allow a configured URL with a path or trailing slash: compare the origin part */
-      const gchar *slash = strstr (allowed[i], "://");
-      slash = slash ? strchr (slash + 3, '/') : NULL;
-      if (slash)
-        n = slash - allowed[i];
-      if (strlen (origin) == n && g_ascii_strncasecmp (origin, allowed[i], n) == 0)
-        return TRUE;
-    }
-  return FALSE;
-}
+/* --------------------------------------------------------- the upgrade */
 
 static int
 socket_filter (struct lws *wsi, SocketPss *pss)
 {
-  g_autofree gchar *origin = http_header_dup (wsi, WSI_TOKEN_ORIGIN);
-  g_autofree gchar *host = http_header_dup (wsi, WSI_TOKEN_HOST);
-  gboolean tls = wsi_is_tls (wsi);
   const gchar *peer = http_get_peer (wsi);
 
-  if (server_tls && !tls)
+  if (http_is_plain_on_tls_port (wsi))
     {
       g_debug ("%s: WebSocket refused: plain HTTP on the TLS port", peer);
       lws_return_http_status (wsi, HTTP_STATUS_FORBIDDEN, "WebSocket needs https");
       return -1;
     }
-  if (!socket_origin_allowed (origin, host, tls, (const gchar *const *) allowed_origins))
+  if (!http_origin_allowed (wsi))
     {
-      g_message ("%s: WebSocket refused: origin %s not allowed", peer, origin ? origin : "(none)");
       lws_return_http_status (wsi, HTTP_STATUS_FORBIDDEN, "Origin not allowed");
       return -1;
     }
   if (session_func)
     {
       g_autofree gchar *cookie = http_header_dup (wsi, WSI_TOKEN_HTTP_COOKIE);
-      pss->session = session_func (cookie);
+      pss->session = session_func (cookie, http_is_tls (wsi));
+      if (cookie)
+        explicit_bzero (cookie, strlen (cookie));
       if (!pss->session)
         {
           g_debug ("%s: WebSocket refused: not logged in", peer);
@@ -835,7 +748,7 @@ socket_filter (struct lws *wsi, SocketPss *pss)
           return -1;
         }
     }
-  g_debug ("%s: WebSocket upgrade accepted (origin %s)", peer, origin);
+  g_debug ("%s: WebSocket upgrade accepted", peer);
   return 0;
 }
 
@@ -937,10 +850,9 @@ socket_callback (struct lws *wsi, enum lws_callback_reasons reason,
       return 0;
 
     case LWS_CALLBACK_WSI_DESTROY:
-      if (pss && pss->session && session_free_func)
-        session_free_func (pss->session);
       if (pss)
-        pss->session = NULL;
+        g_clear_pointer (&pss->session, session_unref);
+      http_connection_destroyed (wsi);
       return 0;
 
     default:
@@ -954,15 +866,3 @@ const struct lws_protocols socket_lws_protocol = {
   .per_session_data_size = sizeof (SocketPss),
   .rx_buffer_size = 0,
 };
-
-/* ----------------------------------------------------------------- init */
-
-void channel_echo_register (void);
-void channel_null_register (void);
-
-void
-socket_init (void)
-{
-  channel_echo_register ();
-  channel_null_register ();
-}

@@ -1,9 +1,11 @@
-/* socket.h: /cockpit/socket, the Cockpit channel protocol (DESIGN.md §5).
- * Log domain: cockpit-ws.
+/* socket.h: /cockpit/socket, the Cockpit channel protocol
+ * (doc/architecture.md, "The socket protocol"). Log domain: cockpit-ws.
  *
  * A payload type (echo, null, http-stream2, ...) is a ChannelType registered
  * with channel_register_type(); socket.c owns the frame parsing, the control
- * channel, the channel table and flow control. */
+ * channel, the channel table and flow control. A channel ends in one of two
+ * ways: channel_close() (done, or a problem without more to say) and
+ * channel_fail() (a problem with a message, logged once). */
 #pragma once
 
 #include <glib.h>
@@ -19,11 +21,9 @@ typedef struct {
   const gchar *payload;     /* "echo", "null", "http-stream2" */
 
   /* The open message is in `options`. Return TRUE and call channel_ready()
-   * now or later; or return FALSE with *problem (static string such as
-   * "not-supported", "protocol-error", "access-denied") and optionally a
-   * *message (transfer full) to refuse; the socket sends the close. */
-  gboolean (*open) (RcChannel *channel, JsonObject *options,
-                    const gchar **problem, gchar **message);
+   * now or later; or call channel_fail() (or channel_close()) and return
+   * FALSE: the channel is gone then, do not touch it. */
+  gboolean (*open) (RcChannel *channel, JsonObject *options);
   /* A payload frame from the browser. */
   void (*recv) (RcChannel *channel, GBytes *payload);
   /* A control message for this channel other than open/close ("done", ...). */
@@ -52,36 +52,37 @@ void channel_ready (RcChannel *channel, JsonObject *extra);
 void channel_send (RcChannel *channel, const void *data, gsize len);
 /* Control message {"command":COMMAND,"channel":ID, ...fields}; fields may be NULL. */
 void channel_send_control (RcChannel *channel, const gchar *command, JsonObject *fields);
-/* Send {"command":"close","channel":ID[,"problem":P][,"message":M]} and drop
- * the channel (the closed() hook runs). problem NULL means a clean close. */
-void channel_close (RcChannel *channel, const gchar *problem, const gchar *message);
+/* Send {"command":"close","channel":ID[,"problem":P]} and drop the channel
+ * (the closed() hook runs). PROBLEM NULL means a clean close. */
+void channel_close (RcChannel *channel, const gchar *problem);
+/* The one failure verb: log the reason (debug), send
+ * {"command":"close","channel":ID,"problem":P,"message":…} and drop the
+ * channel. */
+void channel_fail (RcChannel *channel, const gchar *problem, const gchar *format, ...) G_GNUC_PRINTF (3, 4);
 /* TRUE when the socket's output queue is above the high-water mark; the
  * channel must stop reading upstream until resume() is called. */
 gboolean channel_is_congested (RcChannel *channel);
 
-/* The lws protocol for "cockpit1"; http.c puts it in the vhost's list. */
+/* The lws protocol for "cockpit1"; main.c puts it in the vhost's list. */
 extern const struct lws_protocols socket_lws_protocol;
 
-/* Hook set by auth.c: given the request's Cookie header (may be NULL), return
- * the session (transfer full) or NULL. While unset every socket is anonymous
- * and allowed. */
-typedef RcSession *(*SocketSessionFunc) (const gchar *cookie_header);
-void socket_set_session_func (SocketSessionFunc func, GDestroyNotify session_free);
+/* Wired by main.c to auth: given the upgrade request's Cookie header (may be
+ * NULL) and whether the connection is TLS, return the session (transfer
+ * full) or NULL. While unset every socket is anonymous and allowed.
+ * Opening a channel is activity (session_touch); a socket whose session is
+ * over is closed with "authentication-failed". */
+typedef RcSession *(*SocketSessionFunc) (const gchar *cookie_header, gboolean tls);
+void socket_set_session_func (SocketSessionFunc func);
 
-/* Hook set by auth.c: when the session ends for want of activity (wall-clock
- * seconds, 0 for never). Activity on a channel may move it later. A socket
- * whose session has ended is closed with "authentication-failed". */
-typedef gint64 (*SocketSessionExpiresFunc) (RcSession *session);
-void socket_set_session_expires_func (SocketSessionExpiresFunc func);
-
-/* Register the built-in payload types (echo, null). Call once at start. */
-void socket_init (void);
+/* The built-in payload types. */
+void channel_echo_register (void);
+void channel_null_register (void);
 
 /* Close every WebSocket with CODE (1001 on SIGTERM). */
 void socket_close_all (guint16 code);
-
-/* Check Origin against the console's own origin and Config origins. */
-void socket_configure (const gchar *const *allowed_origins, gboolean tls);
+/* Close every WebSocket of the session with id SESSION_ID (logout) with
+ * "authentication-failed". */
+void socket_close_session (const gchar *session_id);
 
 /* Pure parsing, exposed for tests and fuzzing. A frame is "CHANNEL\nPAYLOAD"
  * with CHANNEL printable ASCII (possibly empty: the control channel). */
@@ -92,9 +93,6 @@ gboolean socket_parse_frame (const gchar *data, gsize len,
  * "channel" string. Returns (transfer full) the object; *command points into it. */
 JsonObject *socket_parse_control (const gchar *data, gsize len, const gchar **command,
                                   GError **error);
-/* Origin is the console's own (scheme://Host) or one of `allowed`. */
-gboolean socket_origin_allowed (const gchar *origin, const gchar *host, gboolean tls,
-                                const gchar *const *allowed);
 /* Open WebSockets right now. */
 guint socket_count (void);
 

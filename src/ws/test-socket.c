@@ -1,4 +1,4 @@
-/* test-socket.c: frame and control-message parsing, origin checks. */
+/* test-socket.c: frame and control-message parsing. */
 #include "config.h"
 
 #include "common/rcconfig.h"
@@ -88,28 +88,6 @@ test_control_rejects_bad_json (void **state)
     }
 }
 
-static void
-test_origin_own_matches_scheme_and_host (void **state)
-{
-  assert_true (socket_origin_allowed ("https://h:9090", "h:9090", TRUE, NULL));
-  assert_false (socket_origin_allowed ("http://h:9090", "h:9090", TRUE, NULL));
-  assert_true (socket_origin_allowed ("http://h:9090", "h:9090", FALSE, NULL));
-  assert_false (socket_origin_allowed ("https://evil.example", "h:9090", TRUE, NULL));
-  assert_false (socket_origin_allowed (NULL, "h:9090", TRUE, NULL));
-  assert_false (socket_origin_allowed ("", "h:9090", TRUE, NULL));
-  assert_false (socket_origin_allowed ("https://h:9090.evil", "h:9090", TRUE, NULL));
-}
-
-static void
-test_origin_configured_list (void **state)
-{
-  const gchar *allowed[] = { "https://console.apps.example.com/", "https://other:8443", NULL };
-  assert_true (socket_origin_allowed ("https://console.apps.example.com", "internal:9090", TRUE, allowed));
-  assert_true (socket_origin_allowed ("https://other:8443", "internal:9090", TRUE, allowed));
-  assert_false (socket_origin_allowed ("https://console.apps.example.co", "internal:9090", TRUE, allowed));
-  assert_false (socket_origin_allowed ("https://other:84433", "internal:9090", TRUE, allowed));
-}
-
 int
 main (void)
 {
@@ -121,8 +99,6 @@ main (void)
     cmocka_unit_test (test_frame_overlong_channel_rejected),
     cmocka_unit_test (test_control_parses_command),
     cmocka_unit_test (test_control_rejects_bad_json),
-    cmocka_unit_test (test_origin_own_matches_scheme_and_host),
-    cmocka_unit_test (test_origin_configured_list),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }

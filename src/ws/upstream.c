@@ -3,6 +3,8 @@
 #include "config.h"
 
 #include "ws/upstream.h"
+#include "common/rcjson.h"
+#include "common/rcutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -36,7 +38,6 @@ static struct {
   CURLM *multi;
   guint timer;
   Backend backends[2];
-  gchar *service_credential;
   GHashTable *tokens;       /* sha256(basic) + " " + scope → CachedToken */
   GHashTable *scopes;       /* sha256(basic) + " " + path key → scope */
   gboolean blob_supported;
@@ -178,9 +179,7 @@ cached_token_free (gpointer p)
   CachedToken *t = p;
   if (t)
     {
-      if (t->token)
-        explicit_bzero (t->token, strlen (t->token));
-      g_free (t->token);
+      rc_secret_free (t->token);
       g_free (t);
     }
 }
@@ -233,10 +232,7 @@ upstream_configure_backend (UpstreamBackend backend, const gchar *base_url,
   backend_clear (b);
   if (!base_url || !base_url[0])
     return;
-  b->base_url = g_strdup (base_url);
-  gsize n = strlen (b->base_url);
-  while (n > 0 && b->base_url[n - 1] == '/')
-    b->base_url[--n] = '\0';
+  b->base_url = rc_strip_trailing_slashes (g_strdup (base_url));
   b->ca_file = g_strdup (ca_file);
   b->ca_data = g_strdup (ca_data);
   b->insecure = insecure;
@@ -263,43 +259,14 @@ upstream_get_base_url (UpstreamBackend backend)
   return U.backends[backend].base_url;
 }
 
-const gchar *
-upstream_get_service_credential (void)
-{
-  return U.service_credential;
-}
-
 gboolean
 upstream_init (const Config *cfg, GError **error)
 {
   ensure_multi ();
-  const gchar *ca_file = cfg->master_ca_file;
-  g_autofree gchar *sa_ca = NULL;
-  g_autofree gchar *sa_token_path = NULL;
-  if (cfg->service_account_dir)
-    {
-      sa_ca = g_build_filename (cfg->service_account_dir, "ca.crt", NULL);
-      sa_token_path = g_build_filename (cfg->service_account_dir, "token", NULL);
-      if (!ca_file && g_file_test (sa_ca, G_FILE_TEST_EXISTS))
-        ca_file = sa_ca;
-    }
-  upstream_configure_backend (UPSTREAM_MASTER, cfg->master_url, ca_file,
+  upstream_configure_backend (UPSTREAM_MASTER, cfg->master_url, cfg->master_ca_file,
                               cfg->master_ca_data, cfg->master_insecure);
   upstream_configure_backend (UPSTREAM_REGISTRY, cfg->registry_url, cfg->registry_ca_file,
                               NULL, cfg->registry_insecure);
-
-  g_clear_pointer (&U.service_credential, g_free);
-  g_autofree gchar *token = NULL;
-  if (sa_token_path && g_file_get_contents (sa_token_path, &token, NULL, NULL))
-    {
-      g_strstrip (token);
-      if (token[0])
-        {
-          U.service_credential = g_strconcat ("Bearer ", token, NULL);
-          g_debug ("using the service account token from %s for the console's own requests", sa_token_path);
-        }
-      explicit_bzero (token, strlen (token));
-    }
   return TRUE;
 }
 
@@ -313,9 +280,11 @@ upstream_shutdown (void)
   U.timer = 0;
   g_clear_pointer (&U.tokens, g_hash_table_unref);
   g_clear_pointer (&U.scopes, g_hash_table_unref);
-  g_clear_pointer (&U.service_credential, g_free);
   if (U.multi)
-    curl_multi_cleanup (U.multi);
+    {
+      curl_multi_cleanup (U.multi);
+      curl_global_cleanup ();
+    }
   U.multi = NULL;
 }
 
@@ -590,25 +559,16 @@ upstream_request_add_header (UpstreamRequest *req, const gchar *name, const gcha
   g_ptr_array_add (req->headers, g_strdup_printf ("%s: %s", name, value));
 }
 
-static void
-set_secret (gchar **where, const gchar *value)
-{
-  if (*where)
-    explicit_bzero (*where, strlen (*where));
-  g_free (*where);
-  *where = g_strdup (value);
-}
-
 void
 upstream_request_set_authorization (UpstreamRequest *req, const gchar *authorization)
 {
-  set_secret (&req->authorization, authorization);
+  rc_secret_set (&req->authorization, authorization);
 }
 
 void
 upstream_request_set_registry_auth (UpstreamRequest *req, const gchar *basic_authorization)
 {
-  set_secret (&req->registry_basic, basic_authorization);
+  rc_secret_set (&req->registry_basic, basic_authorization);
 }
 
 void
@@ -642,8 +602,8 @@ request_free (UpstreamRequest *req)
   if (req->held_body)
     g_byte_array_unref (req->held_body);
   g_ptr_array_unref (req->headers);
-  set_secret (&req->authorization, NULL);
-  set_secret (&req->registry_basic, NULL);
+  rc_secret_set (&req->authorization, NULL);
+  rc_secret_set (&req->registry_basic, NULL);
   g_free (req->scope_key);
   if (req->body)
     g_bytes_unref (req->body);
@@ -826,88 +786,49 @@ upstream_request_resume (UpstreamRequest *req)
 /* ---- registry token dance ---- */
 
 typedef struct {
-  UpstreamRequest *parent;
-  gchar *cache_key;
-  gchar *scope_map_key;
+  UpstreamTokenFunc func;
+  gpointer user_data;
   gchar *scope;
 } TokenFetch;
 
-static void finish (UpstreamRequest *req, const GError *error);
-
 static void
-on_token (guint status, GHashTable *headers, GBytes *body, const GError *error, gpointer user_data)
+token_fetched (guint status, GHashTable *headers, GBytes *body, const GError *error, gpointer user_data)
 {
   TokenFetch *tf = user_data;
-  UpstreamRequest *req = tf->parent;
-  req->token_req = NULL;
-  g_autofree gchar *token = NULL;
+  g_autoptr(RcSecret) token = NULL;
   gint64 expires_in = 60;
 
   if (!error && status == 200)
     {
-      g_autoptr(JsonParser) parser = json_parser_new ();
       gsize len = 0;
       const gchar *data = g_bytes_get_data (body, &len);
-      if (json_parser_load_from_data (parser, data, len, NULL) &&
-          JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+      g_autoptr(JsonObject) o = rc_json_parse_object (data, len, NULL);
+      const gchar *t = o ? rc_json_string_or (o, "token", NULL) : NULL;
+      if (!t && o)
+        t = rc_json_string_or (o, "access_token", NULL);
+      token = g_strdup (t);
+      if (o && (!rc_json_get_int (o, "expires_in", 60, &expires_in) || expires_in <= 0))
+        expires_in = 60;
+      if (o)
         {
-          JsonObject *o = json_node_get_object (json_parser_get_root (parser));
-          const gchar *t = json_object_get_string_member_with_default (o, "token", NULL);
-          if (!t)
-            t = json_object_get_string_member_with_default (o, "access_token", NULL);
-          token = g_strdup (t);
-          expires_in = json_object_get_int_member_with_default (o, "expires_in", 60);
           json_object_set_string_member (o, "token", "");
           json_object_set_string_member (o, "access_token", "");
         }
     }
   g_debug ("registry token for scope '%s': %s", tf->scope,
            token ? "issued" : error ? error->message : "refused");
-
-  if (token)
-    {
-      if (g_hash_table_size (U.tokens) > TOKEN_CACHE_MAX)
-        g_hash_table_remove_all (U.tokens);
-      if (g_hash_table_size (U.scopes) > TOKEN_CACHE_MAX)
-        g_hash_table_remove_all (U.scopes);
-      CachedToken *t = g_new0 (CachedToken, 1);
-      t->token = g_strdup (token);
-      /* refresh a little early */
-      t->expires = g_get_monotonic_time () + MAX (expires_in - 10, 5) * G_USEC_PER_SEC;
-      g_hash_table_insert (U.tokens, g_strdup (tf->cache_key), t);
-      g_hash_table_insert (U.scopes, g_strdup (tf->scope_map_key), g_strdup (tf->scope));
-
-      req->retried = TRUE;
-      g_autofree gchar *bearer = g_strconcat ("Bearer ", token, NULL);
-      set_secret (&req->authorization, bearer);
-      explicit_bzero (token, strlen (token));
-      request_launch (req);
-    }
-  else
-    {
-      /* hand the registry's 401 to the caller */
-      req->retrying = FALSE;
-      req->response_sent = TRUE;
-      if (req->cb.on_response)
-        req->cb.on_response (req, req->status, req->reason, req->resp_headers, req->user_data);
-      if (!req->cancelled && req->held_body && req->held_body->len && req->cb.on_data)
-        req->cb.on_data (req, req->held_body->data, req->held_body->len, req->user_data);
-      if (!req->cancelled)
-        finish (req, NULL);
-    }
-  g_free (tf->cache_key);
-  g_free (tf->scope_map_key);
+  tf->func (token, expires_in, status, error, tf->user_data);
   g_free (tf->scope);
   g_free (tf);
 }
 
-static void
-start_token_fetch (UpstreamRequest *req)
+UpstreamRequest *
+upstream_fetch_registry_token (UpstreamBackend backend, const gchar *basic, GHashTable *challenge,
+                               UpstreamTokenFunc func, gpointer user_data)
 {
-  g_autoptr(GHashTable) ch = upstream_parse_bearer_challenge (g_hash_table_lookup (req->resp_headers, "www-authenticate"));
-  const gchar *realm = g_hash_table_lookup (ch, "realm");
-  const gchar *service = g_hash_table_lookup (ch, "service");
-  const gchar *scope = g_hash_table_lookup (ch, "scope");
+  const gchar *realm = g_hash_table_lookup (challenge, "realm");
+  const gchar *service = g_hash_table_lookup (challenge, "service");
+  const gchar *scope = g_hash_table_lookup (challenge, "scope");
   GString *url = g_string_new (realm);
   gchar sep = strchr (realm, '?') ? '&' : '?';
   if (service)
@@ -921,18 +842,67 @@ start_token_fetch (UpstreamRequest *req)
       g_string_append_printf (url, "%cscope=", sep);
       g_string_append_uri_escaped (url, scope, NULL, FALSE);
     }
-  g_autofree gchar *digest = credential_digest (req->registry_basic);
   TokenFetch *tf = g_new0 (TokenFetch, 1);
-  tf->parent = req;
+  tf->func = func;
+  tf->user_data = user_data;
   tf->scope = g_strdup (scope ? scope : "");
-  tf->cache_key = g_strconcat (digest, " ", tf->scope, NULL);
-  tf->scope_map_key = g_strconcat (digest, " ", req->scope_key, NULL);
   g_autofree gchar *u = g_string_free (url, FALSE);
-  UpstreamRequest *treq = upstream_request_new_url (req->backend, "GET", u);
-  upstream_request_set_authorization (treq, req->registry_basic);
+  UpstreamRequest *treq = upstream_request_new_url (backend, "GET", u);
+  if (basic)
+    upstream_request_set_authorization (treq, basic);
   upstream_request_set_timeout (treq, 30);
-  req->token_req = treq;
-  upstream_fetch (treq, on_token, tf);
+  upstream_fetch (treq, token_fetched, tf);
+  return treq;
+}
+
+static void finish (UpstreamRequest *req, const GError *error);
+
+/* The token for a request that met a Bearer challenge: cache it and retry,
+ * or hand the registry's 401 to the caller. */
+static void
+on_token (const gchar *token, gint64 expires_in, guint status, const GError *error, gpointer user_data)
+{
+  UpstreamRequest *req = user_data;
+  req->token_req = NULL;
+
+  if (token)
+    {
+      g_autofree gchar *digest = credential_digest (req->registry_basic);
+      g_autoptr(GHashTable) ch = upstream_parse_bearer_challenge (g_hash_table_lookup (req->resp_headers, "www-authenticate"));
+      const gchar *scope = ch && g_hash_table_lookup (ch, "scope") ? g_hash_table_lookup (ch, "scope") : "";
+      if (g_hash_table_size (U.tokens) > TOKEN_CACHE_MAX)
+        g_hash_table_remove_all (U.tokens);
+      if (g_hash_table_size (U.scopes) > TOKEN_CACHE_MAX)
+        g_hash_table_remove_all (U.scopes);
+      CachedToken *t = g_new0 (CachedToken, 1);
+      t->token = g_strdup (token);
+      /* refresh a little early */
+      t->expires = g_get_monotonic_time () + MAX (expires_in - 10, 5) * G_USEC_PER_SEC;
+      g_hash_table_insert (U.tokens, g_strconcat (digest, " ", scope, NULL), t);
+      g_hash_table_insert (U.scopes, g_strconcat (digest, " ", req->scope_key, NULL), g_strdup (scope));
+
+      req->retried = TRUE;
+      g_autoptr(RcSecret) bearer = g_strconcat ("Bearer ", token, NULL);
+      rc_secret_set (&req->authorization, bearer);
+      request_launch (req);
+      return;
+    }
+  /* hand the registry's 401 to the caller */
+  req->retrying = FALSE;
+  req->response_sent = TRUE;
+  if (req->cb.on_response)
+    req->cb.on_response (req, req->status, req->reason, req->resp_headers, req->user_data);
+  if (!req->cancelled && req->held_body && req->held_body->len && req->cb.on_data)
+    req->cb.on_data (req, req->held_body->data, req->held_body->len, req->user_data);
+  if (!req->cancelled)
+    finish (req, NULL);
+}
+
+static void
+start_token_fetch (UpstreamRequest *req)
+{
+  g_autoptr(GHashTable) ch = upstream_parse_bearer_challenge (g_hash_table_lookup (req->resp_headers, "www-authenticate"));
+  req->token_req = upstream_fetch_registry_token (req->backend, req->registry_basic, ch, on_token, req);
 }
 
 /* ---- completion ---- */
@@ -1014,7 +984,7 @@ fetch_on_data (UpstreamRequest *req, const guint8 *data, gsize len, gpointer use
     {
       UpstreamFetchFunc func = req->fetch_func;
       gpointer fd = req->fetch_data;
-      g_autoptr(GError) error = g_error_new (UPSTREAM_ERROR, UPSTREAM_ERROR_FAILED,
+      g_autoptr(GError) error = g_error_new (UPSTREAM_ERROR, UPSTREAM_ERROR_TOO_LARGE,
                                              "%s %s: response larger than %d bytes",
                                              req->method, req->redacted_url, FETCH_MAX);
       upstream_request_cancel (req);

@@ -25,7 +25,8 @@ typedef enum {
   UPSTREAM_ERROR_TLS,           /* certificate or handshake failure */
   UPSTREAM_ERROR_TIMEOUT,
   UPSTREAM_ERROR_DISCONNECTED,  /* the peer went away mid-response */
-  UPSTREAM_ERROR_FAILED,        /* anything else */
+  UPSTREAM_ERROR_TOO_LARGE,     /* a buffered response over its limit */
+  UPSTREAM_ERROR_FAILED,        /* anything else libcurl reports */
 } UpstreamError;
 
 typedef enum {
@@ -44,7 +45,7 @@ typedef struct {
   void (*on_done) (UpstreamRequest *req, const GError *error, gpointer user_data);
 } UpstreamCallbacks;
 
-/* Backends from the config (CA, insecure, service-account token). Call once;
+/* Backends from the config (URLs, CA, insecure); starts libcurl. Call once;
  * upstream_configure_backend() is for tests. */
 gboolean upstream_init (const Config *cfg, GError **error);
 void upstream_shutdown (void);
@@ -52,8 +53,6 @@ void upstream_shutdown (void);
 void upstream_configure_backend (UpstreamBackend backend, const gchar *base_url,
                                  const gchar *ca_file, const gchar *ca_data, gboolean insecure);
 const gchar *upstream_get_base_url (UpstreamBackend backend);
-/* "Bearer <service-account token>" or NULL; never log it. */
-const gchar *upstream_get_service_credential (void);
 
 /* path includes the query. */
 UpstreamRequest *upstream_request_new (UpstreamBackend backend, const gchar *method, const gchar *path);
@@ -76,6 +75,17 @@ const gchar *upstream_request_get_url (UpstreamRequest *req);  /* query redacted
 typedef void (*UpstreamFetchFunc) (guint status, GHashTable *headers, GBytes *body,
                                    const GError *error, gpointer user_data);
 void upstream_fetch (UpstreamRequest *req, UpstreamFetchFunc func, gpointer user_data);
+
+/* A registry token from the realm of a Bearer CHALLENGE (parsed with
+ * upstream_parse_bearer_challenge), asked with the BASIC credential ("Basic
+ * …", or NULL for an anonymous token). FUNC gets the token (NULL when
+ * refused; then STATUS is the token server's answer or ERROR says why) and
+ * its lifetime in seconds. Returns the request, for upstream_request_cancel. */
+typedef void (*UpstreamTokenFunc) (const gchar *token, gint64 expires_in, guint status,
+                                   const GError *error, gpointer user_data);
+UpstreamRequest *upstream_fetch_registry_token (UpstreamBackend backend, const gchar *basic,
+                                                GHashTable *challenge, UpstreamTokenFunc func,
+                                                gpointer user_data);
 
 /* Parse `Bearer realm="…",service="…",scope="…"` into a table of lowercase
  * parameter names; NULL when the header is not a Bearer challenge. */

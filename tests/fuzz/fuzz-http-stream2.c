@@ -13,7 +13,6 @@
  * upstream.h): closed() exactly once, no callback after cancel, on_done once. */
 #include "fuzz-common.h"
 #include "ws/socket.h"
-#include "ws/auth.h"
 #include "ws/upstream.h"
 #include "ws/channel-http-stream2.h"
 #include <string.h>
@@ -25,7 +24,7 @@ struct _RcChannel {
   RcSession *session;
   gpointer data;
   GDestroyNotify destroy;
-  gboolean closed, ready;
+  gboolean closed, ready, failed;
   gsize queued;
   gsize sent_bytes;
   guint controls;
@@ -85,8 +84,15 @@ channel_finish (RcChannel *channel)
   channel->destroy = NULL;
   channel->data = NULL;
 }
-void channel_close (RcChannel *channel, const gchar *problem, const gchar *message)
+void channel_close (RcChannel *channel, const gchar *problem)
 {
+  channel_finish (channel);
+}
+void channel_fail (RcChannel *channel, const gchar *problem, const gchar *format, ...)
+{
+  g_assert (problem && *problem);
+  g_assert (!channel->closed);
+  channel->failed = TRUE;
   channel_finish (channel);
 }
 gboolean channel_is_congested (RcChannel *channel) { return channel->queued > 65536; }
@@ -107,7 +113,6 @@ static UpstreamRequest *current;
 
 GQuark upstream_error_quark (void) { return g_quark_from_static_string ("upstream-error-quark"); }
 const gchar *upstream_get_base_url (UpstreamBackend backend) { return "http://127.0.0.1:9"; }
-const gchar *upstream_get_service_credential (void) { return NULL; }
 UpstreamRequest *
 upstream_request_new (UpstreamBackend backend, const gchar *method, const gchar *path)
 {
@@ -226,15 +231,12 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
   fuzz_quiet_logs ();
   if (!registered)
-    channel_http_stream2_register (0);
+    channel_http_stream2_register ();
   if (size < 1)
     return 0;
-  RcSession session = {
-    .user = (gchar *) "admin",
-    .credential = (gchar *) ((data[0] & 1) ? "Bearer sha256~fuzz-token" : "Basic YWRtaW46c2VjcmV0"),
-    .backend = (gchar *) ((data[0] & 1) ? "master" : "registry"),
-    .expires = 0,
-  };
+  g_autoptr(RcSession) session = session_new ("admin", (data[0] & 1) ? "master" : "registry",
+                                              (data[0] & 1) ? "Bearer sha256~fuzz-token" : "Basic YWRtaW46c2VjcmV0",
+                                              g_get_real_time () / G_USEC_PER_SEC);
   const gchar *opts = (const gchar *) data + 1;
   gsize rest = size - 1;
   const gchar *nul = memchr (opts, '\0', rest);
@@ -249,23 +251,18 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   if (!root || !JSON_NODE_HOLDS_OBJECT (root))
     return 0;
 
-  RcChannel ch = { .type = registered, .session = &session };
-  const gchar *problem = NULL;
-  gchar *message = NULL;
-  gboolean ok = registered->open (&ch, json_node_get_object (root), &problem, &message);
+  RcChannel ch = { .type = registered, .session = session };
+  gboolean ok = registered->open (&ch, json_node_get_object (root));
   if (!ok)
     {
-      g_assert (problem && *problem);
+      g_assert (ch.failed && ch.closed);
       g_assert (!ch.ready);
-      g_free (message);
       g_assert (current == NULL || !current->started);
       if (current)
         request_free (current);
-      if (ch.destroy)
-        ch.destroy (ch.data);
       return 0;
     }
-  g_assert (problem == NULL);
+  g_assert (!ch.closed);
   if (current == NULL || !current->started)
     {
       /* a request with a body: payload frames, then "done" */

@@ -11,6 +11,7 @@
 #include "fuzz-common.h"
 #include "ws/socket.h"
 #include "ws/http.h"
+#include "common/origin.h"
 #include <string.h>
 
 typedef struct {
@@ -54,8 +55,18 @@ const char *lws_get_peer_simple (struct lws *wsi, char *name, size_t namelen)
   g_strlcpy (name, "fuzz-peer", namelen);
   return name;
 }
-/* http.c stand-in */
+/* http.c stand-in (the origin check itself is the real one) */
+static const gchar *const allowed[] = { "https://console.example:8443/", NULL };
 const gchar *http_get_peer (struct lws *wsi) { return "fuzz-peer"; }
+gboolean http_is_tls (struct lws *wsi) { return FALSE; }
+gboolean http_is_plain_on_tls_port (struct lws *wsi) { return FALSE; }
+void http_connection_destroyed (struct lws *wsi) { }
+gboolean
+http_origin_allowed (struct lws *wsi)
+{
+  g_autofree gchar *own = g_strdup_printf ("http://%s", WSI (wsi)->host);
+  return origin_allowed (WSI (wsi)->origin, own, allowed);
+}
 gchar *http_header_dup (struct lws *wsi, enum lws_token_indexes token)
 {
   const gchar *v = header_of (WSI (wsi), token);
@@ -94,8 +105,6 @@ lws_write (struct lws *wsi, unsigned char *buf, size_t len, enum lws_write_proto
   return (int) len;
 }
 
-static const gchar *const allowed[] = { "https://console.example:8443/", NULL };
-
 /* drain the output queue like lws would; FALSE when the socket closed */
 static gboolean
 drain (FakeWsi *w, void *pss)
@@ -116,8 +125,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   fuzz_quiet_logs ();
   if (!initialized)
     {
-      socket_init ();
-      socket_configure (allowed, FALSE);
+      channel_echo_register ();
+      channel_null_register ();
       initialized = TRUE;
     }
   if (size < 1)
