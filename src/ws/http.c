@@ -9,22 +9,12 @@
 #include "config.h"
 
 #include "ws/http.h"
+#include "ws/static-files.h"
 #include "common/origin.h"
 #include "common/rcjson.h"
 #include "common/rcutil.h"
 
-#include <errno.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
-#ifdef SYS_openat2
-#include <linux/openat2.h>
-#endif
-#include <gio/gio.h>
-#include <gio/gunixinputstream.h>
 
 #define HTTP_MAX_BODY (64 * 1024)
 #define HTTP_CHUNK (64 * 1024)
@@ -97,15 +87,6 @@ typedef struct {
   gpointer data;
 } Handler;
 
-typedef struct {
-  GBytes *data;
-  GBytes *gz;
-  gchar *etag;
-  gint64 mtime;
-  goffset size;
-  ino_t ino;
-  const gchar *content_type;
-} CacheEntry;
 
 G_DEFINE_QUARK (http-error-quark, http_error)
 
@@ -113,9 +94,6 @@ static struct lws_context *context;
 static struct lws_vhost *vhost;
 static GMainLoop *lws_loop;
 static GHashTable *handlers;       /* path → Handler */
-static GHashTable *cache;          /* file path → CacheEntry */
-static gchar *static_root;         /* realpath of the static dir */
-static int static_root_fd = -1;
 static gchar *url_root;
 static gchar **allowed_origins;    /* COCKPIT_KUBE_URL and Origins */
 
@@ -349,169 +327,6 @@ http_exchange_fail (HttpExchange *ex, guint status, const gchar *problem,
 
 /* ---------------------------------------------------------- static files */
 
-static const gchar *
-mime_type (const gchar *path)
-{
-  static const struct { const gchar *ext, *type; } types[] = {
-    { ".html", "text/html; charset=utf-8" },
-    { ".js", "text/javascript; charset=utf-8" },
-    { ".mjs", "text/javascript; charset=utf-8" },
-    { ".css", "text/css; charset=utf-8" },
-    { ".json", "application/json" },
-    { ".svg", "image/svg+xml" },
-    { ".png", "image/png" },
-    { ".ico", "image/x-icon" },
-    { ".woff2", "font/woff2" },
-    { ".woff", "font/woff" },
-    { ".txt", "text/plain; charset=utf-8" },
-    { ".map", "application/json" },
-  };
-  for (guint i = 0; i < G_N_ELEMENTS (types); i++)
-    if (g_str_has_suffix (path, types[i].ext))
-      return types[i].type;
-  return "application/octet-stream";
-}
-
-static GBytes *
-gzip_bytes (GBytes *data)
-{
-  g_autoptr(GZlibCompressor) comp = g_zlib_compressor_new (G_ZLIB_COMPRESSOR_FORMAT_GZIP, 9);
-  g_autoptr(GOutputStream) mem = g_memory_output_stream_new_resizable ();
-  g_autoptr(GOutputStream) out = g_converter_output_stream_new (mem, G_CONVERTER (comp));
-  gsize len, written;
-  gconstpointer bytes = g_bytes_get_data (data, &len);
-
-  if (!g_output_stream_write_all (out, bytes, len, &written, NULL, NULL) ||
-      !g_output_stream_close (out, NULL, NULL))
-    return NULL;
-  return g_memory_output_stream_steal_as_bytes (G_MEMORY_OUTPUT_STREAM (mem));
-}
-
-static void
-cache_entry_free (gpointer data)
-{
-  CacheEntry *e = data;
-  g_bytes_unref (e->data);
-  if (e->gz)
-    g_bytes_unref (e->gz);
-  g_free (e->etag);
-  g_free (e);
-}
-
-/* Open a request path to a regular file inside the static root; sets *key
- * to the file's path (the cache key) and *st. Returns the descriptor, or -1.
- * openat2 with RESOLVE_BENEATH lets the kernel refuse any way out (`..`,
- * absolute or outward symlinks) in one call, with no window between check
- * and open. Where it refuses (EXDEV, which includes an absolute symlink that
- * stays inside) or does not exist (ENOSYS), realpath decides. */
-static int
-static_open (const gchar *path, gchar **key, struct stat *st)
-{
-  g_autofree gchar *joined = NULL;
-  g_autofree gchar *real = NULL;
-  gsize rootlen;
-  int fd = -1;
-
-  *key = NULL;
-  if (!static_root || path[0] != '/')
-    return -1;
-  /* lws has already decoded %XX once; anything still suspicious is refused */
-  if (strstr (path, "..") || strchr (path, '\\') || strstr (path, "//") || strchr (path, '%'))
-    return -1;
-  for (const gchar *p = path; *p; p++)
-    if ((guchar) *p < 0x20 || *p == 0x7f)
-      return -1;
-  joined = g_build_filename (static_root, path + 1, NULL);
-
-#ifdef SYS_openat2
-  if (static_root_fd >= 0)
-    {
-      struct open_how how = {
-        .flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
-        .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
-      };
-      fd = syscall (SYS_openat2, static_root_fd, path + 1, &how, sizeof how);
-      if (fd < 0 && errno != EXDEV && errno != ENOSYS)
-        return -1;
-    }
-#endif
-  if (fd >= 0)
-    {
-      *key = g_steal_pointer (&joined);
-    }
-  else
-    {
-      real = realpath (joined, NULL);
-      if (!real)
-        return -1;
-      rootlen = strlen (static_root);
-      if (strncmp (real, static_root, rootlen) != 0 || real[rootlen] != '/')
-        return -1;                    /* a symlink out of the tree */
-      fd = open (real, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-      if (fd < 0)
-        return -1;
-      *key = g_steal_pointer (&real);
-    }
-  if (fstat (fd, st) < 0 || !S_ISREG (st->st_mode))
-    {
-      close (fd);
-      g_clear_pointer (key, g_free);
-      return -1;
-    }
-  return fd;
-}
-
-/* The cached entry for a request path (validated against the file's inode,
- * size and mtime on every request), or NULL. */
-static CacheEntry *
-static_lookup (const gchar *path)
-{
-  struct stat st;
-  CacheEntry *e;
-  g_autofree gchar *file = NULL;
-  g_autofree gchar *contents = NULL;
-  gsize len = 0;
-  g_autofree gchar *sum = NULL;
-  g_autoptr(GInputStream) in = NULL;
-  int fd = static_open (path, &file, &st);
-
-  if (fd < 0)
-    return NULL;
-  e = g_hash_table_lookup (cache, file);
-  if (e && e->mtime == st.st_mtim.tv_sec * G_GINT64_CONSTANT (1000000000) + st.st_mtim.tv_nsec &&
-      e->size == st.st_size && e->ino == st.st_ino)
-    {
-      close (fd);
-      return e;
-    }
-  /* read what was opened (not the path again: no window to swap the file) */
-  contents = g_malloc (st.st_size + 1);
-  in = g_unix_input_stream_new (fd, TRUE);
-  if (!g_input_stream_read_all (in, contents, st.st_size, &len, NULL, NULL) || len != (gsize) st.st_size)
-    return NULL;        /* changed under us: the next request tries again */
-
-  e = g_new0 (CacheEntry, 1);
-  e->data = g_bytes_new_take (g_steal_pointer (&contents), len);
-  e->mtime = st.st_mtim.tv_sec * G_GINT64_CONSTANT (1000000000) + st.st_mtim.tv_nsec;
-  e->size = st.st_size;
-  e->ino = st.st_ino;
-  e->content_type = mime_type (file);
-  sum = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, e->data);
-  e->etag = g_strdup_printf ("\"%.32s\"", sum);
-  if (len > 256 && (g_str_has_prefix (e->content_type, "text/") ||
-                    g_str_has_prefix (e->content_type, "application/json") ||
-                    g_str_has_prefix (e->content_type, "image/svg")))
-    {
-      GBytes *gz = gzip_bytes (e->data);
-      if (gz && g_bytes_get_size (gz) < len)
-        e->gz = gz;
-      else if (gz)
-        g_bytes_unref (gz);
-    }
-  g_hash_table_replace (cache, g_strdup (file), e);
-  return e;
-}
-
 static gboolean
 etag_matches (const gchar *if_none_match, const gchar *etag)
 {
@@ -540,7 +355,7 @@ accepts_gzip (HttpExchange *ex)
 static void
 respond_not_found (HttpExchange *ex)
 {
-  CacheEntry *e = static_lookup ("/404.html");
+  const StaticFile *e = static_files_lookup ("/404.html");
   if (e)
     {
       http_exchange_respond (ex, 404, e->content_type, e->data, NULL);
@@ -560,7 +375,7 @@ http_exchange_respond_static (HttpExchange *ex, const gchar *relative_path,
                               const gchar *const *headers)
 {
   g_autofree gchar *rel = g_strconcat (relative_path[0] == '/' ? "" : "/", relative_path, NULL);
-  CacheEntry *e = static_lookup (rel);
+  const StaticFile *e = static_files_lookup (rel);
   const gchar *extra[24];
   guint n = 0;
   g_autofree gchar *etag_line = NULL;
@@ -745,6 +560,69 @@ exchange_new (struct lws *wsi, const gchar *uri, HttpConnection *conn)
   return ex;
 }
 
+/* Add one header line "Name: value" to the header block being built. */
+static int
+add_header_line (struct lws *wsi, const gchar *line, guchar **p, guchar *end)
+{
+  const gchar *colon = strchr (line, ':');
+  if (!colon)
+    return 0;
+  g_autofree gchar *name = g_strndup (line, colon - line + 1);
+  const gchar *value = colon + 1;
+  while (*value == ' ')
+    value++;
+  return lws_add_http_header_by_name (wsi, (const guchar *) name, (const guchar *) value,
+                                      strlen (value), p, end);
+}
+
+/* The status line and every header: security headers, content type and
+ * length, HSTS over TLS, the handler's own. Returns -1 on failure. */
+static int
+exchange_write_headers (struct lws *wsi, HttpExchange *ex, gsize total, gboolean no_body)
+{
+  guchar buf[LWS_PRE + 8192];
+  guchar *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
+
+  if (lws_add_http_header_status (wsi, ex->status, &p, end))
+    return -1;
+  for (guint i = 0; security_headers[i]; i += 2)
+    {
+      g_autofree gchar *line = g_strdup_printf ("%s: %s", security_headers[i], security_headers[i + 1]);
+      if (add_header_line (wsi, line, &p, end))
+        return -1;
+    }
+  if (ex->content_type && !no_body &&
+      lws_add_http_header_by_token (wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, (const guchar *) ex->content_type,
+                                    strlen (ex->content_type), &p, end))
+    return -1;
+  if (!no_body && lws_add_http_header_content_length (wsi, total, &p, end))
+    return -1;
+  if (ex->tls && add_header_line (wsi, "Strict-Transport-Security: max-age=31536000", &p, end))
+    return -1;
+  for (guint i = 0; ex->resp_headers && ex->resp_headers[i]; i++)
+    if (add_header_line (wsi, ex->resp_headers[i], &p, end))
+      return -1;
+  if (lws_finalize_write_http_header (wsi, start, &p, end))
+    return -1;
+  return 0;
+}
+
+/* The next chunk of the body; TRUE when it was the last. Returns -1 on
+ * failure, 0 when more is to come, 1 when the body is complete. */
+static int
+exchange_write_body (struct lws *wsi, HttpExchange *ex, gsize total)
+{
+  gsize len = MIN (HTTP_CHUNK, total - ex->resp_off);
+  gboolean last = ex->resp_off + len == total;
+  g_autofree guchar *buf = g_malloc (LWS_PRE + len);
+
+  memcpy (buf + LWS_PRE, (const guchar *) g_bytes_get_data (ex->resp_body, NULL) + ex->resp_off, len);
+  if (lws_write (wsi, buf + LWS_PRE, len, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) < 0)
+    return -1;
+  ex->resp_off += len;
+  return last ? 1 : 0;
+}
+
 /* Write the pending response: headers first, then the body in chunks.
  * Returns -1 when lws should close the connection. */
 static int
@@ -759,45 +637,8 @@ exchange_write (struct lws *wsi, HttpPss *pss)
 
   if (!ex->headers_sent)
     {
-      guchar buf[LWS_PRE + 8192];
-      guchar *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
       gboolean no_body = ex->status == 304 || ex->status == 204;
-
-      if (lws_add_http_header_status (wsi, ex->status, &p, end))
-        return -1;
-      for (guint i = 0; security_headers[i]; i += 2)
-        {
-          g_autofree gchar *name = g_strdup_printf ("%s:", security_headers[i]);
-          if (lws_add_http_header_by_name (wsi, (const guchar *) name, (const guchar *) security_headers[i + 1],
-                                           strlen (security_headers[i + 1]), &p, end))
-            return -1;
-        }
-      if (ex->content_type && !no_body &&
-          lws_add_http_header_by_token (wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, (const guchar *) ex->content_type,
-                                        strlen (ex->content_type), &p, end))
-        return -1;
-      if (!no_body && lws_add_http_header_content_length (wsi, total, &p, end))
-        return -1;
-      if (ex->tls && lws_add_http_header_by_name (wsi, (const guchar *) "Strict-Transport-Security:",
-                                                  (const guchar *) "max-age=31536000", 16, &p, end))
-        return -1;
-      for (guint i = 0; ex->resp_headers && ex->resp_headers[i]; i++)
-        {
-          const gchar *line = ex->resp_headers[i];
-          const gchar *colon = strchr (line, ':');
-          g_autofree gchar *name = NULL;
-          const gchar *value;
-          if (!colon)
-            continue;
-          name = g_strndup (line, colon - line + 1);
-          value = colon + 1;
-          while (*value == ' ')
-            value++;
-          if (lws_add_http_header_by_name (wsi, (const guchar *) name, (const guchar *) value,
-                                           strlen (value), &p, end))
-            return -1;
-        }
-      if (lws_finalize_write_http_header (wsi, start, &p, end))
+      if (exchange_write_headers (wsi, ex, total, no_body) < 0)
         return -1;
       ex->headers_sent = TRUE;
       g_debug ("%s: %s %s %u", ex->peer, ex->method, ex->uri, ex->status);
@@ -807,17 +648,10 @@ exchange_write (struct lws *wsi, HttpPss *pss)
 
   if (ex->resp_off < total)
     {
-      gsize len = MIN (HTTP_CHUNK, total - ex->resp_off);
-      gboolean last = ex->resp_off + len == total;
-      guchar *buf = g_malloc (LWS_PRE + len);
-      int n;
-      memcpy (buf + LWS_PRE, (const guchar *) g_bytes_get_data (ex->resp_body, NULL) + ex->resp_off, len);
-      n = lws_write (wsi, buf + LWS_PRE, len, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP);
-      g_free (buf);
-      if (n < 0)
+      int done = exchange_write_body (wsi, ex, total);
+      if (done < 0)
         return -1;
-      ex->resp_off += len;
-      if (!last)
+      if (!done)
         {
           lws_callback_on_writable (wsi);
           return 0;
@@ -832,6 +666,67 @@ exchange_write (struct lws *wsi, HttpPss *pss)
   return 0;
 }
 
+/* A new request (LWS_CALLBACK_HTTP): dispatch it now, or once its body
+ * has arrived. */
+static int
+http_request (struct lws *wsi, HttpPss *pss, const gchar *uri)
+{
+  HttpConnection *conn = connection_of (wsi);
+  g_autofree gchar *clen = NULL;
+  guint64 content_length = 0;
+  HttpExchange *ex;
+
+  http_unblock_current_source ();
+  if (pss->ex)
+    {
+      /* should not happen: lws serializes requests */
+      pss->ex->wsi = NULL;
+      if (pss->ex->responded)
+        exchange_free (pss->ex);
+      pss->ex = NULL;
+    }
+  ex = exchange_new (wsi, uri ? uri : "/", conn);
+  pss->ex = ex;
+  ex->head_only = g_str_equal (ex->method, "HEAD");
+
+  clen = http_header_dup (wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH);
+  if (clen)
+    content_length = g_ascii_strtoull (clen, NULL, 10);
+  if (content_length > HTTP_MAX_BODY)
+    {
+      http_exchange_fail (ex, 413, "too-large", NULL, "request body too large");
+      return 0;
+    }
+  if (content_length > 0 && !g_str_equal (ex->method, "GET") && !g_str_equal (ex->method, "HEAD"))
+    {
+      ex->body = g_byte_array_sized_new (content_length);
+      return 0;   /* dispatch at LWS_CALLBACK_HTTP_BODY_COMPLETION */
+    }
+  dispatch (ex, conn);
+  return 0;
+}
+
+/* Only /cockpit/socket upgrades, never on the plain-HTTP side of the TLS
+ * port. Returns non-zero to refuse. */
+static int
+http_confirm_upgrade (struct lws *wsi)
+{
+  HttpConnection *conn = connection_of (wsi);
+  g_autofree gchar *expected = g_strconcat (url_root ? url_root : "", "/cockpit/socket", NULL);
+  char uri[256] = "";
+
+  if (conn && conn->plain_on_tls_port)
+    return 1;
+  if (lws_hdr_copy (wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) < 0 || !g_str_equal (uri, expected))
+    {
+      g_autofree gchar *shown = rc_log_escape (uri, 256);
+      g_debug ("%s: WebSocket upgrade refused on %s", conn ? conn->peer : "", shown);
+      lws_return_http_status (wsi, HTTP_STATUS_NOT_FOUND, NULL);
+      return 1;
+    }
+  return 0;
+}
+
 static int
 http_callback (struct lws *wsi, enum lws_callback_reasons reason,
                void *user, void *in, size_t len)
@@ -841,42 +736,7 @@ http_callback (struct lws *wsi, enum lws_callback_reasons reason,
   switch (reason)
     {
     case LWS_CALLBACK_HTTP:
-      {
-        HttpConnection *conn = connection_of (wsi);
-        HttpExchange *ex;
-        g_autofree gchar *clen = NULL;
-        guint64 content_length = 0;
-
-        http_unblock_current_source ();
-
-        if (pss->ex)
-          {
-            /* should not happen: lws serializes requests */
-            pss->ex->wsi = NULL;
-            if (pss->ex->responded)
-              exchange_free (pss->ex);
-            pss->ex = NULL;
-          }
-        ex = exchange_new (wsi, in ? (const gchar *) in : "/", conn);
-        pss->ex = ex;
-        ex->head_only = g_str_equal (ex->method, "HEAD");
-
-        clen = http_header_dup (wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH);
-        if (clen)
-          content_length = g_ascii_strtoull (clen, NULL, 10);
-        if (content_length > HTTP_MAX_BODY)
-          {
-            http_exchange_fail (ex, 413, "too-large", NULL, "request body too large");
-            return 0;
-          }
-        if (content_length > 0 && !g_str_equal (ex->method, "GET") && !g_str_equal (ex->method, "HEAD"))
-          {
-            ex->body = g_byte_array_sized_new (content_length);
-            return 0;   /* dispatch at LWS_CALLBACK_HTTP_BODY_COMPLETION */
-          }
-        dispatch (ex, conn);
-        return 0;
-      }
+      return http_request (wsi, pss, in);
 
     case LWS_CALLBACK_HTTP_BODY:
       if (pss->ex && pss->ex->body)
@@ -907,21 +767,7 @@ http_callback (struct lws *wsi, enum lws_callback_reasons reason,
       return 0;
 
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
-      {
-        HttpConnection *conn = connection_of (wsi);
-        /* Only /cockpit/socket upgrades, only cockpit1, never on the plain-HTTP side of the TLS port */
-        g_autofree gchar *expected = g_strconcat (url_root ? url_root : "", "/cockpit/socket", NULL);
-        char uri[256] = "";
-        if (conn && conn->plain_on_tls_port)
-          return 1;
-        if (lws_hdr_copy (wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) < 0 || !g_str_equal (uri, expected))
-          {
-            g_debug ("%s: WebSocket upgrade refused on %s", conn ? conn->peer : "", uri);
-            lws_return_http_status (wsi, HTTP_STATUS_NOT_FOUND, NULL);
-            return 1;
-          }
-        return 0;
-      }
+      return http_confirm_upgrade (wsi);
 
     case LWS_CALLBACK_WSI_DESTROY:
       http_connection_destroyed (wsi);
@@ -955,7 +801,6 @@ http_init (const Config *cfg, const struct lws_protocols *protocols, GError **er
 {
   struct lws_context_creation_info info;
   void *foreign_loops[1];
-  g_autofree gchar *real = NULL;
 
   url_root = g_strdup (cfg->url_root ? cfg->url_root : "");
   {
@@ -968,14 +813,8 @@ http_init (const Config *cfg, const struct lws_protocols *protocols, GError **er
     g_ptr_array_add (origins, NULL);
     allowed_origins = (gchar **) g_ptr_array_free (origins, FALSE);
   }
-  cache = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, cache_entry_free);
 
-  real = cfg->static_dir ? realpath (cfg->static_dir, NULL) : NULL;
-  if (!real)
-    g_warning ("static directory %s: %s", cfg->static_dir ? cfg->static_dir : "(none)", g_strerror (errno));
-  static_root = g_steal_pointer (&real);
-  if (static_root)
-    static_root_fd = open (static_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  static_files_init (cfg->static_dir);
 
   lws_set_log_level (LLL_ERR | LLL_WARN, lws_log_to_glib);
 
@@ -1021,11 +860,7 @@ http_shutdown (void)
   vhost = NULL;
   g_clear_pointer (&lws_loop, g_main_loop_unref);
   g_clear_pointer (&allowed_origins, g_strfreev);
-  g_clear_pointer (&cache, g_hash_table_unref);
   g_clear_pointer (&handlers, g_hash_table_unref);
-  g_clear_pointer (&static_root, g_free);
-  if (static_root_fd >= 0)
-    close (static_root_fd);
-  static_root_fd = -1;
+  static_files_shutdown ();
   g_clear_pointer (&url_root, g_free);
 }
