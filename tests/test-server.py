@@ -304,10 +304,10 @@ class ServerTest(unittest.TestCase):
                          "registry-console: cannot listen on port %d: Address already in use" % self.server.port)
 
     # -- WebSocket ---------------------------------------------------------
-    def console(self, origin=None):
+    def console(self, origin=None, user="tester"):
         con = cc.Console("https://127.0.0.1:%d" % self.server.port, insecure=True, origin=origin)
         if origin is None:
-            self.assertEqual(con.login_registry("tester", "any")[0], 200)
+            self.assertEqual(con.login_registry(user, "any")[0], 200)
         else:
             con.cookies = dict(self.console().cookies)
         return con
@@ -371,9 +371,10 @@ class ServerTest(unittest.TestCase):
             self.assertEqual(good.recv(), ("e", b"still here"))
 
     def test_200_concurrent_sockets_echo(self):
+        # 200 users with a socket each (one user may hold only MaxSocketsPerUser)
         sockets = []
         for i in range(200):
-            ws = self.console().socket()
+            ws = self.console(user="user-%d" % i).socket()
             ws.control(command="open", channel="e", payload="echo")
             sockets.append(ws)
         for i, ws in enumerate(sockets):

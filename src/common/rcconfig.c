@@ -18,7 +18,19 @@ config_new_defaults (void)
   cfg->cert_dir = g_strdup (CERT_DIR_DEFAULT);
   cfg->static_dir = g_strdup (STATIC_DIR_DEFAULT);
   cfg->idle_timeout = 15;
+  cfg->session_lifetime = 12 * 60;
   cfg->max_startups = 200;
+  cfg->max_channels_per_socket = 128;
+  cfg->max_sockets_per_user = 16;
+  cfg->socket_buffer_limit = 8 << 20;
+  cfg->user_buffer_limit = 32 << 20;
+  cfg->socket_write_timeout = 30;
+  cfg->max_upstream_connections = 64;
+  cfg->max_upstream_per_host = 16;
+  cfg->upstream_timeout = 120;
+  cfg->max_watches_per_user = 64;
+  cfg->max_logins = 64;
+  cfg->max_logins_per_address = 8;
   cfg->url_root = g_strdup ("");
   cfg->oauth_client_id = g_strdup ("cockpit-oauth-client");
   cfg->service_account_dir = g_strdup ("/var/run/secrets/kubernetes.io/serviceaccount");
@@ -188,12 +200,149 @@ config_load_env (Config *cfg, GError **error)
   return TRUE;
 }
 
+/* A size: a number of bytes with an optional K, M or G (KiB, MiB, GiB) */
+static gboolean
+parse_size (const gchar *name, const gchar *value, gsize *out, GError **error)
+{
+  gchar *end = NULL;
+  guint64 n = g_ascii_strtoull (value, &end, 10);
+  guint64 unit = 1;
+  if (end == value)
+    goto bad;
+  while (*end == ' ')
+    end++;
+  if (g_ascii_strncasecmp (end, "K", 1) == 0)
+    unit = 1024;
+  else if (g_ascii_strncasecmp (end, "M", 1) == 0)
+    unit = 1024 * 1024;
+  else if (g_ascii_strncasecmp (end, "G", 1) == 0)
+    unit = 1024 * 1024 * 1024;
+  else if (*end)
+    goto bad;
+  if (*end && end[1] && g_ascii_strcasecmp (end + 1, "iB") != 0 && g_ascii_strcasecmp (end + 1, "B") != 0)
+    goto bad;
+  if (n > G_MAXSIZE / unit / 2)
+    goto bad;
+  *out = n * unit;
+  return TRUE;
+bad:
+  g_set_error (error, CONFIG_ERROR, CONFIG_ERROR_INVALID,
+               "%s: \"%s\" is not a size (bytes, or a number with K, M or G)", name, value);
+  return FALSE;
+}
+
+static gboolean
+load_origins (Config *cfg, const gchar *name, gchar *value, GError **error)
+{
+  g_auto(GStrv) parts = g_strsplit_set (g_strstrip (value), " \t", -1);
+  g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; parts[i]; i++)
+    {
+      g_autofree gchar *url = NULL;
+      if (!parts[i][0])
+        continue;
+      if (!parse_url (name, parts[i], &url, error))
+        return FALSE;
+      g_ptr_array_add (out, g_steal_pointer (&url));
+    }
+  g_ptr_array_add (out, NULL);
+  g_strfreev (cfg->origins);
+  cfg->origins = (gchar **) g_ptr_array_steal (out, NULL);
+  return TRUE;
+}
+
+static gboolean
+load_max_startups (Config *cfg, const gchar *name, gchar *value, GError **error)
+{
+  /* Cockpit's form is "10" or "start:rate:full"; take the full count */
+  gchar *colon = strrchr (g_strstrip (value), ':');
+  if (!parse_uint (name, colon ? colon + 1 : value, 1000000, &cfg->max_startups, error))
+    return FALSE;
+  if (cfg->max_startups == 0)
+    {
+      g_set_error (error, CONFIG_ERROR, CONFIG_ERROR_INVALID, "%s must be at least 1", name);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+load_url_root (Config *cfg, const gchar *name, gchar *value, GError **error)
+{
+  gchar *root = g_strstrip (value);
+  if (root[0] && (root[0] != '/' || strstr (root, "..") || strpbrk (root, "?#%\\ \"'<>")))
+    {
+      g_set_error (error, CONFIG_ERROR, CONFIG_ERROR_INVALID,
+                   "%s: \"%s\" must be an absolute path like /registry", name, root);
+      return FALSE;
+    }
+  rc_strip_trailing_slashes (root);
+  g_free (cfg->url_root);
+  cfg->url_root = g_strdup (root);
+  return TRUE;
+}
+
+/* The numeric keys of [WebService]: name, where, largest value. */
+static const struct {
+  const gchar *key;
+  gsize offset;
+  guint max;
+} number_keys[] = {
+  { "IdleTimeout", G_STRUCT_OFFSET (Config, idle_timeout), 60 * 24 * 365 },
+  { "SessionLifetime", G_STRUCT_OFFSET (Config, session_lifetime), 60 * 24 * 365 },
+  { "MaxChannelsPerSocket", G_STRUCT_OFFSET (Config, max_channels_per_socket), 100000 },
+  { "MaxSocketsPerUser", G_STRUCT_OFFSET (Config, max_sockets_per_user), 100000 },
+  { "SocketWriteTimeout", G_STRUCT_OFFSET (Config, socket_write_timeout), 86400 },
+  { "MaxUpstreamConnections", G_STRUCT_OFFSET (Config, max_upstream_connections), 100000 },
+  { "MaxUpstreamConnectionsPerHost", G_STRUCT_OFFSET (Config, max_upstream_per_host), 100000 },
+  { "UpstreamTimeout", G_STRUCT_OFFSET (Config, upstream_timeout), 86400 },
+  { "MaxWatchesPerUser", G_STRUCT_OFFSET (Config, max_watches_per_user), 100000 },
+  { "MaxLogins", G_STRUCT_OFFSET (Config, max_logins), 100000 },
+  { "MaxLoginsPerAddress", G_STRUCT_OFFSET (Config, max_logins_per_address), 100000 },
+};
+
+static const struct {
+  const gchar *key;
+  gsize offset;
+} size_keys[] = {
+  { "SocketBufferLimit", G_STRUCT_OFFSET (Config, socket_buffer_limit) },
+  { "UserBufferLimit", G_STRUCT_OFFSET (Config, user_buffer_limit) },
+};
+
+static gboolean
+load_numbers (Config *cfg, GKeyFile *kf, const gchar *path, GError **error)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (number_keys); i++)
+    {
+      g_autofree gchar *v = g_key_file_get_string (kf, "WebService", number_keys[i].key, NULL);
+      g_autofree gchar *name = g_strdup_printf ("%s: [WebService] %s", path, number_keys[i].key);
+      if (v && !parse_uint (name, g_strstrip (v), number_keys[i].max,
+                            G_STRUCT_MEMBER_P (cfg, number_keys[i].offset), error))
+        return FALSE;
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (size_keys); i++)
+    {
+      g_autofree gchar *v = g_key_file_get_string (kf, "WebService", size_keys[i].key, NULL);
+      g_autofree gchar *name = g_strdup_printf ("%s: [WebService] %s", path, size_keys[i].key);
+      if (v && !parse_size (name, g_strstrip (v), G_STRUCT_MEMBER_P (cfg, size_keys[i].offset), error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
 gboolean
 config_load_file (Config *cfg, const gchar *path, GError **error)
 {
   g_autoptr(GKeyFile) kf = g_key_file_new ();
   g_autoptr(GError) local = NULL;
-  g_autofree gchar *v = NULL;
+  static const struct {
+    const gchar *key;
+    gboolean (*load) (Config *cfg, const gchar *name, gchar *value, GError **error);
+  } string_keys[] = {
+    { "Origins", load_origins },
+    { "MaxStartups", load_max_startups },
+    { "UrlRoot", load_url_root },
+  };
 
   if (!g_key_file_load_from_file (kf, path, G_KEY_FILE_NONE, &local))
     {
@@ -203,65 +352,18 @@ config_load_file (Config *cfg, const gchar *path, GError **error)
       return FALSE;
     }
 
-#define KEY(k) (g_free (v), v = g_key_file_get_string (kf, "WebService", k, NULL))
-  if (KEY ("Origins"))
+  for (guint i = 0; i < G_N_ELEMENTS (string_keys); i++)
     {
-      g_auto(GStrv) parts = g_strsplit_set (g_strstrip (v), " \t", -1);
-      GPtrArray *out = g_ptr_array_new_with_free_func (g_free);  /* elements freed on error */
-      for (guint i = 0; parts[i]; i++)
-        {
-          g_autofree gchar *url = NULL;
-          g_autofree gchar *name = g_strdup_printf ("%s: [WebService] Origins", path);
-          if (!parts[i][0])
-            continue;
-          if (!parse_url (name, parts[i], &url, error))
-            {
-              g_ptr_array_free (out, TRUE);
-              return FALSE;
-            }
-          g_ptr_array_add (out, g_steal_pointer (&url));
-        }
-      g_ptr_array_add (out, NULL);
-      g_strfreev (cfg->origins);
-      cfg->origins = (gchar **) g_ptr_array_free (out, FALSE);
+      g_autofree gchar *v = g_key_file_get_string (kf, "WebService", string_keys[i].key, NULL);
+      g_autofree gchar *name = g_strdup_printf ("%s: [WebService] %s", path, string_keys[i].key);
+      if (v && !string_keys[i].load (cfg, name, v, error))
+        return FALSE;
     }
-  if (KEY ("LoginTitle"))
+  g_autofree gchar *title = g_key_file_get_string (kf, "WebService", "LoginTitle", NULL);
+  if (title)
     {
       g_free (cfg->login_title);
-      cfg->login_title = g_strdup (g_strstrip (v));
+      cfg->login_title = g_strdup (g_strstrip (title));
     }
-  if (KEY ("IdleTimeout"))
-    {
-      g_autofree gchar *name = g_strdup_printf ("%s: [WebService] IdleTimeout", path);
-      if (!parse_uint (name, g_strstrip (v), 60 * 24 * 365, &cfg->idle_timeout, error))
-        return FALSE;
-    }
-  if (KEY ("MaxStartups"))
-    {
-      g_autofree gchar *name = g_strdup_printf ("%s: [WebService] MaxStartups", path);
-      /* Cockpit's form is "10" or "start:rate:full"; take the full count */
-      gchar *colon = strrchr (g_strstrip (v), ':');
-      if (!parse_uint (name, colon ? colon + 1 : v, 1000000, &cfg->max_startups, error))
-        return FALSE;
-      if (cfg->max_startups == 0)
-        {
-          g_set_error (error, CONFIG_ERROR, CONFIG_ERROR_INVALID, "%s must be at least 1", name);
-          return FALSE;
-        }
-    }
-  if (KEY ("UrlRoot"))
-    {
-      gchar *root = g_strstrip (v);
-      if (root[0] && (root[0] != '/' || strstr (root, "..") || strpbrk (root, "?#%\\ \"'<>")))
-        {
-          g_set_error (error, CONFIG_ERROR, CONFIG_ERROR_INVALID,
-                       "%s: [WebService] UrlRoot: \"%s\" must be an absolute path like /registry", path, root);
-          return FALSE;
-        }
-      rc_strip_trailing_slashes (root);
-      g_free (cfg->url_root);
-      cfg->url_root = g_strdup (root);
-    }
-#undef KEY
-  return TRUE;
+  return load_numbers (cfg, kf, path, error);
 }

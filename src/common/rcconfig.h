@@ -27,6 +27,21 @@ typedef struct {
   guint idle_timeout;         /* IdleTimeout in minutes, default 15; 0 disables */
   guint max_startups;         /* MaxStartups: concurrent unauthenticated connections, default 10 (Cockpit) → we use 200 */
   gchar *url_root;            /* UrlRoot, "" or "/prefix" (no trailing slash) */
+  guint session_lifetime;     /* SessionLifetime in minutes after login, default 720; 0: none */
+
+  /* cockpit.conf [WebService]: what one user can make the server hold
+   * (doc/architecture.md, "Limits"; defaults fit a 256 Mi pod) */
+  guint max_channels_per_socket;  /* MaxChannelsPerSocket, 128 */
+  guint max_sockets_per_user;     /* MaxSocketsPerUser, 16 */
+  gsize socket_buffer_limit;      /* SocketBufferLimit, 8M */
+  gsize user_buffer_limit;        /* UserBufferLimit, 32M */
+  guint socket_write_timeout;     /* SocketWriteTimeout s, 30 */
+  guint max_upstream_connections; /* MaxUpstreamConnections, 64 */
+  guint max_upstream_per_host;    /* MaxUpstreamConnectionsPerHost, 16 */
+  guint upstream_timeout;         /* UpstreamTimeout s (watches excepted), 120 */
+  guint max_watches_per_user;     /* MaxWatchesPerUser, 64 */
+  guint max_logins;               /* MaxLogins checked at once, 64 */
+  guint max_logins_per_address;   /* MaxLoginsPerAddress checked at once, 8 */
 
   /* OpenShift / registry (env) */
   gchar *oauth_provider_url;  /* OPENSHIFT_OAUTH_PROVIDER_URL */

@@ -62,7 +62,15 @@ static struct {
   const Config *cfg;
   SessionKey *key;
   gboolean openshift;
+  guint logins;               /* credential checks in flight */
+  GHashTable *logins_by_address;  /* client address → checks in flight */
 } A;
+
+/* A login waiting for its credential check. */
+typedef struct {
+  HttpExchange *ex;
+  gchar *address;
+} PendingLogin;
 
 static const gchar *const no_store[] = { "Cache-Control: no-store", NULL };
 
@@ -228,11 +236,57 @@ handle_login_config (HttpExchange *ex, gpointer user_data)
 
 /* ------------------------------------------------ POST /cockpit/login */
 
+/* The client address of a peer "1.2.3.4:5678" or "[::1]:5678". */
+static gchar *
+peer_address (const gchar *peer)
+{
+  const gchar *colon = strrchr (peer, ':');
+  return colon ? g_strndup (peer, colon - peer) : g_strdup (peer);
+}
+
+/* A credential check from this client. With LIMITED, only while there is
+ * room (MaxLogins, MaxLoginsPerAddress): the master or registry is not made
+ * to check passwords for whoever floods us; NULL when there is none. */
+static PendingLogin *
+pending_login_new (HttpExchange *ex, gboolean limited)
+{
+  g_autofree gchar *address = peer_address (http_exchange_get_peer (ex));
+  guint here = GPOINTER_TO_UINT (g_hash_table_lookup (A.logins_by_address, address));
+  if (limited && ((A.cfg->max_logins && A.logins >= A.cfg->max_logins) ||
+                  (A.cfg->max_logins_per_address && here >= A.cfg->max_logins_per_address)))
+    {
+      g_debug ("%s: login refused: %u checks in flight, %u from this address", http_exchange_get_peer (ex),
+               A.logins, here);
+      return NULL;
+    }
+  A.logins++;
+  g_hash_table_insert (A.logins_by_address, g_strdup (address), GUINT_TO_POINTER (here + 1));
+  PendingLogin *p = g_new0 (PendingLogin, 1);
+  p->ex = ex;
+  p->address = g_steal_pointer (&address);
+  return p;
+}
+
+static void
+pending_login_free (PendingLogin *p)
+{
+  guint here = GPOINTER_TO_UINT (g_hash_table_lookup (A.logins_by_address, p->address));
+  A.logins--;
+  if (here <= 1)
+    g_hash_table_remove (A.logins_by_address, p->address);
+  else
+    g_hash_table_insert (A.logins_by_address, g_strdup (p->address), GUINT_TO_POINTER (here - 1));
+  g_free (p->address);
+  g_free (p);
+}
+
 static void
 on_login_checked (const gchar *user, const gchar *backend, const gchar *credential,
                   guint status, const gchar *problem, const gchar *message, gpointer user_data)
 {
-  HttpExchange *ex = user_data;
+  PendingLogin *p = user_data;
+  HttpExchange *ex = p->ex;
+  pending_login_free (p);
   if (problem)
     {
       g_message ("login failed: %s", message);
@@ -276,15 +330,26 @@ state_matches (HttpExchange *ex)
 }
 
 static void
+login_refuse_busy (HttpExchange *ex)
+{
+  const gchar *h[] = { "Cache-Control: no-store", "Retry-After: 1", NULL };
+  http_exchange_fail (ex, 429, "too-many", h, "too many logins at once; try again in a moment");
+}
+
+static void
 handle_login (HttpExchange *ex, gpointer user_data)
 {
   if (!require_same_origin_post (ex, "login requests"))
     return;
   const gchar *auth = http_exchange_get_header (ex, "authorization");
+  PendingLogin *p = NULL;
 
   if (!A.openshift)
     {
-      login_check_basic (auth, on_login_checked, ex);
+      /* a returning user with known-good credentials never waits in line */
+      if (!(p = pending_login_new (ex, !login_basic_recently_verified (auth))))
+        return login_refuse_busy (ex);
+      login_check_basic (auth, on_login_checked, p);
       return;
     }
   if (!auth || g_ascii_strncasecmp (auth, "Bearer ", 7) != 0 || !auth[7])
@@ -298,8 +363,10 @@ handle_login (HttpExchange *ex, gpointer user_data)
                           "the login state does not match this browser; start the login again");
       return;
     }
+  if (!(p = pending_login_new (ex, TRUE)))
+    return login_refuse_busy (ex);
   g_autoptr(RcSecret) token = g_strstrip (g_strdup (auth + 7));
-  login_check_token (token, on_login_checked, ex);
+  login_check_token (token, on_login_checked, p);
 }
 
 /* ---------------------------------------- session info, logout, token */
@@ -372,12 +439,13 @@ gboolean
 auth_init (const Config *cfg, GError **error)
 {
   A.cfg = cfg;
-  session_set_lifetime (cfg->idle_timeout * 60, 0);
+  session_set_lifetime (cfg->idle_timeout * 60, cfg->session_lifetime * 60);
   g_autofree gchar *key_path = cfg->session_key_file ? g_strdup (cfg->session_key_file)
                                                      : g_build_filename (cfg->cert_dir, "session.key", NULL);
   A.key = session_key_load (key_path, TRUE, error);
   if (!A.key)
     return FALSE;
+  A.logins_by_address = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   A.openshift = upstream_get_base_url (UPSTREAM_MASTER) != NULL;
   if (A.openshift)
     g_message ("login through the OpenShift master %s", upstream_get_base_url (UPSTREAM_MASTER));
@@ -399,6 +467,7 @@ void
 auth_shutdown (void)
 {
   login_shutdown ();
+  g_clear_pointer (&A.logins_by_address, g_hash_table_unref);
   g_clear_pointer (&A.key, session_key_free);
   A.cfg = NULL;
 }

@@ -16,7 +16,10 @@
 #include <string.h>
 
 #define CHUNK_SIZE 4096
-#define MAX_REQUEST_BODY (16 * 1024 * 1024)
+
+static guint upstream_timeout_s;
+static guint max_watches_per_user;
+static GHashTable *watches;       /* backend "\n" user → open watches */
 
 typedef struct {
   gint refs;
@@ -30,6 +33,7 @@ typedef struct {
   gboolean started;
   gchar *authorization;
   gchar *registry_basic;
+  gchar *watch_key;         /* counted in `watches` while open */
 } Stream;
 
 static Stream *
@@ -51,6 +55,15 @@ stream_unref (gpointer p)
   g_byte_array_unref (s->body);
   rc_secret_free (s->authorization);
   rc_secret_free (s->registry_basic);
+  if (s->watch_key)
+    {
+      guint n = GPOINTER_TO_UINT (g_hash_table_lookup (watches, s->watch_key));
+      if (n <= 1)
+        g_hash_table_remove (watches, s->watch_key);
+      else
+        g_hash_table_insert (watches, g_strdup (s->watch_key), GUINT_TO_POINTER (n - 1));
+      g_free (s->watch_key);
+    }
   g_free (s);
 }
 
@@ -222,9 +235,9 @@ stream_start (Stream *s)
       g_autoptr(GBytes) body = g_bytes_new (s->body->data, s->body->len);
       upstream_request_set_body (req, body);
     }
-  /* watches and big blobs run as long as they need; the connect timeout
-   * still applies */
-  upstream_request_set_timeout (req, 0);
+  /* a watch runs as long as it needs (their number is bounded); every
+   * other request has a deadline */
+  upstream_request_set_timeout (req, s->watch_key ? 0 : upstream_timeout_s);
   s->req = req;
   g_debug ("http-stream2 %s: %s %s", channel_get_id (s->channel), s->method,
            upstream_request_get_url (req));
@@ -332,6 +345,39 @@ stream_add_headers (RcChannel *channel, Stream *s, JsonObject *headers)
   return TRUE;
 }
 
+static gboolean
+path_is_watch (const gchar *path)
+{
+  const gchar *query = strchr (path, '?');
+  if (!query)
+    return FALSE;
+  g_auto(GStrv) params = g_strsplit (query + 1, "&", -1);
+  for (gchar **p = params; *p; p++)
+    if (g_str_equal (*p, "watch=true") || g_str_equal (*p, "watch=1"))
+      return TRUE;
+  return FALSE;
+}
+
+/* A watch (no deadline) counts against the user's MaxWatchesPerUser. */
+static gboolean
+stream_count_watch (RcChannel *channel, Stream *s, RcSession *session)
+{
+  if (!path_is_watch (s->path))
+    return TRUE;
+  g_autofree gchar *key = g_strconcat (session_get_backend (session), "\n", session_get_user (session), NULL);
+  if (!watches)
+    watches = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  guint n = GPOINTER_TO_UINT (g_hash_table_lookup (watches, key));
+  if (max_watches_per_user && n >= max_watches_per_user)
+    {
+      channel_fail (channel, "too-many", "too many open watches for this user (%u)", n);
+      return FALSE;
+    }
+  g_hash_table_insert (watches, g_strdup (key), GUINT_TO_POINTER (n + 1));
+  s->watch_key = g_steal_pointer (&key);
+  return TRUE;
+}
+
 /* The session's credential in the form this backend takes. */
 static void
 stream_set_credential (Stream *s, RcSession *session)
@@ -348,6 +394,19 @@ stream_set_credential (Stream *s, RcSession *session)
       g_autoptr(RcSecret) b64 = g_base64_encode ((const guchar *) pair, strlen (pair));
       s->registry_basic = g_strconcat ("Basic ", b64, NULL);
     }
+}
+
+/* Keep request body bytes until "done", charged to the socket's budget. */
+static gboolean
+stream_add_body (RcChannel *channel, Stream *s, const guint8 *data, gsize len)
+{
+  if (!channel_reserve (channel, len))
+    {
+      channel_fail (channel, "too-large", "request body too large");
+      return FALSE;
+    }
+  g_byte_array_append (s->body, data, len);
+  return TRUE;
 }
 
 static gboolean
@@ -376,10 +435,10 @@ stream_open (RcChannel *channel, JsonObject *options)
   s->headers = g_ptr_array_new_with_free_func (g_free);
   s->body = g_byte_array_new ();
   channel_set_data (channel, s, stream_unref);
-  if (!stream_add_headers (channel, s, opts.headers))
+  if (!stream_add_headers (channel, s, opts.headers) || !stream_count_watch (channel, s, session))
     return FALSE;
-  if (opts.body)
-    g_byte_array_append (s->body, (const guint8 *) opts.body, strlen (opts.body));
+  if (opts.body && !stream_add_body (channel, s, (const guint8 *) opts.body, strlen (opts.body)))
+    return FALSE;
   stream_set_credential (s, session);
 
   channel_ready (channel, NULL);
@@ -396,12 +455,7 @@ stream_recv (RcChannel *channel, GBytes *payload)
     return;
   gsize len = 0;
   const guint8 *data = g_bytes_get_data (payload, &len);
-  if (s->body->len + len > MAX_REQUEST_BODY)
-    {
-      channel_fail (channel, "too-large", "request body too large");
-      return;
-    }
-  g_byte_array_append (s->body, data, len);
+  stream_add_body (channel, s, data, len);
 }
 
 static void
@@ -450,7 +504,9 @@ static const ChannelType http_stream2_type = {
 };
 
 void
-channel_http_stream2_register (void)
+channel_http_stream2_register (guint timeout_s, guint max_watches)
 {
+  upstream_timeout_s = timeout_s;
+  max_watches_per_user = max_watches;
   channel_register_type (&http_stream2_type);
 }

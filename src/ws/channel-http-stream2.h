@@ -7,8 +7,10 @@
 
 G_BEGIN_DECLS
 
-/* Register the ChannelType. */
-void channel_http_stream2_register (void);
+/* Register the ChannelType. Requests other than watches end after
+ * TIMEOUT_S seconds (0: no deadline); one user may hold MAX_WATCHES watches
+ * (0: no limit). A request body counts against the socket's budget. */
+void channel_http_stream2_register (guint timeout_s, guint max_watches);
 
 /* Exposed for tests and fuzzing: is PATH allowed for BACKEND ("master" or
  * "registry")? */

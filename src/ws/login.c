@@ -161,6 +161,16 @@ credential_recently_verified (const gchar *basic)
   return TRUE;
 }
 
+gboolean
+login_basic_recently_verified (const gchar *authorization)
+{
+  if (!authorization || g_ascii_strncasecmp (authorization, "Basic ", 6) != 0)
+    return FALSE;
+  g_autoptr(RcSecret) b64 = g_strstrip (g_strdup (authorization + 6));
+  g_autoptr(RcSecret) basic = g_strconcat ("Basic ", b64, NULL);
+  return credential_recently_verified (basic);
+}
+
 void
 login_shutdown (void)
 {

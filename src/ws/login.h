@@ -30,6 +30,10 @@ void login_check_token (const gchar *token, LoginDoneFunc done, gpointer user_da
 /* AUTHORIZATION: the request's "Basic …" header value. */
 void login_check_basic (const gchar *authorization, LoginDoneFunc done, gpointer user_data);
 
+/* TRUE when the registry accepted this "Basic …" credential a few minutes
+ * ago: checking it again costs nothing. */
+gboolean login_basic_recently_verified (const gchar *authorization);
+
 /* Forget remembered credentials (shutdown, tests). */
 void login_shutdown (void);
 

@@ -67,9 +67,17 @@ start (const Config *cfg, GError **error)
   if (!http_init (cfg, protocols, error))
     return FALSE;
 
+  SocketLimits limits = {
+    .max_channels = cfg->max_channels_per_socket,
+    .max_sockets_per_user = cfg->max_sockets_per_user,
+    .socket_buffer = cfg->socket_buffer_limit,
+    .user_buffer = cfg->user_buffer_limit,
+    .write_timeout = cfg->socket_write_timeout,
+  };
+  socket_set_limits (&limits);
   channel_echo_register ();
   channel_null_register ();
-  channel_http_stream2_register ();
+  channel_http_stream2_register (cfg->upstream_timeout, cfg->max_watches_per_user);
 
   if (!upstream_init (cfg, error) || !auth_init (cfg, error))
     return FALSE;

@@ -1,19 +1,27 @@
-/* socket.c: /cockpit/socket, the Cockpit channel protocol.
+/* socket.c: /cockpit/socket, the Cockpit channel protocol (the channels
+ * themselves are in channel.c).
  *
  * One RcSocket per WebSocket. Frames are "CHANNEL\nPAYLOAD"; the control
  * channel is the empty name and carries JSON commands (init, open, ready,
  * close, done, ping, pong). Payload types plug in through ChannelType.
  *
  * Output is a queue of complete frames, each allocated with LWS_PRE bytes of
- * headroom so lws can write its header in place; one frame is written per
- * writeable callback. Above SOCKET_HIGH_WATER bytes queued the socket stops
- * reading from the browser (lws_rx_flow_control) and channels see
- * channel_is_congested(); below SOCKET_LOW_WATER reading resumes and channels
- * that were told to wait get resume().
+ * headroom so lws can write its header in place; each POLLOUT round writes
+ * as many as the connection takes, up to a fair share. Above
+ * SOCKET_HIGH_WATER bytes queued the socket stops reading from the browser
+ * (lws_rx_flow_control) and channels see channel_is_congested(); below
+ * SOCKET_LOW_WATER reading resumes and channels that were told to wait get
+ * resume().
+ *
+ * Limits (SocketLimits): every byte a socket holds (queued frames, a message
+ * being reassembled, what channels reserve) counts against its own budget
+ * and its user's; channels and sockets per user are counted; a socket whose
+ * queue goes unread for write_timeout seconds is closed and freed, even if
+ * its close frame can never be delivered.
  */
 #include "config.h"
 
-#include "ws/socket.h"
+#include "ws/socket-private.h"
 #include "ws/http.h"
 #include "common/rcjson.h"
 #include "common/rcutil.h"
@@ -27,21 +35,28 @@
 #define SOCKET_PING_INTERVAL 30
 #define SOCKET_MAX_CHANNEL_ID 256
 
-typedef struct _RcSocket RcSocket;
-
 typedef struct {
   gsize len;
   gboolean binary;
   guchar buf[];               /* LWS_PRE headroom, then len bytes */
 } OutFrame;
 
+/* What all sockets of one user hold: the user's budget. */
+typedef struct {
+  gchar *key;                 /* backend "\n" user */
+  guint sockets;
+  gsize held;
+} UserUsage;
+
 struct _RcSocket {
   struct lws *wsi;
   gchar *peer;
   RcSession *session;         /* NULL when anonymous */
+  UserUsage *user;            /* NULL when anonymous */
   GHashTable *channels;       /* id → RcChannel */
   GQueue out;                 /* OutFrame* */
   gsize out_bytes;
+  gsize held;                 /* out_bytes + rx->len + what channels reserved */
   GByteArray *rx;             /* partial incoming message, lazily allocated */
   gboolean rx_binary;
   gboolean rx_overflow;
@@ -49,19 +64,10 @@ struct _RcSocket {
   gboolean rx_paused;
   gboolean closing;           /* close after the queue drains */
   guint16 close_code;
-  gboolean dispatching;
   guint expiry_timer;
-};
-
-struct _RcChannel {
-  RcSocket *socket;
-  gchar *id;
-  const ChannelType *type;
-  gpointer data;
-  GDestroyNotify destroy;
-  gboolean binary;
-  gboolean wants_resume;
-  gboolean ready;
+  guint write_timer;          /* armed while frames wait */
+  gint64 last_write;          /* monotonic µs of the last progress */
+  gboolean limit_logged;
 };
 
 /* What the protocol keeps per lws connection: filled in
@@ -71,27 +77,105 @@ typedef struct {
   RcSession *session;
 } SocketPss;
 
-static GHashTable *channel_types;           /* payload → ChannelType */
 static GHashTable *all_sockets;             /* RcSocket set */
+static GHashTable *users;                   /* key → UserUsage */
 static guint ping_timer;
 static SocketSessionFunc session_func;
+static SocketLimits limits = SOCKET_LIMITS_DEFAULT;
 
-/* ------------------------------------------------------------------ types */
+/* ----------------------------------------------------------- limits */
 
 void
-channel_register_type (const ChannelType *type)
+socket_set_limits (const SocketLimits *l)
 {
-  if (!channel_types)
-    channel_types = g_hash_table_new (g_str_hash, g_str_equal);
-  g_hash_table_replace (channel_types, (gpointer) type->payload, (gpointer) type);
+  limits = *l;
 }
 
-const ChannelType *
-channel_lookup_type (const gchar *payload)
+/* A limit was hit: say so once per socket (an attacker's thousand channels
+ * make one log line, not a thousand). */
+void
+socket_log_limit (RcSocket *self, const gchar *problem, const gchar *what)
 {
-  if (!channel_types || !payload)
-    return NULL;
-  return g_hash_table_lookup (channel_types, payload);
+  if (self->limit_logged)
+    return;
+  self->limit_logged = TRUE;
+  g_message ("%s: limit reached (%s): %s", self->peer, problem, what);
+}
+
+static void
+user_usage_free (gpointer data)
+{
+  UserUsage *u = data;
+  g_free (u->key);
+  g_free (u);
+}
+
+static UserUsage *
+user_usage_ref (RcSession *session)
+{
+  g_autofree gchar *key = g_strconcat (session_get_backend (session), "\n", session_get_user (session), NULL);
+  UserUsage *u;
+  if (!users)
+    users = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, user_usage_free);
+  u = g_hash_table_lookup (users, key);
+  if (!u)
+    {
+      u = g_new0 (UserUsage, 1);
+      u->key = g_steal_pointer (&key);
+      g_hash_table_insert (users, u->key, u);
+    }
+  u->sockets++;
+  return u;
+}
+
+static void
+user_usage_unref (UserUsage *u)
+{
+  if (u && --u->sockets == 0)
+    g_hash_table_remove (users, u->key);
+}
+
+/* Change what the socket holds by DELTA bytes (the one place that counts). */
+static void
+socket_account (RcSocket *self, gssize delta)
+{
+  self->held += delta;
+  if (self->user)
+    self->user->held += delta;
+}
+
+gboolean
+socket_reserve (RcSocket *self, gsize len)
+{
+  if (self->held + len > limits.socket_buffer ||
+      (self->user && self->user->held + len > limits.user_buffer))
+    return FALSE;
+  socket_account (self, len);
+  return TRUE;
+}
+
+void
+socket_release (RcSocket *self, gsize len)
+{
+  socket_account (self, -(gssize) len);
+}
+
+gboolean
+socket_over_budget (RcSocket *self)
+{
+  return self->held > limits.socket_buffer || (self->user && self->user->held > limits.user_buffer);
+}
+
+RcSession *
+socket_get_session (RcSocket *self)
+{
+  return self->session;
+}
+
+const gchar *
+socket_get_peer (RcSocket *self)
+{
+  return self->peer;
 }
 
 void
@@ -102,11 +186,20 @@ socket_set_session_func (SocketSessionFunc func)
 
 /* ----------------------------------------------------------------- output */
 
+static gboolean socket_check_writes (gpointer data);
+
 static void
 socket_want_write (RcSocket *self)
 {
-  if (self->wsi)
-    lws_callback_on_writable (self->wsi);
+  if (!self->wsi)
+    return;
+  lws_callback_on_writable (self->wsi);
+  /* watch for a browser that stops reading */
+  if (!self->write_timer && limits.write_timeout)
+    {
+      self->last_write = g_get_monotonic_time ();
+      self->write_timer = g_timeout_add_seconds (limits.write_timeout, socket_check_writes, self);
+    }
 }
 
 static void
@@ -120,7 +213,7 @@ socket_pause_rx (RcSocket *self, gboolean pause)
 
 /* Queue the frame CHANNEL "\n" DATA (CHANNEL "" for the control channel):
  * the one place frames are built. */
-static void
+void
 socket_queue (RcSocket *self, const gchar *channel, const void *data, gsize len, gboolean binary)
 {
   gsize idlen = strlen (channel);
@@ -138,20 +231,21 @@ socket_queue (RcSocket *self, const gchar *channel, const void *data, gsize len,
     memcpy (frame->buf + LWS_PRE + idlen + 1, data, len);
   g_queue_push_tail (&self->out, frame);
   self->out_bytes += frame->len;
+  socket_account (self, frame->len);
 
   if (self->out_bytes > SOCKET_HIGH_WATER)
     socket_pause_rx (self, TRUE);
   socket_want_write (self);
 }
 
-static void
+void
 socket_queue_control (RcSocket *self, JsonObject *object)
 {
   g_autofree gchar *text = rc_json_write_object (object);
   socket_queue (self, "", text, strlen (text), FALSE);
 }
 
-static void
+void
 socket_send_close (RcSocket *self, const gchar *channel, const gchar *problem, const gchar *message)
 {
   g_autoptr(JsonObject) object = rc_json_build ("command", "close", "channel", channel,
@@ -221,6 +315,7 @@ socket_writeable (RcSocket *self)
         break;
       g_queue_pop_head (&self->out);
       self->out_bytes -= frame->len;
+      socket_account (self, -(gssize) frame->len);
       written += frame->len;
       frames++;
       n = lws_write (self->wsi, frame->buf + LWS_PRE, frame->len,
@@ -234,6 +329,7 @@ socket_writeable (RcSocket *self)
     }
   if (frames > 0)
     {
+      self->last_write = g_get_monotonic_time ();
       if (self->rx_paused && self->out_bytes <= SOCKET_LOW_WATER)
         socket_drained (self);
       if (!g_queue_is_empty (&self->out) || self->closing)
@@ -250,120 +346,41 @@ socket_writeable (RcSocket *self)
   return 0;
 }
 
-/* --------------------------------------------------------------- channels */
-
-const gchar *
-channel_get_id (RcChannel *channel)
+/* A browser that does not read: nothing was written for write_timeout
+ * seconds while frames wait. Close and free the socket now (lws kills the
+ * connection; its close frame may never be read). */
+static gboolean
+socket_check_writes (gpointer data)
 {
-  return channel->id;
-}
+  RcSocket *self = data;
+  gint64 idle_us = g_get_monotonic_time () - self->last_write;
+  gint64 limit_us = (gint64) limits.write_timeout * G_USEC_PER_SEC;
 
-RcSession *
-channel_get_session (RcChannel *channel)
-{
-  return channel->socket->session;
-}
-
-void
-channel_set_data (RcChannel *channel, gpointer data, GDestroyNotify destroy)
-{
-  if (channel->destroy && channel->data)
-    channel->destroy (channel->data);
-  channel->data = data;
-  channel->destroy = destroy;
-}
-
-gpointer
-channel_get_data (RcChannel *channel)
-{
-  return channel->data;
-}
-
-void
-channel_send_control (RcChannel *channel, const gchar *command, JsonObject *fields)
-{
-  g_autoptr(JsonObject) object = rc_json_build ("command", command, "channel", channel->id, NULL);
-  if (fields)
+  self->write_timer = 0;
+  if (!self->wsi || (g_queue_is_empty (&self->out) && !self->closing))
+    return G_SOURCE_REMOVE;
+  if (idle_us < limit_us)
     {
-      JsonObjectIter iter;
-      const gchar *name;
-      JsonNode *value;
-      json_object_iter_init (&iter, fields);
-      while (json_object_iter_next (&iter, &name, &value))
-        {
-          if (!g_str_equal (name, "command") && !g_str_equal (name, "channel"))
-            json_object_set_member (object, name, json_node_copy (value));
-        }
+      guint rest = (guint) ((limit_us - idle_us) / G_USEC_PER_SEC) + 1;
+      self->write_timer = g_timeout_add_seconds (rest, socket_check_writes, self);
+      return G_SOURCE_REMOVE;
     }
-  socket_queue_control (channel->socket, object);
-}
-
-void
-channel_ready (RcChannel *channel, JsonObject *extra)
-{
-  channel->ready = TRUE;
-  channel_send_control (channel, "ready", extra);
-}
-
-void
-channel_send (RcChannel *channel, const void *data, gsize len)
-{
-  socket_queue (channel->socket, channel->id, data, len, channel->binary);
+  g_message ("%s: closing socket: the browser has not read for %u s (%" G_GSIZE_FORMAT " bytes waiting)",
+             self->peer, limits.write_timeout, self->out_bytes);
+  lws_set_timeout (self->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+  return G_SOURCE_REMOVE;
 }
 
 gboolean
-channel_is_congested (RcChannel *channel)
+socket_is_congested (RcSocket *self)
 {
-  if (channel->socket->out_bytes > SOCKET_HIGH_WATER)
-    {
-      channel->wants_resume = TRUE;
-      return TRUE;
-    }
-  return FALSE;
-}
-
-/* Value-destroy function of the channel table: the one place a channel dies. */
-static void
-channel_free (gpointer data)
-{
-  RcChannel *channel = data;
-  g_debug ("channel %s (%s) closed", channel->id, channel->type->payload);
-  if (channel->type->closed)
-    channel->type->closed (channel);
-  if (channel->destroy && channel->data)
-    channel->destroy (channel->data);
-  g_free (channel->id);
-  g_free (channel);
-}
-
-static void
-channel_end (RcChannel *channel, const gchar *problem, const gchar *message)
-{
-  RcSocket *self = channel->socket;
-  g_autofree gchar *id = g_strdup (channel->id);
-  socket_send_close (self, id, problem, message);
-  g_hash_table_remove (self->channels, id);   /* runs closed() */
+  return self->out_bytes > SOCKET_HIGH_WATER;
 }
 
 void
-channel_close (RcChannel *channel, const gchar *problem)
+socket_remove_channel (RcSocket *self, const gchar *id)
 {
-  if (problem)
-    g_debug ("%s: channel %s: closing: %s", channel->socket->peer, channel->id, problem);
-  channel_end (channel, problem, NULL);
-}
-
-void
-channel_fail (RcChannel *channel, const gchar *problem, const gchar *format, ...)
-{
-  va_list args;
-  va_start (args, format);
-  g_autofree gchar *message = g_strdup_vprintf (format, args);
-  va_end (args);
-  g_autofree gchar *shown = rc_log_escape (message, 512);
-  g_debug ("%s: channel %s (%s): %s: %s", channel->socket->peer, channel->id,
-           channel->type->payload, problem, shown);
-  channel_end (channel, problem, message);
+  g_hash_table_remove (self->channels, id);
 }
 
 /* ------------------------------------------------------- parsing (pure) */
@@ -446,11 +463,15 @@ socket_open_channel (RcSocket *self, const gchar *id, JsonObject *options)
       return;
     }
 
-  channel = g_new0 (RcChannel, 1);
-  channel->socket = self;
-  channel->id = g_strdup (id);
-  channel->type = type;
-  channel->binary = rc_json_get_string (options, "binary", NULL, &binary) && g_strcmp0 (binary, "raw") == 0;
+  if (limits.max_channels && g_hash_table_size (self->channels) >= limits.max_channels)
+    {
+      socket_log_limit (self, "too-many", "channels");
+      socket_send_close (self, id, "too-many", "too many open channels on this socket");
+      return;
+    }
+
+  channel = channel_new (self, id, type,
+                         rc_json_get_string (options, "binary", NULL, &binary) && g_strcmp0 (binary, "raw") == 0);
   g_hash_table_insert (self->channels, channel->id, channel);
   g_debug ("%s: channel %s (%s) opened", self->peer, id, payload);
 
@@ -646,6 +667,7 @@ socket_new (struct lws *wsi, RcSession *session)
   self->wsi = wsi;
   self->peer = g_strdup (http_get_peer (wsi));
   self->session = session;
+  self->user = session ? user_usage_ref (session) : NULL;
   self->channels = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, channel_free);
   g_queue_init (&self->out);
 
@@ -667,12 +689,17 @@ socket_free (RcSocket *self)
   g_hash_table_remove (all_sockets, self);
   if (self->expiry_timer)
     g_source_remove (self->expiry_timer);
+  if (self->write_timer)
+    g_source_remove (self->write_timer);
   self->wsi = NULL;   /* channels closing now must not queue */
   g_hash_table_destroy (self->channels);
   while ((frame = g_queue_pop_head (&self->out)))
     g_free (frame);
   if (self->rx)
     g_byte_array_unref (self->rx);
+  if (self->user)
+    self->user->held -= MIN (self->user->held, self->held);
+  user_usage_unref (self->user);
   session_unref (self->session);
   g_free (self->peer);
   g_free (self);
@@ -774,9 +801,10 @@ socket_receive (RcSocket *self, const void *in, size_t len)
     {
       if (!self->rx)
         self->rx = g_byte_array_new ();
-      if (self->rx->len + len > SOCKET_MAX_MESSAGE)
+      if (self->rx->len + len > SOCKET_MAX_MESSAGE || !socket_reserve (self, len))
         {
           self->rx_overflow = TRUE;
+          socket_release (self, self->rx->len);
           g_byte_array_set_size (self->rx, 0);
         }
       else
@@ -793,6 +821,7 @@ socket_receive (RcSocket *self, const void *in, size_t len)
       else
         {
           socket_message (self, (const gchar *) self->rx->data, self->rx->len);
+          socket_release (self, self->rx->len);
         }
       /* free big reassembly buffers; keep small ones for reuse */
       if (self->rx->len > 65536)
@@ -822,6 +851,12 @@ socket_callback (struct lws *wsi, enum lws_callback_reasons reason,
       pss->session = NULL;
       g_debug ("%s: WebSocket open", pss->socket->peer);
       socket_send_init (pss->socket);
+      if (pss->socket->user && limits.max_sockets_per_user &&
+          pss->socket->user->sockets > limits.max_sockets_per_user)
+        {
+          socket_log_limit (pss->socket, "too-many", "sockets of one user");
+          socket_fail (pss->socket, "too-many", "too many open sockets for this user");
+        }
       return 0;
 
     case LWS_CALLBACK_RECEIVE:

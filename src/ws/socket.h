@@ -62,9 +62,31 @@ void channel_fail (RcChannel *channel, const gchar *problem, const gchar *format
 /* TRUE when the socket's output queue is above the high-water mark; the
  * channel must stop reading upstream until resume() is called. */
 gboolean channel_is_congested (RcChannel *channel);
+/* Charge LEN bytes this channel holds (a request body, say) to its socket's
+ * and its user's memory budget. FALSE, and nothing charged, when that would
+ * go over: the channel should fail with "too-large". What a channel holds
+ * is given back when it closes, or earlier with channel_release(). */
+gboolean channel_reserve (RcChannel *channel, gsize len);
+void channel_release (RcChannel *channel, gsize len);
 
 /* The lws protocol for "cockpit1"; main.c puts it in the vhost's list. */
 extern const struct lws_protocols socket_lws_protocol;
+
+/* What one user can make the server hold (cockpit.conf, see
+ * doc/architecture.md, "Limits"). Going over closes that channel ("too-many",
+ * "too-large") or that socket, never the server. */
+typedef struct {
+  guint max_channels;          /* open channels per socket */
+  guint max_sockets_per_user;  /* open sockets of one user (all sessions) */
+  gsize socket_buffer;         /* bytes one socket may hold: queued frames,
+                                * a message being reassembled, request bodies */
+  gsize user_buffer;           /* the same, summed over a user's sockets */
+  guint write_timeout;         /* seconds a socket's queue may go unread */
+} SocketLimits;
+
+#define SOCKET_LIMITS_DEFAULT { 128, 16, 8 << 20, 32 << 20, 30 }
+
+void socket_set_limits (const SocketLimits *limits);
 
 /* Wired by main.c to auth: given the upgrade request's Cookie header (may be
  * NULL) and whether the connection is TLS, return the session (transfer

@@ -263,6 +263,10 @@ gboolean
 upstream_init (const Config *cfg, GError **error)
 {
   ensure_multi ();
+  /* beyond these, libcurl queues transfers until a connection is free */
+  curl_multi_setopt (U.multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long) cfg->max_upstream_connections);
+  curl_multi_setopt (U.multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long) cfg->max_upstream_per_host);
+  curl_multi_setopt (U.multi, CURLMOPT_MAXCONNECTS, (long) MAX (cfg->max_upstream_connections, 1));
   upstream_configure_backend (UPSTREAM_MASTER, cfg->master_url, cfg->master_ca_file,
                               cfg->master_ca_data, cfg->master_insecure);
   upstream_configure_backend (UPSTREAM_REGISTRY, cfg->registry_url, cfg->registry_ca_file,

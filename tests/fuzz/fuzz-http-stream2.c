@@ -26,6 +26,7 @@ struct _RcChannel {
   GDestroyNotify destroy;
   gboolean closed, ready, failed;
   gsize queued;
+  gsize reserved;
   gsize sent_bytes;
   guint controls;
 };
@@ -96,6 +97,14 @@ void channel_fail (RcChannel *channel, const gchar *problem, const gchar *format
   channel_finish (channel);
 }
 gboolean channel_is_congested (RcChannel *channel) { return channel->queued > 65536; }
+gboolean channel_reserve (RcChannel *channel, gsize len)
+{
+  if (channel->reserved + len > 1024 * 1024)
+    return FALSE;
+  channel->reserved += len;
+  return TRUE;
+}
+void channel_release (RcChannel *channel, gsize len) { channel->reserved -= MIN (len, channel->reserved); }
 
 /* ---- upstream.c stand-in ------------------------------------------------- */
 
@@ -231,7 +240,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
   fuzz_quiet_logs ();
   if (!registered)
-    channel_http_stream2_register ();
+    channel_http_stream2_register (120, 4);
   if (size < 1)
     return 0;
   g_autoptr(RcSession) session = session_new ("admin", (data[0] & 1) ? "master" : "registry",
