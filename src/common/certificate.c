@@ -330,16 +330,20 @@ key_matches_cert (gnutls_x509_crt_t crt, gnutls_x509_privkey_t key)
   return clen == klen && memcmp (cid, kid, clen) == 0;
 }
 
-/* @name: what errors start with (a path, or a list of paths). */
-static Certificate *
-certificate_from_blocks (const gchar *name, GPtrArray *blocks, gboolean reorder, GError **error)
-{
-  g_autoptr(Certificate) cert = g_new0 (Certificate, 1);
-  g_autoptr(GPtrArray) crts = g_ptr_array_new ();
-  PemBlock *key_block = NULL;
-  guint n_keys = 0;
-  int ret;
+/* Building a Certificate goes in steps, each setting @error and returning
+ * FALSE on failure; the caller's g_autoptr(Certificate) frees whatever was
+ * built so far. @name is what errors about the file as a whole start with
+ * (a path, or a list of paths); errors about one block name its file. */
 
+/* The one private key block, refusing encrypted keys, unsupported key types
+ * and a second key. *KEY_BLOCK stays NULL when there is no key: that is
+ * reported after the certificates, which come first in the file. */
+static gboolean
+find_key_block (const gchar *name, GPtrArray *blocks, PemBlock **key_block, GError **error)
+{
+  guint n_keys = 0;
+
+  *key_block = NULL;
   for (guint i = 0; i < blocks->len; i++)
     {
       PemBlock *block = blocks->pdata[i];
@@ -348,14 +352,14 @@ certificate_from_blocks (const gchar *name, GPtrArray *blocks, gboolean reorder,
         case BLOCK_ENCRYPTED_KEY:
           g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_ENCRYPTED_KEY,
                        _("%s: private key is encrypted"), block->source);
-          return NULL;
+          return FALSE;
         case BLOCK_UNSUPPORTED_KEY:
           g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_INVALID,
                        _("%s: unsupported private key type \"%s\""), block->source, block->label);
-          return NULL;
+          return FALSE;
         case BLOCK_KEY:
           n_keys++;
-          key_block = block;
+          *key_block = block;
           break;
         case BLOCK_CERTIFICATE:
         case BLOCK_OTHER:
@@ -367,51 +371,71 @@ certificate_from_blocks (const gchar *name, GPtrArray *blocks, gboolean reorder,
     {
       g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_TWO_KEYS,
                    _("%s: more than one private key"), name);
-      return NULL;
+      return FALSE;
     }
+  return TRUE;
+}
 
+/* Append the certificate of @block to cert->certs (which has room for it). */
+static gboolean
+import_certificate (const gchar *name, const PemBlock *block, Certificate *cert, GError **error)
+{
+  gnutls_datum_t data = { (guchar *) block->text, strlen (block->text) };
+  gnutls_x509_crt_t *crt = &cert->certs[cert->n_certs];
+  int ret;
+
+  ret = gnutls_x509_crt_init (crt);
+  if (ret < 0)
+    {
+      g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_FAILED,
+                   "%s: %s", name, gnutls_strerror (ret));
+      return FALSE;
+    }
+  cert->n_certs++;
+  ret = gnutls_x509_crt_import (*crt, &data, GNUTLS_X509_FMT_PEM);
+  if (ret < 0)
+    {
+      g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_INVALID,
+                   _("%s: invalid certificate %u: %s"), block->source, cert->n_certs, gnutls_strerror (ret));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* All certificate blocks, in file order; at least one. */
+static gboolean
+import_certificates (const gchar *name, GPtrArray *blocks, Certificate *cert, GError **error)
+{
+  cert->certs = g_new0 (gnutls_x509_crt_t, blocks->len);
   for (guint i = 0; i < blocks->len; i++)
     {
       PemBlock *block = blocks->pdata[i];
-      gnutls_x509_crt_t crt;
-      gnutls_datum_t data;
 
-      if (block->kind != BLOCK_CERTIFICATE)
-        {
-          if (block->kind == BLOCK_OTHER)
-            g_debug ("%s: ignoring PEM block \"%s\"", block->source, block->label);
-          continue;
-        }
-      ret = gnutls_x509_crt_init (&crt);
-      if (ret < 0)
-        {
-          g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_FAILED,
-                       "%s: %s", name, gnutls_strerror (ret));
-          goto fail;
-        }
-      g_ptr_array_add (crts, crt);
-      data.data = (guchar *) block->text;
-      data.size = strlen (block->text);
-      ret = gnutls_x509_crt_import (crt, &data, GNUTLS_X509_FMT_PEM);
-      if (ret < 0)
-        {
-          g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_INVALID,
-                       _("%s: invalid certificate %u: %s"), block->source, crts->len, gnutls_strerror (ret));
-          goto fail;
-        }
+      if (block->kind == BLOCK_OTHER)
+        g_debug ("%s: ignoring PEM block \"%s\"", block->source, block->label);
+      if (block->kind == BLOCK_CERTIFICATE && !import_certificate (name, block, cert, error))
+        return FALSE;
     }
 
-  if (crts->len == 0)
+  if (cert->n_certs == 0)
     {
       g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_NO_CERTIFICATE,
                    _("%s: no certificate found"), name);
-      goto fail;
+      return FALSE;
     }
+  return TRUE;
+}
+
+static gboolean
+import_key (const gchar *name, const PemBlock *key_block, Certificate *cert, GError **error)
+{
+  int ret;
+
   if (!key_block)
     {
       g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_NO_KEY,
                    _("%s: no private key found"), name);
-      goto fail;
+      return FALSE;
     }
 
   ret = gnutls_x509_privkey_init (&cert->key);
@@ -424,39 +448,49 @@ certificate_from_blocks (const gchar *name, GPtrArray *blocks, gboolean reorder,
     {
       g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_INVALID,
                    _("%s: invalid private key: %s"), key_block->source, gnutls_strerror (ret));
-      goto fail;
+      return FALSE;
     }
+  return TRUE;
+}
 
-  if (!key_matches_cert (crts->pdata[0], cert->key))
+/* The key must belong to the first certificate. With @reorder (combining
+ * files given in any order) the certificate it belongs to moves to the
+ * front instead, the others keeping their order. */
+static gboolean
+put_server_first (const gchar *name, Certificate *cert, gboolean reorder, GError **error)
+{
+  guint match = 0;
+
+  if (key_matches_cert (cert->certs[0], cert->key))
+    return TRUE;
+  if (reorder)
     {
-      guint match = 0;
-      if (reorder)
-        {
-          for (match = 1; match < crts->len; match++)
-            if (key_matches_cert (crts->pdata[match], cert->key))
-              break;
-        }
-      if (match == 0 || match == crts->len)
-        {
-          g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_MISMATCH,
-                       _("%s: private key does not match the certificate"), name);
-          goto fail;
-        }
-      /* combine: put the server certificate first, keep the others' order */
-      gpointer server = crts->pdata[match];
-      g_ptr_array_remove_index (crts, match);
-      g_ptr_array_insert (crts, 0, server);
+      for (match = 1; match < cert->n_certs; match++)
+        if (key_matches_cert (cert->certs[match], cert->key))
+          break;
+    }
+  if (match == 0 || match == cert->n_certs)
+    {
+      g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_MISMATCH,
+                   _("%s: private key does not match the certificate"), name);
+      return FALSE;
     }
 
-  cert->n_certs = crts->len;
-  cert->certs = g_new0 (gnutls_x509_crt_t, crts->len);
-  for (guint i = 0; i < crts->len; i++)
-    cert->certs[i] = crts->pdata[i];
-  g_ptr_array_set_size (crts, 0);
+  gnutls_x509_crt_t server = cert->certs[match];
+  memmove (&cert->certs[1], &cert->certs[0], match * sizeof cert->certs[0]);
+  cert->certs[0] = server;
+  return TRUE;
+}
 
+/* Outside its validity period the server certificate still loads (the
+ * server must start to be fixed), with a warning logged and kept. */
+static void
+note_validity (const gchar *name, Certificate *cert)
+{
   time_t now = time (NULL);
   time_t not_before = gnutls_x509_crt_get_activation_time (cert->certs[0]);
   time_t not_after = gnutls_x509_crt_get_expiration_time (cert->certs[0]);
+
   if (not_after != (time_t) -1 && now > not_after)
     {
       g_autofree gchar *when = format_time (not_after);
@@ -469,13 +503,21 @@ certificate_from_blocks (const gchar *name, GPtrArray *blocks, gboolean reorder,
     }
   if (cert->validity_warning)
     g_warning ("%s: certificate %s", name, cert->validity_warning);
+}
 
+static Certificate *
+certificate_from_blocks (const gchar *name, GPtrArray *blocks, gboolean reorder, GError **error)
+{
+  g_autoptr(Certificate) cert = g_new0 (Certificate, 1);
+  PemBlock *key_block = NULL;
+
+  if (!find_key_block (name, blocks, &key_block, error) ||
+      !import_certificates (name, blocks, cert, error) ||
+      !import_key (name, key_block, cert, error) ||
+      !put_server_first (name, cert, reorder, error))
+    return NULL;
+  note_validity (name, cert);
   return g_steal_pointer (&cert);
-
-fail:
-  for (guint i = 0; i < crts->len; i++)
-    gnutls_x509_crt_deinit (crts->pdata[i]);
-  return NULL;
 }
 
 Certificate *
