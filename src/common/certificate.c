@@ -6,6 +6,8 @@
 
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
+#include <gio/gio.h>
+#include <gio/gunixinputstream.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -206,52 +208,48 @@ parse_pem (const gchar *path, const gchar *contents, GPtrArray *blocks, GError *
 
 #define MAX_FILE_SIZE (1024 * 1024)
 
-/* Read a whole file (at most MAX_FILE_SIZE); on failure returns NULL and
- * sets *errsv. */
+/* Read a whole file of at most MAX_FILE_SIZE bytes: the descriptor that was
+ * opened and checked, so there is no window to swap the file in between.
+ * Returns the contents (not NUL-terminated) and sets *LENGTH. */
 static gchar *
-read_file (const gchar *path, gsize *length, int *errsv)
+read_file (const gchar *path, gsize *length, GError **error)
 {
-  g_autoptr(GString) buf = g_string_new (NULL);
+  g_autoptr(GInputStream) in = NULL;
+  g_autoptr(GError) local = NULL;
+  g_autofree gchar *buf = NULL;
   struct stat st;
-  gchar chunk[8192];
+  int errsv = 0;
   int fd;
 
   fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0)
+  if (fd < 0 || fstat (fd, &st) < 0)
+    errsv = errno;
+  else if (S_ISDIR (st.st_mode))
+    errsv = EISDIR;
+  else if (st.st_size > MAX_FILE_SIZE)
+    errsv = EFBIG;
+  if (errsv != 0)
     {
-      *errsv = errno;
+      if (fd >= 0)
+        close (fd);
+      g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_UNREADABLE,
+                   _("%s: cannot read: %s"), path, g_strerror (errsv));
       return NULL;
     }
-  if (fstat (fd, &st) < 0 || S_ISDIR (st.st_mode))
+
+  /* one byte more than allowed tells a file that grew since fstat() */
+  in = g_unix_input_stream_new (fd, TRUE);
+  buf = g_malloc (MAX_FILE_SIZE + 1);
+  *length = 0;
+  if (!g_input_stream_read_all (in, buf, MAX_FILE_SIZE + 1, length, NULL, &local) ||
+      *length > MAX_FILE_SIZE)
     {
-      *errsv = S_ISDIR (st.st_mode) ? EISDIR : errno;
-      close (fd);
+      gnutls_memset (buf, 0, *length);
+      g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_UNREADABLE,
+                   _("%s: cannot read: %s"), path, local ? local->message : g_strerror (EFBIG));
       return NULL;
     }
-  for (;;)
-    {
-      ssize_t r = read (fd, chunk, sizeof chunk);
-      if (r < 0 && errno == EINTR)
-        continue;
-      if (r < 0)
-        {
-          *errsv = errno;
-          close (fd);
-          return NULL;
-        }
-      if (r == 0)
-        break;
-      g_string_append_len (buf, chunk, r);
-      if (buf->len > MAX_FILE_SIZE)
-        {
-          *errsv = EFBIG;
-          close (fd);
-          return NULL;
-        }
-    }
-  close (fd);
-  *length = buf->len;
-  return g_string_free (g_steal_pointer (&buf), FALSE);
+  return g_steal_pointer (&buf);
 }
 
 static gboolean
@@ -276,15 +274,10 @@ read_pem_file (const gchar *path, GPtrArray *blocks, GError **error)
 {
   g_autofree gchar *contents = NULL;
   gsize length = 0;
-  int errsv = 0;
 
-  contents = read_file (path, &length, &errsv);
+  contents = read_file (path, &length, error);
   if (!contents)
-    {
-      g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_UNREADABLE,
-                   _("%s: cannot read: %s"), path, g_strerror (errsv));
-      return FALSE;
-    }
+    return FALSE;
   gboolean ok = parse_pem_data (path, contents, length, blocks, error);
   gnutls_memset (contents, 0, length);
   return ok;
