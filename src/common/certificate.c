@@ -136,7 +136,83 @@ check_block_body (gchar **lines, guint n, gboolean *encrypted)
   return count > 0 && count % 4 == 0;
 }
 
-/* Parse all PEM blocks of @contents into @blocks. */
+/* Index of the END line of the block that begins at lines[begin] with
+ * @label: the next "-----" line, when it is "-----END LABEL-----". N when
+ * there is none. */
+static guint
+find_block_end (gchar **lines, guint n, guint begin, const gchar *label)
+{
+  guint end = begin + 1;
+
+  while (end < n && !g_str_has_prefix (lines[end], "-----"))
+    end++;
+  if (end == n)
+    return n;
+  g_autofree gchar *end_label = boundary_label (lines[end], strlen (lines[end]), "END");
+  return end_label && g_str_equal (end_label, label) ? end : n;
+}
+
+/* lines[begin+1 .. end-1] is the body; "\r" stripped for the check. */
+static gboolean
+block_body_ok (gchar **lines, guint begin, guint end, gboolean *encrypted)
+{
+  g_autoptr(GPtrArray) body = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint j = begin + 1; j < end; j++)
+    g_ptr_array_add (body, g_strchomp (g_strdup (lines[j])));
+  return check_block_body ((gchar **) body->pdata, body->len, encrypted);
+}
+
+/* BEGIN line through END line, each line ending in "\n" only. */
+static gchar *
+block_text (gchar **lines, guint begin, guint end)
+{
+  GString *text = g_string_new (NULL);
+
+  for (guint j = begin; j <= end; j++)
+    {
+      g_autofree gchar *line = g_strchomp (g_strdup (lines[j]));
+      g_string_append (text, line);
+      g_string_append_c (text, '\n');
+    }
+  return g_string_free (text, FALSE);
+}
+
+/* The block that begins at lines[begin] (its BEGIN line's @label); *END is
+ * set to the index of its END line. */
+static PemBlock *
+parse_block (const gchar *path, gchar **lines, guint n, guint begin, const gchar *label,
+             guint *end, GError **error)
+{
+  gboolean encrypted = FALSE;
+  PemBlock *block;
+
+  *end = find_block_end (lines, n, begin, label);
+  if (*end == n)
+    {
+      g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_TRUNCATED,
+                   _("%s: truncated PEM block \"%s\": BEGIN without END"), path, label);
+      return NULL;
+    }
+  if (!block_body_ok (lines, begin, *end, &encrypted))
+    {
+      g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_TRUNCATED,
+                   _("%s: truncated PEM block \"%s\": invalid base64 data"), path, label);
+      return NULL;
+    }
+
+  block = g_new0 (PemBlock, 1);
+  block->kind = classify_label (label);
+  if (block->kind == BLOCK_KEY && encrypted)
+    block->kind = BLOCK_ENCRYPTED_KEY;
+  block->label = g_strdup (label);
+  block->text = block_text (lines, begin, *end);
+  block->source = path;
+  return block;
+}
+
+/* Parse all PEM blocks of @contents into @blocks; text around them is
+ * ignored, but there must be at least one. */
 static gboolean
 parse_pem (const gchar *path, const gchar *contents, GPtrArray *blocks, GError **error)
 {
@@ -147,51 +223,14 @@ parse_pem (const gchar *path, const gchar *contents, GPtrArray *blocks, GError *
   for (guint i = 0; i < n; i++)
     {
       g_autofree gchar *label = boundary_label (lines[i], strlen (lines[i]), "BEGIN");
+      PemBlock *block;
       guint end;
-      gboolean encrypted = FALSE;
 
       if (!label)
         continue;
-
-      for (end = i + 1; end < n; end++)
-        {
-          if (g_str_has_prefix (lines[end], "-----"))
-            break;
-        }
-      g_autofree gchar *end_label = end < n ? boundary_label (lines[end], strlen (lines[end]), "END") : NULL;
-      if (!end_label || !g_str_equal (end_label, label))
-        {
-          g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_TRUNCATED,
-                       _("%s: truncated PEM block \"%s\": BEGIN without END"), path, label);
-          return FALSE;
-        }
-
-      /* lines[i+1 .. end-1] is the body; strip "\r" for the check */
-      g_autoptr(GPtrArray) body = g_ptr_array_new_with_free_func (g_free);
-      for (guint j = i + 1; j < end; j++)
-        g_ptr_array_add (body, g_strchomp (g_strdup (lines[j])));
-      if (!check_block_body ((gchar **) body->pdata, body->len, &encrypted))
-        {
-          g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_TRUNCATED,
-                       _("%s: truncated PEM block \"%s\": invalid base64 data"), path, label);
-          return FALSE;
-        }
-
-      GString *text = g_string_new (NULL);
-      for (guint j = i; j <= end; j++)
-        {
-          g_autofree gchar *line = g_strchomp (g_strdup (lines[j]));
-          g_string_append (text, line);
-          g_string_append_c (text, '\n');
-        }
-
-      PemBlock *block = g_new0 (PemBlock, 1);
-      block->kind = classify_label (label);
-      if (block->kind == BLOCK_KEY && encrypted)
-        block->kind = BLOCK_ENCRYPTED_KEY;
-      block->label = g_steal_pointer (&label);
-      block->text = g_string_free (text, FALSE);
-      block->source = path;
+      block = parse_block (path, lines, n, i, label, &end, error);
+      if (!block)
+        return FALSE;
       g_ptr_array_add (blocks, block);
       found++;
       i = end;
