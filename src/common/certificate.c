@@ -712,6 +712,52 @@ ensure_dir (const gchar *dir, GError **error)
   return TRUE;
 }
 
+/* Write all of @data to @fd; FALSE with errno set on failure. */
+static gboolean
+write_all (int fd, const gchar *data, gsize len)
+{
+  while (len > 0)
+    {
+      ssize_t w = write (fd, data, len);
+      if (w < 0 && errno == EINTR)
+        continue;
+      if (w < 0)
+        return FALSE;
+      data += w;
+      len -= w;
+    }
+  return TRUE;
+}
+
+/* Fill the new temporary file @fd for @target: contents, mode, owner, on
+ * disk. Closes @fd in every case. */
+static gboolean
+fill_temp (int fd, const gchar *target, const gchar *data, gsize len,
+           uid_t uid, gid_t gid, GError **error)
+{
+  gboolean owner_failed = FALSE;
+  int errsv = 0;
+
+  if (!write_all (fd, data, len) || fchmod (fd, 0640) < 0)
+    errsv = errno;
+  else if ((uid != (uid_t) -1 || gid != (gid_t) -1) && fchown (fd, uid, gid) < 0)
+    errsv = errno, owner_failed = TRUE;
+  else if (fsync (fd) < 0)
+    errsv = errno;
+  if (close (fd) < 0 && errsv == 0)
+    errsv = errno;
+
+  if (errsv == 0)
+    return TRUE;
+  if (owner_failed)
+    g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_FAILED,
+                 _("%s: cannot set owner: %s"), target, g_strerror (errsv));
+  else
+    g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_FAILED,
+                 _("%s: cannot write: %s"), target, g_strerror (errsv));
+  return FALSE;
+}
+
 /* Write @data to a complete, synced temporary file beside @target.
  * Returns the temporary path. */
 static gchar *
@@ -721,7 +767,6 @@ write_temp (const gchar *target, const gchar *data, gsize len,
   g_autofree gchar *dir = g_path_get_dirname (target);
   g_autofree gchar *base = g_path_get_basename (target);
   g_autofree gchar *tmp = g_strdup_printf ("%s/.%s.XXXXXX", dir, base);
-  int errsv;
   int fd;
 
   if (!ensure_dir (dir, error))
@@ -730,52 +775,17 @@ write_temp (const gchar *target, const gchar *data, gsize len,
   fd = g_mkstemp_full (tmp, O_WRONLY | O_CLOEXEC, 0640);
   if (fd < 0)
     {
-      errsv = errno;
+      int errsv = errno;
       g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_FAILED,
                    _("%s: cannot create temporary file: %s"), dir, g_strerror (errsv));
       return NULL;
     }
-
-  const gchar *p = data;
-  gsize left = len;
-  while (left > 0)
+  if (!fill_temp (fd, target, data, len, uid, gid, error))
     {
-      ssize_t w = write (fd, p, left);
-      if (w < 0 && errno == EINTR)
-        continue;
-      if (w < 0)
-        goto fail;
-      p += w;
-      left -= w;
-    }
-  if (fchmod (fd, 0640) < 0)
-    goto fail;
-  if ((uid != (uid_t) -1 || gid != (gid_t) -1) && fchown (fd, uid, gid) < 0)
-    {
-      errsv = errno;
-      close (fd);
       g_unlink (tmp);
-      g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_FAILED,
-                   _("%s: cannot set owner: %s"), target, g_strerror (errsv));
       return NULL;
     }
-  if (fsync (fd) < 0)
-    goto fail;
-  if (close (fd) < 0)
-    {
-      fd = -1;
-      goto fail;
-    }
   return g_steal_pointer (&tmp);
-
-fail:
-  errsv = errno;
-  if (fd >= 0)
-    close (fd);
-  g_unlink (tmp);
-  g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_FAILED,
-               _("%s: cannot write: %s"), target, g_strerror (errsv));
-  return NULL;
 }
 
 /* Atomically put @data at @target. With @no_replace an existing @target
