@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include "common/certificate.h"
+#include "common/rcutil.h"
 
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
@@ -17,8 +18,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-#include <gnutls/crypto.h>
 
 #define SELF_SIGNED_NAME "0-self-signed.cert"
 #define CERT_SUFFIX ".cert"
@@ -843,16 +842,112 @@ fail:
 }
 
 /* ------------------------------------------------------------------------
- * Generation */
+ * Generation: each GnuTLS step returns GnuTLS's error code, and
+ * certificate_generate_self_signed() turns the first failure into the one
+ * error "cannot generate certificate". */
 
-#define CHECK(call) G_STMT_START {                                              \
-    ret = (call);                                                                 \
-    if (ret < 0) {                                                                \
-      g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_FAILED,            \
-                   _("%s: cannot generate certificate: %s"), path, gnutls_strerror (ret)); \
-      goto out;                                                                   \
-    }                                                                             \
+G_DEFINE_AUTO_CLEANUP_FREE_FUNC (gnutls_x509_crt_t, gnutls_x509_crt_deinit, NULL)
+G_DEFINE_AUTO_CLEANUP_FREE_FUNC (gnutls_x509_privkey_t, gnutls_x509_privkey_deinit, NULL)
+
+#define TRY(call) G_STMT_START {                                                \
+    int ret_ = (call);                                                            \
+    if (ret_ < 0)                                                                 \
+      return ret_;                                                                \
   } G_STMT_END
+
+static int
+generate_key (CertificateKeyType type, gnutls_x509_privkey_t *key)
+{
+  TRY (gnutls_x509_privkey_init (key));
+  if (type == CERTIFICATE_KEY_RSA_2048)
+    return gnutls_x509_privkey_generate2 (*key, GNUTLS_PK_RSA, 2048, 0, NULL, 0);
+  return gnutls_x509_privkey_generate2 (*key, GNUTLS_PK_ECDSA,
+                                        GNUTLS_CURVE_TO_BITS (GNUTLS_ECC_CURVE_SECP256R1), 0, NULL, 0);
+}
+
+/* A random serial; valid from a day ago (clocks differ) for a year. */
+static int
+set_serial_and_validity (gnutls_x509_crt_t crt)
+{
+  guchar serial[16];
+  time_t now = time (NULL);
+
+  rc_random_nonce (serial, sizeof serial);
+  serial[0] = (serial[0] & 0x7f) | 0x40; /* positive, full 16 bytes */
+  TRY (gnutls_x509_crt_set_serial (crt, serial, sizeof serial));
+  TRY (gnutls_x509_crt_set_activation_time (crt, now - 24 * 60 * 60));
+  return gnutls_x509_crt_set_expiration_time (crt, now + 365 * 24 * 60 * 60);
+}
+
+/* @host as common name and DNS name, and localhost, 127.0.0.1 and ::1. */
+static int
+set_names (gnutls_x509_crt_t crt, const gchar *host)
+{
+  static const guchar ipv4[4] = { 127, 0, 0, 1 };
+  static const guchar ipv6[16] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 };
+
+  TRY (gnutls_x509_crt_set_dn_by_oid (crt, GNUTLS_OID_X520_COMMON_NAME, 0, host, strlen (host)));
+  TRY (gnutls_x509_crt_set_subject_alt_name (crt, GNUTLS_SAN_DNSNAME, host, strlen (host),
+                                             GNUTLS_FSAN_APPEND));
+  if (!g_str_equal (host, "localhost"))
+    TRY (gnutls_x509_crt_set_subject_alt_name (crt, GNUTLS_SAN_DNSNAME, "localhost", strlen ("localhost"),
+                                               GNUTLS_FSAN_APPEND));
+  TRY (gnutls_x509_crt_set_subject_alt_name (crt, GNUTLS_SAN_IPADDRESS, ipv4, sizeof ipv4,
+                                             GNUTLS_FSAN_APPEND));
+  return gnutls_x509_crt_set_subject_alt_name (crt, GNUTLS_SAN_IPADDRESS, ipv6, sizeof ipv6,
+                                               GNUTLS_FSAN_APPEND);
+}
+
+/* A TLS server certificate (no CA) for @key, signed with it. */
+static int
+sign_server_certificate (gnutls_x509_crt_t crt, gnutls_x509_privkey_t key, gboolean rsa)
+{
+  guchar keyid[64];
+  size_t keyid_size = sizeof keyid;
+
+  TRY (gnutls_x509_crt_set_basic_constraints (crt, 0, -1));
+  TRY (gnutls_x509_crt_set_key_usage (crt, GNUTLS_KEY_DIGITAL_SIGNATURE |
+                                      (rsa ? GNUTLS_KEY_KEY_ENCIPHERMENT : 0)));
+  TRY (gnutls_x509_crt_set_key_purpose_oid (crt, GNUTLS_KP_TLS_WWW_SERVER, 0));
+  TRY (gnutls_x509_crt_set_key (crt, key));
+  TRY (gnutls_x509_privkey_get_key_id (key, 0, keyid, &keyid_size));
+  TRY (gnutls_x509_crt_set_subject_key_id (crt, keyid, keyid_size));
+  return gnutls_x509_crt_sign2 (crt, crt, key, GNUTLS_DIG_SHA256, 0);
+}
+
+/* Append the certificate, then the key (PKCS#8), in PEM to @out. */
+static int
+export_pem (gnutls_x509_crt_t crt, gnutls_x509_privkey_t key, GString *out)
+{
+  gnutls_datum_t pem = { NULL, 0 };
+
+  TRY (gnutls_x509_crt_export2 (crt, GNUTLS_X509_FMT_PEM, &pem));
+  g_string_append_len (out, (const gchar *) pem.data, pem.size);
+  gnutls_free (pem.data);
+  TRY (gnutls_x509_privkey_export2_pkcs8 (key, GNUTLS_X509_FMT_PEM, NULL, GNUTLS_PKCS_PLAIN, &pem));
+  g_string_append_len (out, (const gchar *) pem.data, pem.size);
+  gnutls_memset (pem.data, 0, pem.size);
+  gnutls_free (pem.data);
+  return 0;
+}
+
+/* A new key and its self-signed certificate for @host, PEM, into @out. */
+static int
+self_signed_pem (CertificateKeyType type, const gchar *host, GString *out)
+{
+  g_auto(gnutls_x509_privkey_t) key = NULL;
+  g_auto(gnutls_x509_crt_t) crt = NULL;
+
+  TRY (generate_key (type, &key));
+  TRY (gnutls_x509_crt_init (&crt));
+  TRY (gnutls_x509_crt_set_version (crt, 3));
+  TRY (set_serial_and_validity (crt));
+  TRY (set_names (crt, host));
+  TRY (sign_server_certificate (crt, key, type == CERTIFICATE_KEY_RSA_2048));
+  return export_pem (crt, key, out);
+}
+
+#undef TRY
 
 gchar *
 certificate_generate_self_signed (const gchar *dir, CertificateKeyType type,
@@ -861,81 +956,27 @@ certificate_generate_self_signed (const gchar *dir, CertificateKeyType type,
   g_autofree gchar *abs_dir = g_canonicalize_filename (dir, NULL);
   g_autofree gchar *path = g_build_filename (abs_dir, SELF_SIGNED_NAME, NULL);
   const gchar *host = g_get_host_name ();
-  gnutls_x509_privkey_t key = NULL;
-  gnutls_x509_crt_t crt = NULL;
-  gnutls_datum_t crt_pem = { NULL, 0 };
-  gnutls_datum_t key_pem = { NULL, 0 };
-  guchar serial[16];
-  guchar keyid[64];
-  size_t keyid_size = sizeof keyid;
-  static const guchar ipv4[4] = { 127, 0, 0, 1 };
-  static const guchar ipv6[16] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 };
-  gboolean rsa = (type == CERTIFICATE_KEY_RSA_2048);
-  gchar *result = NULL;
-  time_t now = time (NULL);
+  g_autoptr(GString) pem = g_string_new (NULL);
+  gboolean ok;
   int ret;
 
-  CHECK (gnutls_x509_privkey_init (&key));
-  if (rsa)
-    CHECK (gnutls_x509_privkey_generate2 (key, GNUTLS_PK_RSA, 2048, 0, NULL, 0));
-  else
-    CHECK (gnutls_x509_privkey_generate2 (key, GNUTLS_PK_ECDSA,
-                                          GNUTLS_CURVE_TO_BITS (GNUTLS_ECC_CURVE_SECP256R1), 0, NULL, 0));
+  ret = self_signed_pem (type, host, pem);
+  if (ret < 0)
+    {
+      gnutls_memset (pem->str, 0, pem->len);
+      g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_FAILED,
+                   _("%s: cannot generate certificate: %s"), path, gnutls_strerror (ret));
+      return NULL;
+    }
+  ok = write_atomic (path, pem->str, pem->len, uid, gid, TRUE, error);
+  gnutls_memset (pem->str, 0, pem->len);
+  if (!ok)
+    return NULL;
 
-  CHECK (gnutls_x509_crt_init (&crt));
-  CHECK (gnutls_x509_crt_set_version (crt, 3));
-  CHECK (gnutls_rnd (GNUTLS_RND_NONCE, serial, sizeof serial));
-  serial[0] = (serial[0] & 0x7f) | 0x40; /* positive, full 16 bytes */
-  CHECK (gnutls_x509_crt_set_serial (crt, serial, sizeof serial));
-  CHECK (gnutls_x509_crt_set_activation_time (crt, now - 24 * 60 * 60));
-  CHECK (gnutls_x509_crt_set_expiration_time (crt, now + 365 * 24 * 60 * 60));
-  CHECK (gnutls_x509_crt_set_dn_by_oid (crt, GNUTLS_OID_X520_COMMON_NAME, 0, host, strlen (host)));
-  CHECK (gnutls_x509_crt_set_subject_alt_name (crt, GNUTLS_SAN_DNSNAME, host, strlen (host),
-                                               GNUTLS_FSAN_APPEND));
-  if (!g_str_equal (host, "localhost"))
-    CHECK (gnutls_x509_crt_set_subject_alt_name (crt, GNUTLS_SAN_DNSNAME, "localhost", strlen ("localhost"),
-                                                 GNUTLS_FSAN_APPEND));
-  CHECK (gnutls_x509_crt_set_subject_alt_name (crt, GNUTLS_SAN_IPADDRESS, ipv4, sizeof ipv4,
-                                               GNUTLS_FSAN_APPEND));
-  CHECK (gnutls_x509_crt_set_subject_alt_name (crt, GNUTLS_SAN_IPADDRESS, ipv6, sizeof ipv6,
-                                               GNUTLS_FSAN_APPEND));
-  CHECK (gnutls_x509_crt_set_basic_constraints (crt, 0, -1));
-  CHECK (gnutls_x509_crt_set_key_usage (crt, GNUTLS_KEY_DIGITAL_SIGNATURE |
-                                        (rsa ? GNUTLS_KEY_KEY_ENCIPHERMENT : 0)));
-  CHECK (gnutls_x509_crt_set_key_purpose_oid (crt, GNUTLS_KP_TLS_WWW_SERVER, 0));
-  CHECK (gnutls_x509_crt_set_key (crt, key));
-  CHECK (gnutls_x509_privkey_get_key_id (key, 0, keyid, &keyid_size));
-  CHECK (gnutls_x509_crt_set_subject_key_id (crt, keyid, keyid_size));
-  CHECK (gnutls_x509_crt_sign2 (crt, crt, key, GNUTLS_DIG_SHA256, 0));
-
-  CHECK (gnutls_x509_crt_export2 (crt, GNUTLS_X509_FMT_PEM, &crt_pem));
-  CHECK (gnutls_x509_privkey_export2_pkcs8 (key, GNUTLS_X509_FMT_PEM, NULL, GNUTLS_PKCS_PLAIN, &key_pem));
-
-  {
-    g_autoptr(GString) out = g_string_sized_new (crt_pem.size + key_pem.size);
-    g_string_append_len (out, (const gchar *) crt_pem.data, crt_pem.size);
-    g_string_append_len (out, (const gchar *) key_pem.data, key_pem.size);
-    gnutls_memset (key_pem.data, 0, key_pem.size);
-    gboolean ok = write_atomic (path, out->str, out->len, uid, gid, TRUE, error);
-    gnutls_memset (out->str, 0, out->len);
-    if (!ok)
-      goto out;
-  }
-
-  g_debug ("%s: generated self-signed %s certificate for %s", path, rsa ? "RSA 2048" : "ECDSA P-256", host);
-  result = g_steal_pointer (&path);
-
-out:
-  gnutls_free (crt_pem.data);
-  gnutls_free (key_pem.data);
-  if (crt)
-    gnutls_x509_crt_deinit (crt);
-  if (key)
-    gnutls_x509_privkey_deinit (key);
-  return result;
+  g_debug ("%s: generated self-signed %s certificate for %s", path,
+           type == CERTIFICATE_KEY_RSA_2048 ? "RSA 2048" : "ECDSA P-256", host);
+  return g_steal_pointer (&path);
 }
-
-#undef CHECK
 
 gchar *
 certificate_ensure (const gchar *dir, CertificateKeyType type,
