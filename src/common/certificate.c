@@ -998,50 +998,25 @@ certificate_ensure (const gchar *dir, CertificateKeyType type,
 /* ------------------------------------------------------------------------
  * Combining */
 
-gchar *
-certificate_combine (const gchar *dir, const gchar *const *files,
-                     uid_t uid, gid_t gid, GError **error)
+/* DIR/NAME.cert, NAME being @first's base name without its extension. */
+static gchar *
+combined_target (const gchar *dir, const gchar *first)
 {
-  g_autoptr(GPtrArray) blocks = g_ptr_array_new_with_free_func (pem_block_free);
-  g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr(Certificate) cert = NULL;
-  g_autofree gchar *abs_dir = NULL;
-  g_autofree gchar *base = NULL;
-  g_autofree gchar *names = NULL;
-  g_autofree gchar *target = NULL;
-  gchar *dot;
+  g_autofree gchar *abs_dir = g_canonicalize_filename (dir, NULL);
+  g_autofree gchar *base = g_path_get_basename (first);
+  gchar *dot = strrchr (base, '.');
 
-  g_return_val_if_fail (dir != NULL, NULL);
-  if (!files || !files[0])
-    {
-      g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_FAILED, _("no files to combine"));
-      return NULL;
-    }
-
-  for (guint i = 0; files[i]; i++)
-    g_ptr_array_add (paths, g_canonicalize_filename (files[i], NULL));
-  for (guint i = 0; i < paths->len; i++)
-    {
-      if (!read_pem_file (paths->pdata[i], blocks, error))
-        return NULL;
-    }
-  g_ptr_array_add (paths, NULL);
-  names = g_strjoinv (", ", (gchar **) paths->pdata);
-  g_ptr_array_remove_index (paths, paths->len - 1);
-
-  cert = certificate_from_blocks (names, blocks, TRUE, error);
-  if (!cert)
-    return NULL;
-
-  base = g_path_get_basename (paths->pdata[0]);
-  dot = strrchr (base, '.');
   if (dot && dot != base)
     *dot = '\0';
-  abs_dir = g_canonicalize_filename (dir, NULL);
-  target = g_strdup_printf ("%s/%s%s", abs_dir, base, CERT_SUFFIX);
+  return g_strdup_printf ("%s/%s%s", abs_dir, base, CERT_SUFFIX);
+}
 
-  /* certificates (server first, then the chain in the given order), then the key */
-  g_autoptr(GString) out = g_string_new (NULL);
+/* The certificates (server first, then the chain in the given order), then
+ * the key block as it was given, appended to @out. */
+static gboolean
+combined_pem (const Certificate *cert, GPtrArray *blocks, const gchar *target,
+              GString *out, GError **error)
+{
   for (guint i = 0; i < cert->n_certs; i++)
     {
       gnutls_datum_t pem = { NULL, 0 };
@@ -1050,7 +1025,7 @@ certificate_combine (const gchar *dir, const gchar *const *files,
         {
           g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_FAILED,
                        _("%s: cannot export certificate: %s"), target, gnutls_strerror (ret));
-          return NULL;
+          return FALSE;
         }
       g_string_append_len (out, (const gchar *) pem.data, pem.size);
       gnutls_free (pem.data);
@@ -1061,8 +1036,43 @@ certificate_combine (const gchar *dir, const gchar *const *files,
       if (block->kind == BLOCK_KEY)
         g_string_append (out, block->text);
     }
+  return TRUE;
+}
 
-  gboolean ok = write_atomic (target, out->str, out->len, uid, gid, FALSE, error);
+gchar *
+certificate_combine (const gchar *dir, const gchar *const *files,
+                     uid_t uid, gid_t gid, GError **error)
+{
+  g_autoptr(GPtrArray) blocks = g_ptr_array_new_with_free_func (pem_block_free);
+  g_auto(GStrv) paths = NULL;
+  g_autofree gchar *names = NULL;
+  g_autofree gchar *target = NULL;
+  g_autoptr(Certificate) cert = NULL;
+  g_autoptr(GString) out = g_string_new (NULL);
+  gboolean ok;
+
+  g_return_val_if_fail (dir != NULL, NULL);
+  if (!files || !files[0])
+    {
+      g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_FAILED, _("no files to combine"));
+      return NULL;
+    }
+
+  paths = g_new0 (gchar *, g_strv_length ((gchar **) files) + 1);
+  for (guint i = 0; files[i]; i++)
+    {
+      paths[i] = g_canonicalize_filename (files[i], NULL);
+      if (!read_pem_file (paths[i], blocks, error))
+        return NULL;
+    }
+  names = g_strjoinv (", ", paths);
+  cert = certificate_from_blocks (names, blocks, TRUE, error);
+  if (!cert)
+    return NULL;
+
+  target = combined_target (dir, paths[0]);
+  ok = combined_pem (cert, blocks, target, out, error) &&
+       write_atomic (target, out->str, out->len, uid, gid, FALSE, error);
   gnutls_memset (out->str, 0, out->len);
   if (!ok)
     return NULL;
