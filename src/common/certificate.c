@@ -1,5 +1,5 @@
 /* certificate.c: find, load, validate, generate and combine the server's
- * .cert files (DESIGN.md §3). GnuTLS only. */
+ * .cert files (doc/architecture.md, "Certificates"). GnuTLS only. */
 #include "config.h"
 
 #include "common/certificate.h"

@@ -1,6 +1,6 @@
 /* certificate.h: find, load, validate, generate and combine the server's
- * .cert files (DESIGN.md §3). Shared by registry-console and remotectl.
- * Log domain: cockpit-ws. */
+ * .cert files (doc/architecture.md, "Certificates"). Shared by
+ * registry-console and remotectl. Log domain: cockpit-ws. */
 #pragma once
 
 #include <glib.h>

@@ -1,5 +1,6 @@
-/* remotectl: the helper's main. Only the "certificate" command (DESIGN.md §3):
- *   remotectl certificate [--cert-dir DIR] [--ensure] [--user U] [--group G] [FILE…]
+/* remotectl: the helper's main. Only the "certificate" command
+ * (doc/architecture.md, "Certificates"):
+ *   remotectl certificate [--cert-dir DIR] [--ensure [--rsa]] [--user U] [--group G] [FILE…]
  * Exit status: 0 success, 1 failure, 2 usage error. */
 #include "config.h"
 
