@@ -690,7 +690,7 @@ fsync_dir (const gchar *dir, GError **error)
       int errsv = errno;
       if (fd >= 0)
         close (fd);
-      g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_FAILED,
+      g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_UNWRITABLE,
                    _("%s: cannot sync directory: %s"), dir, g_strerror (errsv));
       return FALSE;
     }
@@ -704,7 +704,7 @@ ensure_dir (const gchar *dir, GError **error)
   if (g_mkdir_with_parents (dir, 0755) < 0)
     {
       int errsv = errno;
-      g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_FAILED,
+      g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_UNWRITABLE,
                    _("%s: cannot create directory: %s"), dir, g_strerror (errsv));
       return FALSE;
     }
@@ -749,10 +749,10 @@ fill_temp (int fd, const gchar *target, const gchar *data, gsize len,
   if (errsv == 0)
     return TRUE;
   if (owner_failed)
-    g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_FAILED,
+    g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_UNWRITABLE,
                  _("%s: cannot set owner: %s"), target, g_strerror (errsv));
   else
-    g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_FAILED,
+    g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_UNWRITABLE,
                  _("%s: cannot write: %s"), target, g_strerror (errsv));
   return FALSE;
 }
@@ -775,7 +775,7 @@ write_temp (const gchar *target, const gchar *data, gsize len,
   if (fd < 0)
     {
       int errsv = errno;
-      g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_FAILED,
+      g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_UNWRITABLE,
                    _("%s: cannot create temporary file: %s"), dir, g_strerror (errsv));
       return NULL;
     }
@@ -836,7 +836,7 @@ write_atomic (const gchar *target, const gchar *data, gsize len,
 
 fail:
   g_unlink (tmp);
-  g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_FAILED,
+  g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_UNWRITABLE,
                _("%s: cannot write: %s"), target, g_strerror (errsv));
   return FALSE;
 }
@@ -1054,7 +1054,7 @@ certificate_combine (const gchar *dir, const gchar *const *files,
   g_return_val_if_fail (dir != NULL, NULL);
   if (!files || !files[0])
     {
-      g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_FAILED, _("no files to combine"));
+      g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_NO_FILES, _("no files to combine"));
       return NULL;
     }
 

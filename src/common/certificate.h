@@ -25,7 +25,10 @@ typedef enum {
   CERTIFICATE_ERROR_TWO_KEYS,
   CERTIFICATE_ERROR_MISMATCH,       /* key does not match the first certificate */
   CERTIFICATE_ERROR_INVALID,        /* a block that GnuTLS cannot parse */
-  CERTIFICATE_ERROR_FAILED,         /* generation, writing, chown ... */
+  CERTIFICATE_ERROR_FAILED,         /* a GnuTLS call failed (its error in the message) */
+  CERTIFICATE_ERROR_UNWRITABLE,     /* creating, writing, syncing or chown of the directory
+                                       or file failed (errno text in message) */
+  CERTIFICATE_ERROR_NO_FILES,       /* certificate_combine() without files */
 } CertificateError;
 
 typedef enum {

@@ -1083,7 +1083,7 @@ test_generate_reports_unwritable_dir (void **state)
   g_autofree gchar *file = write_file (fx->dir, "notadir", "x");
   g_autofree gchar *expected = g_strdup_printf ("%s: cannot create directory: Not a directory", file);
   assert_null (certificate_generate_self_signed (file, CERTIFICATE_KEY_ECDSA_P256, -1, -1, &error));
-  assert_true (g_error_matches (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_FAILED));
+  assert_true (g_error_matches (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_UNWRITABLE));
   assert_string_equal (error->message, expected);
 }
 
@@ -1466,6 +1466,21 @@ test_combine_reports_bad_input_file (void **state)
   assert_string_equal (error->message, expected2);
 }
 
+static void
+test_combine_without_files (void **state)
+{
+  Fixture *fx = *state;
+  const gchar *none[] = { NULL };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GError) error2 = NULL;
+
+  assert_null (certificate_combine (fx->dir, none, -1, -1, &error));
+  assert_true (g_error_matches (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_NO_FILES));
+  assert_string_equal (error->message, "no files to combine");
+  assert_null (certificate_combine (fx->dir, NULL, -1, -1, &error2));
+  assert_true (g_error_matches (error2, CERTIFICATE_ERROR, CERTIFICATE_ERROR_NO_FILES));
+}
+
 int
 main (void)
 {
@@ -1524,6 +1539,7 @@ main (void)
     T (test_combine_replaces_existing),
     T (test_combine_rejects_mismatch),
     T (test_combine_reports_bad_input_file),
+    T (test_combine_without_files),
   };
 #undef T
 
