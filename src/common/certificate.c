@@ -367,8 +367,8 @@ key_matches_cert (gnutls_x509_crt_t crt, gnutls_x509_privkey_t key)
  * (a path, or a list of paths); errors about one block name its file. */
 
 /* The one private key block, refusing encrypted keys, unsupported key types
- * and a second key. *KEY_BLOCK stays NULL when there is no key: that is
- * reported after the certificates, which come first in the file. */
+ * and a second key. *KEY_BLOCK stays NULL when there is no key; import_key()
+ * reports that, after the certificates have been checked. */
 static gboolean
 find_key_block (const gchar *name, GPtrArray *blocks, PemBlock **key_block, GError **error)
 {
