@@ -1,11 +1,14 @@
 /* certificate.c: find, load, validate, generate and combine the server's
- * .cert files (DESIGN.md §3). GnuTLS only. */
+ * .cert files (doc/architecture.md, "Certificates"). GnuTLS only. */
 #include "config.h"
 
 #include "common/certificate.h"
+#include "common/rcutil.h"
 
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
+#include <gio/gio.h>
+#include <gio/gunixinputstream.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -15,8 +18,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-#include <gnutls/crypto.h>
 
 #define SELF_SIGNED_NAME "0-self-signed.cert"
 #define CERT_SUFFIX ".cert"
@@ -134,7 +135,83 @@ check_block_body (gchar **lines, guint n, gboolean *encrypted)
   return count > 0 && count % 4 == 0;
 }
 
-/* Parse all PEM blocks of @contents into @blocks. */
+/* Index of the END line of the block that begins at lines[begin] with
+ * @label: the next "-----" line, when it is "-----END LABEL-----". N when
+ * there is none. */
+static guint
+find_block_end (gchar **lines, guint n, guint begin, const gchar *label)
+{
+  guint end = begin + 1;
+
+  while (end < n && !g_str_has_prefix (lines[end], "-----"))
+    end++;
+  if (end == n)
+    return n;
+  g_autofree gchar *end_label = boundary_label (lines[end], strlen (lines[end]), "END");
+  return end_label && g_str_equal (end_label, label) ? end : n;
+}
+
+/* lines[begin+1 .. end-1] is the body; "\r" stripped for the check. */
+static gboolean
+block_body_ok (gchar **lines, guint begin, guint end, gboolean *encrypted)
+{
+  g_autoptr(GPtrArray) body = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint j = begin + 1; j < end; j++)
+    g_ptr_array_add (body, g_strchomp (g_strdup (lines[j])));
+  return check_block_body ((gchar **) body->pdata, body->len, encrypted);
+}
+
+/* BEGIN line through END line, each line ending in "\n" only. */
+static gchar *
+block_text (gchar **lines, guint begin, guint end)
+{
+  GString *text = g_string_new (NULL);
+
+  for (guint j = begin; j <= end; j++)
+    {
+      g_autofree gchar *line = g_strchomp (g_strdup (lines[j]));
+      g_string_append (text, line);
+      g_string_append_c (text, '\n');
+    }
+  return g_string_free (text, FALSE);
+}
+
+/* The block that begins at lines[begin] (its BEGIN line's @label); *END is
+ * set to the index of its END line. */
+static PemBlock *
+parse_block (const gchar *path, gchar **lines, guint n, guint begin, const gchar *label,
+             guint *end, GError **error)
+{
+  gboolean encrypted = FALSE;
+  PemBlock *block;
+
+  *end = find_block_end (lines, n, begin, label);
+  if (*end == n)
+    {
+      g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_TRUNCATED,
+                   _("%s: truncated PEM block \"%s\": BEGIN without END"), path, label);
+      return NULL;
+    }
+  if (!block_body_ok (lines, begin, *end, &encrypted))
+    {
+      g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_TRUNCATED,
+                   _("%s: truncated PEM block \"%s\": invalid base64 data"), path, label);
+      return NULL;
+    }
+
+  block = g_new0 (PemBlock, 1);
+  block->kind = classify_label (label);
+  if (block->kind == BLOCK_KEY && encrypted)
+    block->kind = BLOCK_ENCRYPTED_KEY;
+  block->label = g_strdup (label);
+  block->text = block_text (lines, begin, *end);
+  block->source = path;
+  return block;
+}
+
+/* Parse all PEM blocks of @contents into @blocks; text around them is
+ * ignored, but there must be at least one. */
 static gboolean
 parse_pem (const gchar *path, const gchar *contents, GPtrArray *blocks, GError **error)
 {
@@ -145,51 +222,14 @@ parse_pem (const gchar *path, const gchar *contents, GPtrArray *blocks, GError *
   for (guint i = 0; i < n; i++)
     {
       g_autofree gchar *label = boundary_label (lines[i], strlen (lines[i]), "BEGIN");
+      PemBlock *block;
       guint end;
-      gboolean encrypted = FALSE;
 
       if (!label)
         continue;
-
-      for (end = i + 1; end < n; end++)
-        {
-          if (g_str_has_prefix (lines[end], "-----"))
-            break;
-        }
-      g_autofree gchar *end_label = end < n ? boundary_label (lines[end], strlen (lines[end]), "END") : NULL;
-      if (!end_label || !g_str_equal (end_label, label))
-        {
-          g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_TRUNCATED,
-                       _("%s: truncated PEM block \"%s\": BEGIN without END"), path, label);
-          return FALSE;
-        }
-
-      /* lines[i+1 .. end-1] is the body; strip "\r" for the check */
-      g_autoptr(GPtrArray) body = g_ptr_array_new_with_free_func (g_free);
-      for (guint j = i + 1; j < end; j++)
-        g_ptr_array_add (body, g_strchomp (g_strdup (lines[j])));
-      if (!check_block_body ((gchar **) body->pdata, body->len, &encrypted))
-        {
-          g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_TRUNCATED,
-                       _("%s: truncated PEM block \"%s\": invalid base64 data"), path, label);
-          return FALSE;
-        }
-
-      GString *text = g_string_new (NULL);
-      for (guint j = i; j <= end; j++)
-        {
-          g_autofree gchar *line = g_strchomp (g_strdup (lines[j]));
-          g_string_append (text, line);
-          g_string_append_c (text, '\n');
-        }
-
-      PemBlock *block = g_new0 (PemBlock, 1);
-      block->kind = classify_label (label);
-      if (block->kind == BLOCK_KEY && encrypted)
-        block->kind = BLOCK_ENCRYPTED_KEY;
-      block->label = g_steal_pointer (&label);
-      block->text = g_string_free (text, FALSE);
-      block->source = path;
+      block = parse_block (path, lines, n, i, label, &end, error);
+      if (!block)
+        return FALSE;
       g_ptr_array_add (blocks, block);
       found++;
       i = end;
@@ -206,52 +246,48 @@ parse_pem (const gchar *path, const gchar *contents, GPtrArray *blocks, GError *
 
 #define MAX_FILE_SIZE (1024 * 1024)
 
-/* Read a whole file (at most MAX_FILE_SIZE); on failure returns NULL and
- * sets *errsv. */
+/* Read a whole file of at most MAX_FILE_SIZE bytes: the descriptor that was
+ * opened and checked, so there is no window to swap the file in between.
+ * Returns the contents (not NUL-terminated) and sets *LENGTH. */
 static gchar *
-read_file (const gchar *path, gsize *length, int *errsv)
+read_file (const gchar *path, gsize *length, GError **error)
 {
-  g_autoptr(GString) buf = g_string_new (NULL);
+  g_autoptr(GInputStream) in = NULL;
+  g_autoptr(GError) local = NULL;
+  g_autofree gchar *buf = NULL;
   struct stat st;
-  gchar chunk[8192];
+  int errsv = 0;
   int fd;
 
   fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0)
+  if (fd < 0 || fstat (fd, &st) < 0)
+    errsv = errno;
+  else if (S_ISDIR (st.st_mode))
+    errsv = EISDIR;
+  else if (st.st_size > MAX_FILE_SIZE)
+    errsv = EFBIG;
+  if (errsv != 0)
     {
-      *errsv = errno;
+      if (fd >= 0)
+        close (fd);
+      g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_UNREADABLE,
+                   _("%s: cannot read: %s"), path, g_strerror (errsv));
       return NULL;
     }
-  if (fstat (fd, &st) < 0 || S_ISDIR (st.st_mode))
+
+  /* one byte more than allowed tells a file that grew since fstat() */
+  in = g_unix_input_stream_new (fd, TRUE);
+  buf = g_malloc (MAX_FILE_SIZE + 1);
+  *length = 0;
+  if (!g_input_stream_read_all (in, buf, MAX_FILE_SIZE + 1, length, NULL, &local) ||
+      *length > MAX_FILE_SIZE)
     {
-      *errsv = S_ISDIR (st.st_mode) ? EISDIR : errno;
-      close (fd);
+      gnutls_memset (buf, 0, *length);
+      g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_UNREADABLE,
+                   _("%s: cannot read: %s"), path, local ? local->message : g_strerror (EFBIG));
       return NULL;
     }
-  for (;;)
-    {
-      ssize_t r = read (fd, chunk, sizeof chunk);
-      if (r < 0 && errno == EINTR)
-        continue;
-      if (r < 0)
-        {
-          *errsv = errno;
-          close (fd);
-          return NULL;
-        }
-      if (r == 0)
-        break;
-      g_string_append_len (buf, chunk, r);
-      if (buf->len > MAX_FILE_SIZE)
-        {
-          *errsv = EFBIG;
-          close (fd);
-          return NULL;
-        }
-    }
-  close (fd);
-  *length = buf->len;
-  return g_string_free (g_steal_pointer (&buf), FALSE);
+  return g_steal_pointer (&buf);
 }
 
 static gboolean
@@ -276,15 +312,10 @@ read_pem_file (const gchar *path, GPtrArray *blocks, GError **error)
 {
   g_autofree gchar *contents = NULL;
   gsize length = 0;
-  int errsv = 0;
 
-  contents = read_file (path, &length, &errsv);
+  contents = read_file (path, &length, error);
   if (!contents)
-    {
-      g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_UNREADABLE,
-                   _("%s: cannot read: %s"), path, g_strerror (errsv));
-      return FALSE;
-    }
+    return FALSE;
   gboolean ok = parse_pem_data (path, contents, length, blocks, error);
   gnutls_memset (contents, 0, length);
   return ok;
@@ -330,16 +361,20 @@ key_matches_cert (gnutls_x509_crt_t crt, gnutls_x509_privkey_t key)
   return clen == klen && memcmp (cid, kid, clen) == 0;
 }
 
-/* @name: what errors start with (a path, or a list of paths). */
-static Certificate *
-certificate_from_blocks (const gchar *name, GPtrArray *blocks, gboolean reorder, GError **error)
-{
-  g_autoptr(Certificate) cert = g_new0 (Certificate, 1);
-  g_autoptr(GPtrArray) crts = g_ptr_array_new ();
-  PemBlock *key_block = NULL;
-  guint n_keys = 0;
-  int ret;
+/* Building a Certificate goes in steps, each setting @error and returning
+ * FALSE on failure; the caller's g_autoptr(Certificate) frees whatever was
+ * built so far. @name is what errors about the file as a whole start with
+ * (a path, or a list of paths); errors about one block name its file. */
 
+/* The one private key block, refusing encrypted keys, unsupported key types
+ * and a second key. *KEY_BLOCK stays NULL when there is no key; import_key()
+ * reports that, after the certificates have been checked. */
+static gboolean
+find_key_block (const gchar *name, GPtrArray *blocks, PemBlock **key_block, GError **error)
+{
+  guint n_keys = 0;
+
+  *key_block = NULL;
   for (guint i = 0; i < blocks->len; i++)
     {
       PemBlock *block = blocks->pdata[i];
@@ -348,14 +383,14 @@ certificate_from_blocks (const gchar *name, GPtrArray *blocks, gboolean reorder,
         case BLOCK_ENCRYPTED_KEY:
           g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_ENCRYPTED_KEY,
                        _("%s: private key is encrypted"), block->source);
-          return NULL;
+          return FALSE;
         case BLOCK_UNSUPPORTED_KEY:
           g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_INVALID,
                        _("%s: unsupported private key type \"%s\""), block->source, block->label);
-          return NULL;
+          return FALSE;
         case BLOCK_KEY:
           n_keys++;
-          key_block = block;
+          *key_block = block;
           break;
         case BLOCK_CERTIFICATE:
         case BLOCK_OTHER:
@@ -367,51 +402,71 @@ certificate_from_blocks (const gchar *name, GPtrArray *blocks, gboolean reorder,
     {
       g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_TWO_KEYS,
                    _("%s: more than one private key"), name);
-      return NULL;
+      return FALSE;
     }
+  return TRUE;
+}
 
+/* Append the certificate of @block to cert->certs (which has room for it). */
+static gboolean
+import_certificate (const gchar *name, const PemBlock *block, Certificate *cert, GError **error)
+{
+  gnutls_datum_t data = { (guchar *) block->text, strlen (block->text) };
+  gnutls_x509_crt_t *crt = &cert->certs[cert->n_certs];
+  int ret;
+
+  ret = gnutls_x509_crt_init (crt);
+  if (ret < 0)
+    {
+      g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_FAILED,
+                   "%s: %s", name, gnutls_strerror (ret));
+      return FALSE;
+    }
+  cert->n_certs++;
+  ret = gnutls_x509_crt_import (*crt, &data, GNUTLS_X509_FMT_PEM);
+  if (ret < 0)
+    {
+      g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_INVALID,
+                   _("%s: invalid certificate %u: %s"), block->source, cert->n_certs, gnutls_strerror (ret));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* All certificate blocks, in file order; at least one. */
+static gboolean
+import_certificates (const gchar *name, GPtrArray *blocks, Certificate *cert, GError **error)
+{
+  cert->certs = g_new0 (gnutls_x509_crt_t, blocks->len);
   for (guint i = 0; i < blocks->len; i++)
     {
       PemBlock *block = blocks->pdata[i];
-      gnutls_x509_crt_t crt;
-      gnutls_datum_t data;
 
-      if (block->kind != BLOCK_CERTIFICATE)
-        {
-          if (block->kind == BLOCK_OTHER)
-            g_debug ("%s: ignoring PEM block \"%s\"", block->source, block->label);
-          continue;
-        }
-      ret = gnutls_x509_crt_init (&crt);
-      if (ret < 0)
-        {
-          g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_FAILED,
-                       "%s: %s", name, gnutls_strerror (ret));
-          goto fail;
-        }
-      g_ptr_array_add (crts, crt);
-      data.data = (guchar *) block->text;
-      data.size = strlen (block->text);
-      ret = gnutls_x509_crt_import (crt, &data, GNUTLS_X509_FMT_PEM);
-      if (ret < 0)
-        {
-          g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_INVALID,
-                       _("%s: invalid certificate %u: %s"), block->source, crts->len, gnutls_strerror (ret));
-          goto fail;
-        }
+      if (block->kind == BLOCK_OTHER)
+        g_debug ("%s: ignoring PEM block \"%s\"", block->source, block->label);
+      if (block->kind == BLOCK_CERTIFICATE && !import_certificate (name, block, cert, error))
+        return FALSE;
     }
 
-  if (crts->len == 0)
+  if (cert->n_certs == 0)
     {
       g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_NO_CERTIFICATE,
                    _("%s: no certificate found"), name);
-      goto fail;
+      return FALSE;
     }
+  return TRUE;
+}
+
+static gboolean
+import_key (const gchar *name, const PemBlock *key_block, Certificate *cert, GError **error)
+{
+  int ret;
+
   if (!key_block)
     {
       g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_NO_KEY,
                    _("%s: no private key found"), name);
-      goto fail;
+      return FALSE;
     }
 
   ret = gnutls_x509_privkey_init (&cert->key);
@@ -424,39 +479,49 @@ certificate_from_blocks (const gchar *name, GPtrArray *blocks, gboolean reorder,
     {
       g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_INVALID,
                    _("%s: invalid private key: %s"), key_block->source, gnutls_strerror (ret));
-      goto fail;
+      return FALSE;
     }
+  return TRUE;
+}
 
-  if (!key_matches_cert (crts->pdata[0], cert->key))
+/* The key must belong to the first certificate. With @reorder (combining
+ * files given in any order) the certificate it belongs to moves to the
+ * front instead, the others keeping their order. */
+static gboolean
+put_server_first (const gchar *name, Certificate *cert, gboolean reorder, GError **error)
+{
+  guint match = 0;
+
+  if (key_matches_cert (cert->certs[0], cert->key))
+    return TRUE;
+  if (reorder)
     {
-      guint match = 0;
-      if (reorder)
-        {
-          for (match = 1; match < crts->len; match++)
-            if (key_matches_cert (crts->pdata[match], cert->key))
-              break;
-        }
-      if (match == 0 || match == crts->len)
-        {
-          g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_MISMATCH,
-                       _("%s: private key does not match the certificate"), name);
-          goto fail;
-        }
-      /* combine: put the server certificate first, keep the others' order */
-      gpointer server = crts->pdata[match];
-      g_ptr_array_remove_index (crts, match);
-      g_ptr_array_insert (crts, 0, server);
+      for (match = 1; match < cert->n_certs; match++)
+        if (key_matches_cert (cert->certs[match], cert->key))
+          break;
+    }
+  if (match == 0 || match == cert->n_certs)
+    {
+      g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_MISMATCH,
+                   _("%s: private key does not match the certificate"), name);
+      return FALSE;
     }
 
-  cert->n_certs = crts->len;
-  cert->certs = g_new0 (gnutls_x509_crt_t, crts->len);
-  for (guint i = 0; i < crts->len; i++)
-    cert->certs[i] = crts->pdata[i];
-  g_ptr_array_set_size (crts, 0);
+  gnutls_x509_crt_t server = cert->certs[match];
+  memmove (&cert->certs[1], &cert->certs[0], match * sizeof cert->certs[0]);
+  cert->certs[0] = server;
+  return TRUE;
+}
 
+/* Outside its validity period the server certificate still loads (the
+ * server must start to be fixed), with a warning logged and kept. */
+static void
+note_validity (const gchar *name, Certificate *cert)
+{
   time_t now = time (NULL);
   time_t not_before = gnutls_x509_crt_get_activation_time (cert->certs[0]);
   time_t not_after = gnutls_x509_crt_get_expiration_time (cert->certs[0]);
+
   if (not_after != (time_t) -1 && now > not_after)
     {
       g_autofree gchar *when = format_time (not_after);
@@ -469,13 +534,21 @@ certificate_from_blocks (const gchar *name, GPtrArray *blocks, gboolean reorder,
     }
   if (cert->validity_warning)
     g_warning ("%s: certificate %s", name, cert->validity_warning);
+}
 
+static Certificate *
+certificate_from_blocks (const gchar *name, GPtrArray *blocks, gboolean reorder, GError **error)
+{
+  g_autoptr(Certificate) cert = g_new0 (Certificate, 1);
+  PemBlock *key_block = NULL;
+
+  if (!find_key_block (name, blocks, &key_block, error) ||
+      !import_certificates (name, blocks, cert, error) ||
+      !import_key (name, key_block, cert, error) ||
+      !put_server_first (name, cert, reorder, error))
+    return NULL;
+  note_validity (name, cert);
   return g_steal_pointer (&cert);
-
-fail:
-  for (guint i = 0; i < crts->len; i++)
-    gnutls_x509_crt_deinit (crts->pdata[i]);
-  return NULL;
 }
 
 Certificate *
@@ -617,7 +690,7 @@ fsync_dir (const gchar *dir, GError **error)
       int errsv = errno;
       if (fd >= 0)
         close (fd);
-      g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_FAILED,
+      g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_UNWRITABLE,
                    _("%s: cannot sync directory: %s"), dir, g_strerror (errsv));
       return FALSE;
     }
@@ -631,11 +704,57 @@ ensure_dir (const gchar *dir, GError **error)
   if (g_mkdir_with_parents (dir, 0755) < 0)
     {
       int errsv = errno;
-      g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_FAILED,
+      g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_UNWRITABLE,
                    _("%s: cannot create directory: %s"), dir, g_strerror (errsv));
       return FALSE;
     }
   return TRUE;
+}
+
+/* Write all of @data to @fd; FALSE with errno set on failure. */
+static gboolean
+write_all (int fd, const gchar *data, gsize len)
+{
+  while (len > 0)
+    {
+      ssize_t w = write (fd, data, len);
+      if (w < 0 && errno == EINTR)
+        continue;
+      if (w < 0)
+        return FALSE;
+      data += w;
+      len -= w;
+    }
+  return TRUE;
+}
+
+/* Fill the new temporary file @fd for @target: contents, mode, owner, on
+ * disk. Closes @fd in every case. */
+static gboolean
+fill_temp (int fd, const gchar *target, const gchar *data, gsize len,
+           uid_t uid, gid_t gid, GError **error)
+{
+  gboolean owner_failed = FALSE;
+  int errsv = 0;
+
+  if (!write_all (fd, data, len) || fchmod (fd, 0640) < 0)
+    errsv = errno;
+  else if ((uid != (uid_t) -1 || gid != (gid_t) -1) && fchown (fd, uid, gid) < 0)
+    errsv = errno, owner_failed = TRUE;
+  else if (fsync (fd) < 0)
+    errsv = errno;
+  if (close (fd) < 0 && errsv == 0)
+    errsv = errno;
+
+  if (errsv == 0)
+    return TRUE;
+  if (owner_failed)
+    g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_UNWRITABLE,
+                 _("%s: cannot set owner: %s"), target, g_strerror (errsv));
+  else
+    g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_UNWRITABLE,
+                 _("%s: cannot write: %s"), target, g_strerror (errsv));
+  return FALSE;
 }
 
 /* Write @data to a complete, synced temporary file beside @target.
@@ -647,7 +766,6 @@ write_temp (const gchar *target, const gchar *data, gsize len,
   g_autofree gchar *dir = g_path_get_dirname (target);
   g_autofree gchar *base = g_path_get_basename (target);
   g_autofree gchar *tmp = g_strdup_printf ("%s/.%s.XXXXXX", dir, base);
-  int errsv;
   int fd;
 
   if (!ensure_dir (dir, error))
@@ -656,52 +774,17 @@ write_temp (const gchar *target, const gchar *data, gsize len,
   fd = g_mkstemp_full (tmp, O_WRONLY | O_CLOEXEC, 0640);
   if (fd < 0)
     {
-      errsv = errno;
-      g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_FAILED,
+      int errsv = errno;
+      g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_UNWRITABLE,
                    _("%s: cannot create temporary file: %s"), dir, g_strerror (errsv));
       return NULL;
     }
-
-  const gchar *p = data;
-  gsize left = len;
-  while (left > 0)
+  if (!fill_temp (fd, target, data, len, uid, gid, error))
     {
-      ssize_t w = write (fd, p, left);
-      if (w < 0 && errno == EINTR)
-        continue;
-      if (w < 0)
-        goto fail;
-      p += w;
-      left -= w;
-    }
-  if (fchmod (fd, 0640) < 0)
-    goto fail;
-  if ((uid != (uid_t) -1 || gid != (gid_t) -1) && fchown (fd, uid, gid) < 0)
-    {
-      errsv = errno;
-      close (fd);
       g_unlink (tmp);
-      g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_FAILED,
-                   _("%s: cannot set owner: %s"), target, g_strerror (errsv));
       return NULL;
     }
-  if (fsync (fd) < 0)
-    goto fail;
-  if (close (fd) < 0)
-    {
-      fd = -1;
-      goto fail;
-    }
   return g_steal_pointer (&tmp);
-
-fail:
-  errsv = errno;
-  if (fd >= 0)
-    close (fd);
-  g_unlink (tmp);
-  g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_FAILED,
-               _("%s: cannot write: %s"), target, g_strerror (errsv));
-  return NULL;
 }
 
 /* Atomically put @data at @target. With @no_replace an existing @target
@@ -753,22 +836,118 @@ write_atomic (const gchar *target, const gchar *data, gsize len,
 
 fail:
   g_unlink (tmp);
-  g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_FAILED,
+  g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_UNWRITABLE,
                _("%s: cannot write: %s"), target, g_strerror (errsv));
   return FALSE;
 }
 
 /* ------------------------------------------------------------------------
- * Generation */
+ * Generation: each GnuTLS step returns GnuTLS's error code, and
+ * certificate_generate_self_signed() turns the first failure into the one
+ * error "cannot generate certificate". */
 
-#define CHECK(call) G_STMT_START {                                              \
-    ret = (call);                                                                 \
-    if (ret < 0) {                                                                \
-      g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_FAILED,            \
-                   _("%s: cannot generate certificate: %s"), path, gnutls_strerror (ret)); \
-      goto out;                                                                   \
-    }                                                                             \
+G_DEFINE_AUTO_CLEANUP_FREE_FUNC (gnutls_x509_crt_t, gnutls_x509_crt_deinit, NULL)
+G_DEFINE_AUTO_CLEANUP_FREE_FUNC (gnutls_x509_privkey_t, gnutls_x509_privkey_deinit, NULL)
+
+#define TRY(call) G_STMT_START {                                                \
+    int ret_ = (call);                                                            \
+    if (ret_ < 0)                                                                 \
+      return ret_;                                                                \
   } G_STMT_END
+
+static int
+generate_key (CertificateKeyType type, gnutls_x509_privkey_t *key)
+{
+  TRY (gnutls_x509_privkey_init (key));
+  if (type == CERTIFICATE_KEY_RSA_2048)
+    return gnutls_x509_privkey_generate2 (*key, GNUTLS_PK_RSA, 2048, 0, NULL, 0);
+  return gnutls_x509_privkey_generate2 (*key, GNUTLS_PK_ECDSA,
+                                        GNUTLS_CURVE_TO_BITS (GNUTLS_ECC_CURVE_SECP256R1), 0, NULL, 0);
+}
+
+/* A random serial; valid from a day ago (clocks differ) for a year. */
+static int
+set_serial_and_validity (gnutls_x509_crt_t crt)
+{
+  guchar serial[16];
+  time_t now = time (NULL);
+
+  rc_random_nonce (serial, sizeof serial);
+  serial[0] = (serial[0] & 0x7f) | 0x40; /* positive, full 16 bytes */
+  TRY (gnutls_x509_crt_set_serial (crt, serial, sizeof serial));
+  TRY (gnutls_x509_crt_set_activation_time (crt, now - 24 * 60 * 60));
+  return gnutls_x509_crt_set_expiration_time (crt, now + 365 * 24 * 60 * 60);
+}
+
+/* @host as common name and DNS name, and localhost, 127.0.0.1 and ::1. */
+static int
+set_names (gnutls_x509_crt_t crt, const gchar *host)
+{
+  static const guchar ipv4[4] = { 127, 0, 0, 1 };
+  static const guchar ipv6[16] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 };
+
+  TRY (gnutls_x509_crt_set_dn_by_oid (crt, GNUTLS_OID_X520_COMMON_NAME, 0, host, strlen (host)));
+  TRY (gnutls_x509_crt_set_subject_alt_name (crt, GNUTLS_SAN_DNSNAME, host, strlen (host),
+                                             GNUTLS_FSAN_APPEND));
+  if (!g_str_equal (host, "localhost"))
+    TRY (gnutls_x509_crt_set_subject_alt_name (crt, GNUTLS_SAN_DNSNAME, "localhost", strlen ("localhost"),
+                                               GNUTLS_FSAN_APPEND));
+  TRY (gnutls_x509_crt_set_subject_alt_name (crt, GNUTLS_SAN_IPADDRESS, ipv4, sizeof ipv4,
+                                             GNUTLS_FSAN_APPEND));
+  return gnutls_x509_crt_set_subject_alt_name (crt, GNUTLS_SAN_IPADDRESS, ipv6, sizeof ipv6,
+                                               GNUTLS_FSAN_APPEND);
+}
+
+/* A TLS server certificate (no CA) for @key, signed with it. */
+static int
+sign_server_certificate (gnutls_x509_crt_t crt, gnutls_x509_privkey_t key, gboolean rsa)
+{
+  guchar keyid[64];
+  size_t keyid_size = sizeof keyid;
+
+  TRY (gnutls_x509_crt_set_basic_constraints (crt, 0, -1));
+  TRY (gnutls_x509_crt_set_key_usage (crt, GNUTLS_KEY_DIGITAL_SIGNATURE |
+                                      (rsa ? GNUTLS_KEY_KEY_ENCIPHERMENT : 0)));
+  TRY (gnutls_x509_crt_set_key_purpose_oid (crt, GNUTLS_KP_TLS_WWW_SERVER, 0));
+  TRY (gnutls_x509_crt_set_key (crt, key));
+  TRY (gnutls_x509_privkey_get_key_id (key, 0, keyid, &keyid_size));
+  TRY (gnutls_x509_crt_set_subject_key_id (crt, keyid, keyid_size));
+  return gnutls_x509_crt_sign2 (crt, crt, key, GNUTLS_DIG_SHA256, 0);
+}
+
+/* Append the certificate, then the key (PKCS#8), in PEM to @out. */
+static int
+export_pem (gnutls_x509_crt_t crt, gnutls_x509_privkey_t key, GString *out)
+{
+  gnutls_datum_t pem = { NULL, 0 };
+
+  TRY (gnutls_x509_crt_export2 (crt, GNUTLS_X509_FMT_PEM, &pem));
+  g_string_append_len (out, (const gchar *) pem.data, pem.size);
+  gnutls_free (pem.data);
+  TRY (gnutls_x509_privkey_export2_pkcs8 (key, GNUTLS_X509_FMT_PEM, NULL, GNUTLS_PKCS_PLAIN, &pem));
+  g_string_append_len (out, (const gchar *) pem.data, pem.size);
+  gnutls_memset (pem.data, 0, pem.size);
+  gnutls_free (pem.data);
+  return 0;
+}
+
+/* A new key and its self-signed certificate for @host, PEM, into @out. */
+static int
+self_signed_pem (CertificateKeyType type, const gchar *host, GString *out)
+{
+  g_auto(gnutls_x509_privkey_t) key = NULL;
+  g_auto(gnutls_x509_crt_t) crt = NULL;
+
+  TRY (generate_key (type, &key));
+  TRY (gnutls_x509_crt_init (&crt));
+  TRY (gnutls_x509_crt_set_version (crt, 3));
+  TRY (set_serial_and_validity (crt));
+  TRY (set_names (crt, host));
+  TRY (sign_server_certificate (crt, key, type == CERTIFICATE_KEY_RSA_2048));
+  return export_pem (crt, key, out);
+}
+
+#undef TRY
 
 gchar *
 certificate_generate_self_signed (const gchar *dir, CertificateKeyType type,
@@ -777,81 +956,27 @@ certificate_generate_self_signed (const gchar *dir, CertificateKeyType type,
   g_autofree gchar *abs_dir = g_canonicalize_filename (dir, NULL);
   g_autofree gchar *path = g_build_filename (abs_dir, SELF_SIGNED_NAME, NULL);
   const gchar *host = g_get_host_name ();
-  gnutls_x509_privkey_t key = NULL;
-  gnutls_x509_crt_t crt = NULL;
-  gnutls_datum_t crt_pem = { NULL, 0 };
-  gnutls_datum_t key_pem = { NULL, 0 };
-  guchar serial[16];
-  guchar keyid[64];
-  size_t keyid_size = sizeof keyid;
-  static const guchar ipv4[4] = { 127, 0, 0, 1 };
-  static const guchar ipv6[16] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 };
-  gboolean rsa = (type == CERTIFICATE_KEY_RSA_2048);
-  gchar *result = NULL;
-  time_t now = time (NULL);
+  g_autoptr(GString) pem = g_string_new (NULL);
+  gboolean ok;
   int ret;
 
-  CHECK (gnutls_x509_privkey_init (&key));
-  if (rsa)
-    CHECK (gnutls_x509_privkey_generate2 (key, GNUTLS_PK_RSA, 2048, 0, NULL, 0));
-  else
-    CHECK (gnutls_x509_privkey_generate2 (key, GNUTLS_PK_ECDSA,
-                                          GNUTLS_CURVE_TO_BITS (GNUTLS_ECC_CURVE_SECP256R1), 0, NULL, 0));
+  ret = self_signed_pem (type, host, pem);
+  if (ret < 0)
+    {
+      gnutls_memset (pem->str, 0, pem->len);
+      g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_FAILED,
+                   _("%s: cannot generate certificate: %s"), path, gnutls_strerror (ret));
+      return NULL;
+    }
+  ok = write_atomic (path, pem->str, pem->len, uid, gid, TRUE, error);
+  gnutls_memset (pem->str, 0, pem->len);
+  if (!ok)
+    return NULL;
 
-  CHECK (gnutls_x509_crt_init (&crt));
-  CHECK (gnutls_x509_crt_set_version (crt, 3));
-  CHECK (gnutls_rnd (GNUTLS_RND_NONCE, serial, sizeof serial));
-  serial[0] = (serial[0] & 0x7f) | 0x40; /* positive, full 16 bytes */
-  CHECK (gnutls_x509_crt_set_serial (crt, serial, sizeof serial));
-  CHECK (gnutls_x509_crt_set_activation_time (crt, now - 24 * 60 * 60));
-  CHECK (gnutls_x509_crt_set_expiration_time (crt, now + 365 * 24 * 60 * 60));
-  CHECK (gnutls_x509_crt_set_dn_by_oid (crt, GNUTLS_OID_X520_COMMON_NAME, 0, host, strlen (host)));
-  CHECK (gnutls_x509_crt_set_subject_alt_name (crt, GNUTLS_SAN_DNSNAME, host, strlen (host),
-                                               GNUTLS_FSAN_APPEND));
-  if (!g_str_equal (host, "localhost"))
-    CHECK (gnutls_x509_crt_set_subject_alt_name (crt, GNUTLS_SAN_DNSNAME, "localhost", strlen ("localhost"),
-                                                 GNUTLS_FSAN_APPEND));
-  CHECK (gnutls_x509_crt_set_subject_alt_name (crt, GNUTLS_SAN_IPADDRESS, ipv4, sizeof ipv4,
-                                               GNUTLS_FSAN_APPEND));
-  CHECK (gnutls_x509_crt_set_subject_alt_name (crt, GNUTLS_SAN_IPADDRESS, ipv6, sizeof ipv6,
-                                               GNUTLS_FSAN_APPEND));
-  CHECK (gnutls_x509_crt_set_basic_constraints (crt, 0, -1));
-  CHECK (gnutls_x509_crt_set_key_usage (crt, GNUTLS_KEY_DIGITAL_SIGNATURE |
-                                        (rsa ? GNUTLS_KEY_KEY_ENCIPHERMENT : 0)));
-  CHECK (gnutls_x509_crt_set_key_purpose_oid (crt, GNUTLS_KP_TLS_WWW_SERVER, 0));
-  CHECK (gnutls_x509_crt_set_key (crt, key));
-  CHECK (gnutls_x509_privkey_get_key_id (key, 0, keyid, &keyid_size));
-  CHECK (gnutls_x509_crt_set_subject_key_id (crt, keyid, keyid_size));
-  CHECK (gnutls_x509_crt_sign2 (crt, crt, key, GNUTLS_DIG_SHA256, 0));
-
-  CHECK (gnutls_x509_crt_export2 (crt, GNUTLS_X509_FMT_PEM, &crt_pem));
-  CHECK (gnutls_x509_privkey_export2_pkcs8 (key, GNUTLS_X509_FMT_PEM, NULL, GNUTLS_PKCS_PLAIN, &key_pem));
-
-  {
-    g_autoptr(GString) out = g_string_sized_new (crt_pem.size + key_pem.size);
-    g_string_append_len (out, (const gchar *) crt_pem.data, crt_pem.size);
-    g_string_append_len (out, (const gchar *) key_pem.data, key_pem.size);
-    gnutls_memset (key_pem.data, 0, key_pem.size);
-    gboolean ok = write_atomic (path, out->str, out->len, uid, gid, TRUE, error);
-    gnutls_memset (out->str, 0, out->len);
-    if (!ok)
-      goto out;
-  }
-
-  g_debug ("%s: generated self-signed %s certificate for %s", path, rsa ? "RSA 2048" : "ECDSA P-256", host);
-  result = g_steal_pointer (&path);
-
-out:
-  gnutls_free (crt_pem.data);
-  gnutls_free (key_pem.data);
-  if (crt)
-    gnutls_x509_crt_deinit (crt);
-  if (key)
-    gnutls_x509_privkey_deinit (key);
-  return result;
+  g_debug ("%s: generated self-signed %s certificate for %s", path,
+           type == CERTIFICATE_KEY_RSA_2048 ? "RSA 2048" : "ECDSA P-256", host);
+  return g_steal_pointer (&path);
 }
-
-#undef CHECK
 
 gchar *
 certificate_ensure (const gchar *dir, CertificateKeyType type,
@@ -873,50 +998,25 @@ certificate_ensure (const gchar *dir, CertificateKeyType type,
 /* ------------------------------------------------------------------------
  * Combining */
 
-gchar *
-certificate_combine (const gchar *dir, const gchar *const *files,
-                     uid_t uid, gid_t gid, GError **error)
+/* DIR/NAME.cert, NAME being @first's base name without its extension. */
+static gchar *
+combined_target (const gchar *dir, const gchar *first)
 {
-  g_autoptr(GPtrArray) blocks = g_ptr_array_new_with_free_func (pem_block_free);
-  g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr(Certificate) cert = NULL;
-  g_autofree gchar *abs_dir = NULL;
-  g_autofree gchar *base = NULL;
-  g_autofree gchar *names = NULL;
-  g_autofree gchar *target = NULL;
-  gchar *dot;
+  g_autofree gchar *abs_dir = g_canonicalize_filename (dir, NULL);
+  g_autofree gchar *base = g_path_get_basename (first);
+  gchar *dot = strrchr (base, '.');
 
-  g_return_val_if_fail (dir != NULL, NULL);
-  if (!files || !files[0])
-    {
-      g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_FAILED, _("no files to combine"));
-      return NULL;
-    }
-
-  for (guint i = 0; files[i]; i++)
-    g_ptr_array_add (paths, g_canonicalize_filename (files[i], NULL));
-  for (guint i = 0; i < paths->len; i++)
-    {
-      if (!read_pem_file (paths->pdata[i], blocks, error))
-        return NULL;
-    }
-  g_ptr_array_add (paths, NULL);
-  names = g_strjoinv (", ", (gchar **) paths->pdata);
-  g_ptr_array_remove_index (paths, paths->len - 1);
-
-  cert = certificate_from_blocks (names, blocks, TRUE, error);
-  if (!cert)
-    return NULL;
-
-  base = g_path_get_basename (paths->pdata[0]);
-  dot = strrchr (base, '.');
   if (dot && dot != base)
     *dot = '\0';
-  abs_dir = g_canonicalize_filename (dir, NULL);
-  target = g_strdup_printf ("%s/%s%s", abs_dir, base, CERT_SUFFIX);
+  return g_strdup_printf ("%s/%s%s", abs_dir, base, CERT_SUFFIX);
+}
 
-  /* certificates (server first, then the chain in the given order), then the key */
-  g_autoptr(GString) out = g_string_new (NULL);
+/* The certificates (server first, then the chain in the given order), then
+ * the key block as it was given, appended to @out. */
+static gboolean
+combined_pem (const Certificate *cert, GPtrArray *blocks, const gchar *target,
+              GString *out, GError **error)
+{
   for (guint i = 0; i < cert->n_certs; i++)
     {
       gnutls_datum_t pem = { NULL, 0 };
@@ -925,7 +1025,7 @@ certificate_combine (const gchar *dir, const gchar *const *files,
         {
           g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_FAILED,
                        _("%s: cannot export certificate: %s"), target, gnutls_strerror (ret));
-          return NULL;
+          return FALSE;
         }
       g_string_append_len (out, (const gchar *) pem.data, pem.size);
       gnutls_free (pem.data);
@@ -936,8 +1036,43 @@ certificate_combine (const gchar *dir, const gchar *const *files,
       if (block->kind == BLOCK_KEY)
         g_string_append (out, block->text);
     }
+  return TRUE;
+}
 
-  gboolean ok = write_atomic (target, out->str, out->len, uid, gid, FALSE, error);
+gchar *
+certificate_combine (const gchar *dir, const gchar *const *files,
+                     uid_t uid, gid_t gid, GError **error)
+{
+  g_autoptr(GPtrArray) blocks = g_ptr_array_new_with_free_func (pem_block_free);
+  g_auto(GStrv) paths = NULL;
+  g_autofree gchar *names = NULL;
+  g_autofree gchar *target = NULL;
+  g_autoptr(Certificate) cert = NULL;
+  g_autoptr(GString) out = g_string_new (NULL);
+  gboolean ok;
+
+  g_return_val_if_fail (dir != NULL, NULL);
+  if (!files || !files[0])
+    {
+      g_set_error (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_NO_FILES, _("no files to combine"));
+      return NULL;
+    }
+
+  paths = g_new0 (gchar *, g_strv_length ((gchar **) files) + 1);
+  for (guint i = 0; files[i]; i++)
+    {
+      paths[i] = g_canonicalize_filename (files[i], NULL);
+      if (!read_pem_file (paths[i], blocks, error))
+        return NULL;
+    }
+  names = g_strjoinv (", ", paths);
+  cert = certificate_from_blocks (names, blocks, TRUE, error);
+  if (!cert)
+    return NULL;
+
+  target = combined_target (dir, paths[0]);
+  ok = combined_pem (cert, blocks, target, out, error) &&
+       write_atomic (target, out->str, out->len, uid, gid, FALSE, error);
   gnutls_memset (out->str, 0, out->len);
   if (!ok)
     return NULL;

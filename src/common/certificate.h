@@ -1,6 +1,6 @@
 /* certificate.h: find, load, validate, generate and combine the server's
- * .cert files (DESIGN.md §3). Shared by registry-console and remotectl.
- * Log domain: cockpit-ws. */
+ * .cert files (doc/architecture.md, "Certificates"). Shared by
+ * registry-console and remotectl. Log domain: cockpit-ws. */
 #pragma once
 
 #include <glib.h>
@@ -25,7 +25,10 @@ typedef enum {
   CERTIFICATE_ERROR_TWO_KEYS,
   CERTIFICATE_ERROR_MISMATCH,       /* key does not match the first certificate */
   CERTIFICATE_ERROR_INVALID,        /* a block that GnuTLS cannot parse */
-  CERTIFICATE_ERROR_FAILED,         /* generation, writing, chown ... */
+  CERTIFICATE_ERROR_FAILED,         /* a GnuTLS call failed (its error in the message) */
+  CERTIFICATE_ERROR_UNWRITABLE,     /* creating, writing, syncing or chown of the directory
+                                       or file failed (errno text in message) */
+  CERTIFICATE_ERROR_NO_FILES,       /* certificate_combine() without files */
 } CertificateError;
 
 typedef enum {

@@ -763,6 +763,82 @@ test_load_rejects_huge_file (void **state)
   assert_string_equal (error->message, expected);
 }
 
+/* A pipe has no size to check up front (remotectl certificate <(…) reads
+ * one): what comes through it is read in pieces, and still bounded. */
+typedef struct {
+  const gchar *path;
+  const gchar *data;
+  gsize len;
+} PipeWriter;
+
+static gpointer
+pipe_writer (gpointer user_data)
+{
+  PipeWriter *w = user_data;
+  int fd = open (w->path, O_WRONLY | O_CLOEXEC);   /* waits for the reader */
+  gsize off = 0;
+
+  g_assert (fd >= 0);
+  while (off < w->len)
+    {
+      /* small writes: the reader sees the file in many short reads */
+      ssize_t r = write (fd, w->data + off, MIN (w->len - off, 500));
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r < 0)
+        break;          /* EPIPE: the reader stopped reading */
+      off += r;
+    }
+  close (fd);
+  return NULL;
+}
+
+static Certificate *
+load_through_pipe (Fixture *fx, const gchar *data, gsize len, gchar **path, GError **error)
+{
+  PipeWriter w = { NULL, data, len };
+  GThread *thread;
+  Certificate *cert;
+
+  *path = g_build_filename (fx->dir, "pipe.cert", NULL);
+  assert_int_equal (mkfifo (*path, 0600), 0);
+  w.path = *path;
+  thread = g_thread_new ("pipe-writer", pipe_writer, &w);
+  cert = certificate_load (*path, error);
+  g_thread_join (thread);
+  return cert;
+}
+
+static void
+test_load_through_pipe (void **state)
+{
+  g_autofree gchar *crt = NULL, *key = NULL, *path = NULL;
+  g_autoptr(GError) error = NULL;
+
+  make_pair (&crt, &key);
+  g_autofree gchar *contents = g_strconcat (crt, key, NULL);
+  g_autoptr(Certificate) cert = load_through_pipe (*state, contents, strlen (contents), &path, &error);
+  assert_null (error);
+  assert_non_null (cert);
+  assert_string_equal (cert->path, path);
+  assert_int_equal (cert->n_certs, 1);
+}
+
+static void
+test_load_rejects_huge_pipe (void **state)
+{
+  g_autofree gchar *big = g_strnfill (2 * 1024 * 1024, 'A');
+  g_autofree gchar *path = NULL;
+  g_autoptr(GError) error = NULL;
+  void (*old) (int) = signal (SIGPIPE, SIG_IGN);
+
+  assert_null (load_through_pipe (*state, big, strlen (big), &path, &error));
+  signal (SIGPIPE, old);
+  g_autofree gchar *expected = g_strdup_printf ("%s: cannot read: File too large", path);
+  assert_true (g_error_matches (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_UNREADABLE));
+  assert_string_equal (error->message, expected);
+}
+
 static void
 test_parse_from_memory (void **state)
 {
@@ -1007,7 +1083,7 @@ test_generate_reports_unwritable_dir (void **state)
   g_autofree gchar *file = write_file (fx->dir, "notadir", "x");
   g_autofree gchar *expected = g_strdup_printf ("%s: cannot create directory: Not a directory", file);
   assert_null (certificate_generate_self_signed (file, CERTIFICATE_KEY_ECDSA_P256, -1, -1, &error));
-  assert_true (g_error_matches (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_FAILED));
+  assert_true (g_error_matches (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_UNWRITABLE));
   assert_string_equal (error->message, expected);
 }
 
@@ -1390,6 +1466,21 @@ test_combine_reports_bad_input_file (void **state)
   assert_string_equal (error->message, expected2);
 }
 
+static void
+test_combine_without_files (void **state)
+{
+  Fixture *fx = *state;
+  const gchar *none[] = { NULL };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GError) error2 = NULL;
+
+  assert_null (certificate_combine (fx->dir, none, -1, -1, &error));
+  assert_true (g_error_matches (error, CERTIFICATE_ERROR, CERTIFICATE_ERROR_NO_FILES));
+  assert_string_equal (error->message, "no files to combine");
+  assert_null (certificate_combine (fx->dir, NULL, -1, -1, &error2));
+  assert_true (g_error_matches (error2, CERTIFICATE_ERROR, CERTIFICATE_ERROR_NO_FILES));
+}
+
 int
 main (void)
 {
@@ -1427,6 +1518,8 @@ main (void)
     T (test_load_rejects_bad_base64),
     T (test_load_rejects_garbage_certificate),
     T (test_load_rejects_huge_file),
+    T (test_load_through_pipe),
+    T (test_load_rejects_huge_pipe),
     T (test_parse_from_memory),
     T (test_generate_ecdsa_contents),
     T (test_generate_serials_differ),
@@ -1446,6 +1539,7 @@ main (void)
     T (test_combine_replaces_existing),
     T (test_combine_rejects_mismatch),
     T (test_combine_reports_bad_input_file),
+    T (test_combine_without_files),
   };
 #undef T
 

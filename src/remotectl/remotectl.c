@@ -1,5 +1,6 @@
-/* remotectl: the helper's main. Only the "certificate" command (DESIGN.md §3):
- *   remotectl certificate [--cert-dir DIR] [--ensure] [--user U] [--group G] [FILE…]
+/* remotectl: the helper's main. Only the "certificate" command
+ * (doc/architecture.md, "Certificates"):
+ *   remotectl certificate [--cert-dir DIR] [--ensure [--rsa]] [--user U] [--group G] [FILE…]
  * Exit status: 0 success, 1 failure, 2 usage error. */
 #include "config.h"
 
@@ -98,34 +99,44 @@ lookup_group (const gchar *name, gid_t *gid, GError **error)
   return FALSE;
 }
 
-static int
-run_certificate (int argc, char **argv)
+/* "remotectl certificate" options. */
+typedef struct {
+  gchar *cert_dir;
+  gchar *user;
+  gchar *group;
+  gchar **files;
+  gboolean ensure;
+  gboolean rsa;
+} CertificateOptions;
+
+static void
+certificate_options_clear (CertificateOptions *opts)
 {
-  g_autofree gchar *cert_dir = NULL;
-  g_autofree gchar *user = NULL;
-  g_autofree gchar *group = NULL;
-  g_auto(GStrv) files = NULL;
-  gboolean ensure = FALSE;
-  gboolean rsa = FALSE;
+  g_free (opts->cert_dir);
+  g_free (opts->user);
+  g_free (opts->group);
+  g_strfreev (opts->files);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (CertificateOptions, certificate_options_clear)
+
+/* FALSE (the message printed) on a usage error. */
+static gboolean
+parse_certificate_options (int argc, char **argv, CertificateOptions *opts)
+{
   g_autoptr(GError) error = NULL;
   g_autoptr(GOptionContext) context = NULL;
-  g_autofree gchar *path = NULL;
-  g_autoptr(Certificate) cert = NULL;
-  uid_t uid = (uid_t) -1;
-  gid_t gid = (gid_t) -1;
-
   g_autofree gchar *cert_dir_help = g_strdup_printf (_("Certificate directory (default: %s)"), CERT_DIR_DEFAULT);
   GOptionEntry entries[] = {
-    { "cert-dir", 0, 0, G_OPTION_ARG_FILENAME, &cert_dir, cert_dir_help, N_("DIR") },
-    { "ensure", 0, 0, G_OPTION_ARG_NONE, &ensure,
+    { "cert-dir", 0, 0, G_OPTION_ARG_FILENAME, &opts->cert_dir, cert_dir_help, N_("DIR") },
+    { "ensure", 0, 0, G_OPTION_ARG_NONE, &opts->ensure,
       N_("Create a self-signed certificate if there is none"), NULL },
-    { "rsa", 0, 0, G_OPTION_ARG_NONE, &rsa,
+    { "rsa", 0, 0, G_OPTION_ARG_NONE, &opts->rsa,
       N_("Generate an RSA 2048 key instead of ECDSA P-256"), NULL },
-    { "user", 0, 0, G_OPTION_ARG_STRING, &user,
+    { "user", 0, 0, G_OPTION_ARG_STRING, &opts->user,
       N_("Owner of the files created"), N_("USER") },
-    { "group", 0, 0, G_OPTION_ARG_STRING, &group,
+    { "group", 0, 0, G_OPTION_ARG_STRING, &opts->group,
       N_("Group of the files created"), N_("GROUP") },
-    { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, NULL },
+    { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &opts->files, NULL, NULL },
     { NULL }
   };
 
@@ -143,44 +154,60 @@ run_certificate (int argc, char **argv)
   if (!g_option_context_parse (context, &argc, &argv, &error))
     {
       g_printerr (_("%s: %s (see \"remotectl certificate --help\")\n"), prog, error->message);
-      return EXIT_USAGE;
+      return FALSE;
     }
+  if (!opts->cert_dir)
+    opts->cert_dir = g_strdup (CERT_DIR_DEFAULT);
+  return TRUE;
+}
 
-  if (user && !lookup_user (user, &uid, &error))
-    goto fail;
-  if (group && !lookup_group (group, &gid, &error))
-    goto fail;
-  if (!cert_dir)
-    cert_dir = g_strdup (CERT_DIR_DEFAULT);
+/* The path to print: the file combined from FILEs, or the certificate the
+ * server would use (created first with --ensure), which must load: never a
+ * silent fallback. */
+static gchar *
+certificate_path (const CertificateOptions *opts, uid_t uid, gid_t gid, GError **error)
+{
+  g_autofree gchar *path = NULL;
+  g_autoptr(Certificate) cert = NULL;
 
-  if (files && files[0])
-    {
-      path = certificate_combine (cert_dir, (const gchar * const *) files, uid, gid, &error);
-      if (!path)
-        goto fail;
-      g_print ("certificate: %s\n", path);
-      return EXIT_SUCCESS;
-    }
+  if (opts->files && opts->files[0])
+    return certificate_combine (opts->cert_dir, (const gchar * const *) opts->files, uid, gid, error);
 
-  if (ensure)
-    path = certificate_ensure (cert_dir, rsa ? CERTIFICATE_KEY_RSA_2048 : CERTIFICATE_KEY_ECDSA_P256,
-                               uid, gid, &error);
+  if (opts->ensure)
+    path = certificate_ensure (opts->cert_dir,
+                               opts->rsa ? CERTIFICATE_KEY_RSA_2048 : CERTIFICATE_KEY_ECDSA_P256,
+                               uid, gid, error);
   else
-    path = certificate_find_last (cert_dir, &error);
+    path = certificate_find_last (opts->cert_dir, error);
   if (!path)
-    goto fail;
-
-  /* the file the server would use must load: never a silent fallback */
-  cert = certificate_load (path, &error);
+    return NULL;
+  cert = certificate_load (path, error);
   if (!cert)
-    goto fail;
+    return NULL;
+  return g_steal_pointer (&cert->path);
+}
 
-  g_print ("certificate: %s\n", cert->path);
+static int
+run_certificate (int argc, char **argv)
+{
+  g_auto(CertificateOptions) opts = { NULL, };
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *path = NULL;
+  uid_t uid = (uid_t) -1;
+  gid_t gid = (gid_t) -1;
+
+  if (!parse_certificate_options (argc, argv, &opts))
+    return EXIT_USAGE;
+
+  if ((opts.user && !lookup_user (opts.user, &uid, &error)) ||
+      (opts.group && !lookup_group (opts.group, &gid, &error)) ||
+      !(path = certificate_path (&opts, uid, gid, &error)))
+    {
+      g_printerr ("%s: %s\n", prog, error->message);
+      return EXIT_FAILURE;
+    }
+  g_print ("certificate: %s\n", path);
   return EXIT_SUCCESS;
-
-fail:
-  g_printerr ("%s: %s\n", prog, error->message);
-  return EXIT_FAILURE;
 }
 
 int
