@@ -50,9 +50,9 @@ class IdleTimeoutTest(unittest.TestCase):
     def session_status(self, cookie):
         """GET /cockpit/session with exactly this cookie: (status, new cookie or None)."""
         con = cc.Console(self.url(), insecure=True)
-        con.cookies = {"cockpit": cookie}
+        con.cookies = {"__Host-cockpit": cookie}
         status, _, _ = con.request("GET", "/cockpit/session")
-        new = con.cookies.get("cockpit")
+        new = con.cookies.get("__Host-cockpit")
         return status, (new if new != cookie else None)
 
     def wait_on_socket(self, ws, until):
@@ -75,7 +75,7 @@ class IdleTimeoutTest(unittest.TestCase):
         con = cc.Console(self.url(), insecure=True)
         self.assertEqual(con.login_registry("idle-user", "any")[0], 200)
         t0 = time.monotonic()
-        cookie_a = con.cookies["cockpit"]
+        cookie_a = con.cookies["__Host-cockpit"]
         ws = con.socket()
         status, _, _ = ws.http("GET", "/v2/")
         self.assertEqual(status, 200, "a request through the new socket works")
@@ -112,11 +112,11 @@ class IdleTimeoutTest(unittest.TestCase):
         # one-second resolution: look a little after), and a new socket with
         # it is refused
         time.sleep(max(0.0, t_b + IDLE + 1.5 - time.monotonic()))
-        con.cookies = {"cockpit": cookie_b}
+        con.cookies = {"__Host-cockpit": cookie_b}
         status, _, _ = con.request("GET", "/cockpit/session")
         self.assertEqual(status, 401, "the refreshed cookie ends with its own idle minute")
         with self.assertRaises(cc.HandshakeError) as ctx:
-            con.cookies = {"cockpit": cookie_b}
+            con.cookies = {"__Host-cockpit": cookie_b}
             con.socket()
         self.assertEqual(ctx.exception.status, 401)
 

@@ -157,7 +157,7 @@ def test_cookie(srv, reg):
     status, headers, body = srv.request("POST", "/cockpit/login", [
         ("Origin", srv.origin()), ("Authorization", basic(reg["REGISTRY_USER"], reg["REGISTRY_PASSWORD"]))])
     check("login with the registry's credentials", status == 200, "status %s %s" % (status, body[:200]))
-    cookies = [c for c in header(headers, "set-cookie") if c.startswith("cockpit=")]
+    cookies = [c for c in header(headers, "set-cookie") if c.startswith("__Host-cockpit=")]
     if not check("login sets the session cookie", len(cookies) == 1, str(header(headers, "set-cookie"))):
         return None
     attrs = [a.strip().lower() for a in cookies[0].split(";")[1:]]
@@ -169,9 +169,9 @@ def test_cookie(srv, reg):
     check("session cookie value does not contain the credential in clear",
           reg["REGISTRY_PASSWORD"] not in value and "YWRtaW4" not in value)
     # the session works, and logout clears it
-    status, _, body = srv.request("GET", "/cockpit/session", [("Cookie", "cockpit=" + value)])
+    status, _, body = srv.request("GET", "/cockpit/session", [("Cookie", "__Host-cockpit=" + value)])
     check("GET /cockpit/session with the cookie", status == 200, "status %s" % status)
-    return "cockpit=" + value
+    return "__Host-cockpit=" + value
 
 
 def test_socket_with_cookie(srv, cookie):
@@ -183,11 +183,44 @@ def test_socket_with_cookie(srv, cookie):
     check("logged-in socket from the own origin upgrades", status == 101, "status %s" % status)
 
 
+def test_tossed_cookie(srv, cookie):
+    """A sibling host under the same site can set a second cookie of the same
+    name (Domain=…, a longer Path, so the browser sends it first): a request
+    with two session cookies is logged out, whichever comes first."""
+    value = cookie.split("=", 1)[1]
+    for hdr in ("__Host-cockpit=tossed-by-a-sibling; " + cookie, cookie + "; __Host-cockpit=" + value):
+        status, _, _ = srv.request("GET", "/cockpit/session", [("Cookie", hdr)])
+        check("two session cookies are treated as logged out (%s…)" % hdr[:28], status == 401, "status %s" % status)
+    # the plain name, as a sibling without the prefix would set it, is not ours
+    status, _, _ = srv.request("GET", "/cockpit/session", [("Cookie", "cockpit=" + value)])
+    check("a cookie without the __Host- prefix is not a session", status == 401, "status %s" % status)
+
+
 def test_logout(srv, cookie):
+    # another site cannot log the user out, neither by POST nor by a GET link
+    status, headers, _ = srv.request("POST", "/cockpit/logout", [("Origin", FOREIGN), ("Cookie", cookie)])
+    check("cross-site POST logout refused", status == 403 and not header(headers, "set-cookie"), "status %s" % status)
+    status, headers, _ = srv.request("GET", "/cockpit/logout", [("Sec-Fetch-Site", "cross-site"), ("Cookie", cookie)])
+    check("cross-site GET logout refused", status == 403 and not header(headers, "set-cookie"), "status %s" % status)
+    status, _, _ = srv.request("GET", "/cockpit/session", [("Cookie", cookie)])
+    check("the session survives the refused logouts", status == 200, "status %s" % status)
+
     status, headers, _ = srv.request("POST", "/cockpit/logout", [("Origin", srv.origin()), ("Cookie", cookie)])
-    cleared = [c for c in header(headers, "set-cookie") if c.startswith("cockpit=")]
+    cleared = [c for c in header(headers, "set-cookie") if c.startswith("__Host-cockpit=")]
     check("logout clears the cookie", status == 200 and cleared and "max-age=0" in cleared[0].lower(),
           "status %s %s" % (status, cleared))
+    # a copy of the cookie (another tab, a thief) is dead too
+    status, _, _ = srv.request("GET", "/cockpit/session", [("Cookie", cookie)])
+    check("after logout the old cookie is refused", status == 401, "status %s" % status)
+    status, _, _ = srv.request("GET", "/cockpit/socket", upgrade_headers(srv.origin()) + [("Cookie", cookie)])
+    check("after logout the old cookie opens no socket", status == 401, "status %s" % status)
+
+
+def test_log_injection(srv, reg):
+    """A user name with a newline must not forge a log line."""
+    status, _, _ = srv.request("POST", "/cockpit/login", [
+        ("Origin", srv.origin()), ("Authorization", basic("mallory\nlogin of admin succeeded (registry)", "not-the-Passw0rd-9f3"))])
+    check("login with a newline in the name refused", status == 401, "status %s" % status)
 
 
 def test_open_redirect(srv):
@@ -204,6 +237,11 @@ def test_open_redirect(srv):
                     return
     check("open redirect through redirect_uri/state/next on login, logout, /", True,
           "%d attempts, none redirected off-site" % (len(bad) * 4 * 3))
+
+
+def test_log_lines(log):
+    forged = [line for line in log.splitlines() if line.startswith("login of admin succeeded")]
+    check("no forged log line from a user name", not forged, repr(forged[:1]))
 
 
 def test_log_secrets(log):
@@ -242,11 +280,14 @@ def main():
                 check("http-stream2 through the session reaches the registry", status == 200 and b"demo/hello" in body,
                       "status %s" % status)
                 ws.close()
+                test_tossed_cookie(srv, cookie)
+                test_log_injection(srv, reg)
                 test_logout(srv, cookie)
         if srv.proc.poll() is not None:
             check("server still running after the attacks", False, "exit status %s" % srv.proc.returncode)
         log = srv.stop()
         test_log_secrets(log)
+        test_log_lines(log)
         if WRAPPER:
             check("server under %s exits cleanly (no errors, no definite leaks)" % WRAPPER[0],
                   srv.proc.returncode == 0, "exit status %s; log tail:\n%s" % (srv.proc.returncode, log[-3000:]))

@@ -48,6 +48,7 @@
 #include "ws/auth.h"
 #include "ws/http.h"
 #include "ws/login.h"
+#include "ws/socket.h"
 #include "ws/upstream.h"
 #include "common/rcjson.h"
 #include "common/rcutil.h"
@@ -55,8 +56,9 @@
 #include <string.h>
 #include <json-glib/json-glib.h>
 
-#define STATE_COOKIE "cockpit-state"
 #define STATE_LIFETIME_S 600
+#define USED_STATES_MAX 100000
+#define LOGOUT_TIMEOUT_S 10
 
 static struct {
   const Config *cfg;
@@ -64,6 +66,7 @@ static struct {
   gboolean openshift;
   guint logins;               /* credential checks in flight */
   GHashTable *logins_by_address;  /* client address → checks in flight */
+  GHashTable *used_states;    /* sha256 of an OAuth state → when it expires */
 } A;
 
 /* A login waiting for its credential check. */
@@ -81,6 +84,22 @@ now_s (void)
 }
 
 /* ------------------------------------------------------------- cookies */
+
+/* Over TLS the cookies carry the __Host- prefix: the browser then takes them
+ * only from this host, Secure, Path=/ and without Domain, so a page on a
+ * sibling host under the same site cannot set (toss) one. Behind a
+ * TLS-terminating proxy (--no-tls) the prefix cannot be used. */
+static const gchar *
+session_cookie_name (void)
+{
+  return A.cfg->no_tls ? SESSION_COOKIE_NAME : "__Host-" SESSION_COOKIE_NAME;
+}
+
+static const gchar *
+state_cookie_name (void)
+{
+  return A.cfg->no_tls ? SESSION_COOKIE_NAME "-state" : "__Host-" SESSION_COOKIE_NAME "-state";
+}
 
 static gchar *
 cookie_header (const gchar *name, const gchar *value, const gchar *same_site, gint max_age)
@@ -101,14 +120,14 @@ session_cookie_header (const RcSession *session)
   g_autoptr(RcSecret) sealed = session_seal (A.key, session);
   if (!sealed)
     return NULL;
-  return cookie_header (SESSION_COOKIE_NAME, sealed, "Strict", -1);
+  return cookie_header (session_cookie_name (), sealed, "Strict", -1);
 }
 
 RcSession *
 auth_session_for_cookie (const gchar *cookie_header, gboolean tls)
 {
   guint count = 0;
-  g_autoptr(RcSecret) value = session_cookie_get (cookie_header, SESSION_COOKIE_NAME, &count);
+  g_autoptr(RcSecret) value = session_cookie_get (cookie_header, session_cookie_name (), &count);
   if (!value || !value[0])
     return NULL;
   if (count > 1)
@@ -208,7 +227,7 @@ add_oauth_config (HttpExchange *ex, JsonObject *config)
   json_object_set_string_member (config, "redirect_uri", redirect);
   json_object_set_string_member (config, "state", state);
   g_autofree gchar *sealed = session_seal_string (A.key, "state", state, now_s () + STATE_LIFETIME_S);
-  return cookie_header (STATE_COOKIE, sealed, "Lax", STATE_LIFETIME_S);
+  return cookie_header (state_cookie_name (), sealed, "Lax", STATE_LIFETIME_S);
 }
 
 static void
@@ -289,13 +308,14 @@ on_login_checked (const gchar *user, const gchar *backend, const gchar *credenti
   pending_login_free (p);
   if (problem)
     {
-      g_message ("login failed: %s", message);
+      g_autofree gchar *who = user ? rc_log_escape (user, 256) : NULL;
+      g_message ("login%s%s failed: %s", who ? " of " : "", who ? who : "", message);
       http_exchange_fail (ex, status, problem, no_store, "%s", message);
       return;
     }
   g_autoptr(RcSession) s = session_new (user, backend, credential, now_s ());
   g_autoptr(RcSecret) cookie = session_cookie_header (s);
-  g_autofree gchar *clear_state = cookie_header (STATE_COOKIE, "", "Lax", 0);
+  g_autofree gchar *clear_state = cookie_header (state_cookie_name (), "", "Lax", 0);
   g_autofree gchar *body = rc_json_build_text ("user", user, NULL);
   g_autofree gchar *shown = rc_log_escape (user, 256);
   const gchar *h[] = { "Cache-Control: no-store", cookie, clear_state, NULL };
@@ -318,15 +338,49 @@ state_from_request (HttpExchange *ex)
   return o ? g_strdup (rc_json_string_or (o, "state", NULL)) : NULL;
 }
 
+/* A state is good for one login: remember the used ones until they would
+ * have expired anyway (bounded: when full, the expired ones go, then all;
+ * a state is never older than STATE_LIFETIME_S). */
+static gboolean
+state_use (const gchar *state)
+{
+  gint64 now = now_s ();
+  g_autofree gchar *digest = g_compute_checksum_for_string (G_CHECKSUM_SHA256, state, -1);
+  gpointer until;
+  if (g_hash_table_lookup_extended (A.used_states, digest, NULL, &until) &&
+      (gint64) GPOINTER_TO_SIZE (until) >= now)
+    return FALSE;
+  if (g_hash_table_size (A.used_states) >= USED_STATES_MAX)
+    {
+      GHashTableIter iter;
+      g_hash_table_iter_init (&iter, A.used_states);
+      while (g_hash_table_iter_next (&iter, NULL, &until))
+        if ((gint64) GPOINTER_TO_SIZE (until) < now)
+          g_hash_table_iter_remove (&iter);
+      if (g_hash_table_size (A.used_states) >= USED_STATES_MAX)
+        g_hash_table_remove_all (A.used_states);
+    }
+  g_hash_table_replace (A.used_states, g_steal_pointer (&digest),
+                        GSIZE_TO_POINTER ((gsize) (now + STATE_LIFETIME_S)));
+  return TRUE;
+}
+
 /* The state the browser brought back matches the one this browser was
- * given (sealed in its state cookie). */
+ * given (sealed in its state cookie), and was not used before. */
 static gboolean
 state_matches (HttpExchange *ex)
 {
   g_autofree gchar *state = state_from_request (ex);
-  g_autofree gchar *sealed = session_cookie_get (http_exchange_get_header (ex, "cookie"), STATE_COOKIE, NULL);
+  g_autofree gchar *sealed = session_cookie_get (http_exchange_get_header (ex, "cookie"), state_cookie_name (), NULL);
   g_autofree gchar *expected = sealed ? session_open_string (A.key, "state", sealed, now_s ()) : NULL;
-  return state && expected && rc_secret_equal (state, expected);
+  if (!state || !expected || !rc_secret_equal (state, expected))
+    return FALSE;
+  if (!state_use (state))
+    {
+      g_message ("%s: refusing a login whose OAuth state was used already", http_exchange_get_peer (ex));
+      return FALSE;
+    }
+  return TRUE;
 }
 
 static void
@@ -390,16 +444,46 @@ handle_session (HttpExchange *ex, gpointer user_data)
   http_exchange_respond_json (ex, 200, body, h);
 }
 
-static void
-handle_logout (HttpExchange *ex, gpointer user_data)
+/* Logout must come from the console itself: a POST from its own origin, or
+ * a GET the browser says is not cross-site (Sec-Fetch-Site; a GET carries
+ * no Origin). Answers and returns FALSE otherwise. */
+static gboolean
+logout_allowed (HttpExchange *ex)
 {
-  g_autoptr(RcSession) s = exchange_session (ex);
-  if (s)
+  if (g_str_equal (http_exchange_get_method (ex), "POST"))
+    return require_same_origin_post (ex, "logout requests");
+  const gchar *origin = http_exchange_get_header (ex, "origin");
+  const gchar *site = http_exchange_get_header (ex, "sec-fetch-site");
+  if ((origin && !http_exchange_origin_allowed (ex)) ||
+      (site && !g_str_equal (site, "same-origin") && !g_str_equal (site, "none")))
     {
-      g_autofree gchar *shown = rc_log_escape (session_get_user (s), 256);
-      g_message ("logout of %s", shown);
+      http_exchange_fail (ex, 403, "access-denied", NULL, "logout requests must come from the console itself");
+      return FALSE;
     }
-  g_autofree gchar *clear = cookie_header (SESSION_COOKIE_NAME, "", "Strict", 0);
+  return TRUE;
+}
+
+/* The name of the OAuthAccessToken object of TOKEN: "sha256~" tokens are
+ * stored under "sha256~" + base64url(sha256(the rest)); older tokens under
+ * their own value. */
+static gchar *
+oauth_token_name (const gchar *token)
+{
+  if (!g_str_has_prefix (token, "sha256~"))
+    return g_strdup (token);
+  guint8 digest[32];
+  gsize len = sizeof digest;
+  g_autoptr(GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
+  g_checksum_update (sum, (const guchar *) token + 7, strlen (token) - 7);
+  g_checksum_get_digest (sum, digest, &len);
+  g_autofree gchar *b64 = rc_base64url_encode (digest, len);
+  return g_strconcat ("sha256~", b64, NULL);
+}
+
+static void
+logout_respond (HttpExchange *ex)
+{
+  g_autofree gchar *clear = cookie_header (session_cookie_name (), "", "Strict", 0);
   if (g_str_equal (http_exchange_get_method (ex), "POST"))
     {
       const gchar *h[] = { "Cache-Control: no-store", clear, NULL };
@@ -410,6 +494,50 @@ handle_logout (HttpExchange *ex, gpointer user_data)
   const gchar *h[] = { "Cache-Control: no-store", clear, location, NULL };
   g_autoptr(GBytes) body = g_bytes_new_static ("", 0);
   http_exchange_respond (ex, 303, "text/plain", body, h);
+}
+
+static void
+on_token_deleted (guint status, GHashTable *headers, GBytes *body, const GError *error, gpointer user_data)
+{
+  HttpExchange *ex = user_data;
+  if (error)
+    g_warning ("logout: the master did not delete the OAuth token: %s", error->message);
+  else if (status != 200 && status != 202 && status != 204 && status != 404)
+    g_warning ("logout: the master answered %u when deleting the OAuth token", status);
+  else
+    g_debug ("logout: OAuth token deleted at the master (%u)", status);
+  logout_respond (ex);
+}
+
+/* Logout ends the session for real: this process refuses the cookie from
+ * now on and closes the session's sockets; in OpenShift mode the OAuth
+ * token is deleted at the master, as `oc logout` does, so the cookie is
+ * dead on every replica. */
+static void
+handle_logout (HttpExchange *ex, gpointer user_data)
+{
+  if (!logout_allowed (ex))
+    return;
+  g_autoptr(RcSession) s = exchange_session (ex);
+  if (!s)
+    return logout_respond (ex);
+
+  g_autofree gchar *shown = rc_log_escape (session_get_user (s), 256);
+  g_message ("logout of %s", shown);
+  session_revoke (s);
+  socket_close_session (session_get_id (s));
+  const gchar *cred = session_get_credential (s);
+  if (!g_str_equal (session_get_backend (s), "master") || !g_str_has_prefix (cred, "Bearer "))
+    return logout_respond (ex);
+
+  g_autofree gchar *name = oauth_token_name (cred + 7);
+  g_autofree gchar *escaped = g_uri_escape_string (name, NULL, FALSE);
+  g_autofree gchar *path = g_strconcat ("/apis/oauth.openshift.io/v1/oauthaccesstokens/", escaped, NULL);
+  UpstreamRequest *req = upstream_request_new (UPSTREAM_MASTER, "DELETE", path);
+  upstream_request_set_authorization (req, cred);
+  upstream_request_add_header (req, "Accept", "application/json");
+  upstream_request_set_timeout (req, LOGOUT_TIMEOUT_S);
+  upstream_fetch (req, on_token_deleted, ex);
 }
 
 static void
@@ -446,6 +574,7 @@ auth_init (const Config *cfg, GError **error)
   if (!A.key)
     return FALSE;
   A.logins_by_address = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  A.used_states = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   A.openshift = upstream_get_base_url (UPSTREAM_MASTER) != NULL;
   if (A.openshift)
     g_message ("login through the OpenShift master %s", upstream_get_base_url (UPSTREAM_MASTER));
@@ -468,6 +597,7 @@ auth_shutdown (void)
 {
   login_shutdown ();
   g_clear_pointer (&A.logins_by_address, g_hash_table_unref);
+  g_clear_pointer (&A.used_states, g_hash_table_unref);
   g_clear_pointer (&A.key, session_key_free);
   A.cfg = NULL;
 }

@@ -45,7 +45,7 @@ static const struct { const gchar *name; enum lws_token_indexes token; } known_h
   { "user-agent", WSI_TOKEN_HTTP_USER_AGENT },
   { "referer", WSI_TOKEN_HTTP_REFERER },
 };
-static const gchar *custom_headers[] = { "x-state", "x-forwarded-proto", "x-requested-with", NULL };
+static const gchar *custom_headers[] = { "x-state", "x-forwarded-proto", "x-requested-with", "sec-fetch-site", NULL };
 
 /* Per connection, as lws opaque user data on the adopted descriptor. */
 typedef struct {

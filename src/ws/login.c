@@ -59,7 +59,7 @@ login_fail (Login *l, guint status, const gchar *problem, const gchar *format, .
   va_start (args, format);
   g_autofree gchar *message = g_strdup_vprintf (format, args);
   va_end (args);
-  l->done (NULL, NULL, NULL, status, problem, message, l->user_data);
+  l->done (l->user, NULL, NULL, status, problem, message, l->user_data);
   login_free (l);
 }
 

@@ -19,7 +19,8 @@ G_BEGIN_DECLS
 /* The outcome of a check, exactly once. On success USER, BACKEND ("master"
  * or "registry") and CREDENTIAL (the Authorization value the session keeps)
  * are set and PROBLEM is NULL; on failure STATUS is the HTTP status to answer
- * (401, 403, 502), PROBLEM a Cockpit problem code and MESSAGE says why. The
+ * (401, 403, 502), PROBLEM a Cockpit problem code, MESSAGE says why and USER
+ * is the name tried, when known (outside input: escape it to log it). The
  * strings are valid during the call only. */
 typedef void (*LoginDoneFunc) (const gchar *user, const gchar *backend, const gchar *credential,
                                guint status, const gchar *problem, const gchar *message,
