@@ -109,10 +109,9 @@ for (const f of sources.keys())
         fs.copyFileSync(path.join(staticDir, f), path.join(copy, f));
 fs.writeFileSync(path.join(copy, "package.json"), '{ "type": "module" }\n');
 
-// The leaf modules under test here, over the stand-in DOM.
+// The leaf modules are tested here, over the stand-in DOM.
 const document = installDom();
-const routes = await import(pathToFileURL(path.join(copy, "routes.js")).href);
-const format = await import(pathToFileURL(path.join(copy, "format.js")).href);
+const leaf = name => import(pathToFileURL(path.join(copy, name)).href);
 
 test("the pages load one entry module each, and there are views", () => {
     assert.deepEqual([...entries].sort(), ["login.js", "main.js"]);
@@ -124,14 +123,26 @@ test("no view imports app.js, another view or the data layer; leaves import only
 });
 
 test("the import check finds a view importing app.js or another view", () => {
-    const broken = new Map(sources);
-    broken.set("images.js", `import { navigate } from "./app.js";\n${sources.get("images.js")}`);
-    broken.set("image.js", `import {\n    command,\n} from "./overview.js";\n${sources.get("image.js")}`);
-    broken.set("routes.js", `import "./channel.js";\n${sources.get("routes.js")}`);
-    assert.deepEqual(importViolations(broken).problems, [
-        "image.js (a view) imports the view overview.js: only app.js may",
-        "images.js (a view) imports app.js: only a page's entry may",
-        "routes.js (a leaf) imports channel.js (the data layer): leaves import only leaves",
+    const tree = new Map([
+        ["index.html", '<script type="module" src="main.js"></script>'],
+        ["main.js", 'import { start } from "./app.js";\nstart();'],
+        ["app.js", 'import * as a from "./a.js";\nimport * as b from "./b.js";\nexport function start() {}'],
+        ["a.js", 'import { h } from "./dom.js";\nexport async function show() {}'],
+        ["b.js", 'import { h } from "./dom.js";\nexport function show() {}'],
+        ["dom.js", "export function h() {}"],
+        ["channel.js", 'import { h } from "./dom.js";'],
+    ]);
+    assert.deepEqual(importViolations(tree).problems, []);
+    tree.set("a.js", `import { start } from "./app.js";\n${tree.get("a.js")}`);
+    tree.set("b.js", `import {\n    show,\n} from "./a.js";\nimport { http } from "./channel.js";\n${tree.get("b.js")}`);
+    tree.set("dom.js", `import "./channel.js";\n${tree.get("dom.js")}`);
+    tree.set("index.html", `${tree.get("index.html")}<script>start()</script>`);
+    assert.deepEqual(importViolations(tree).problems, [
+        "index.html has an inline script (the CSP forbids it)",
+        "a.js (a view) imports app.js: only a page's entry may",
+        "b.js (a view) imports the view a.js: only app.js may",
+        "b.js (a view) imports channel.js: a view gets its backend from the router's context",
+        "dom.js (a leaf) imports channel.js (the data layer): leaves import only leaves",
     ]);
 });
 
@@ -161,7 +172,8 @@ for (const module of [...entries].sort()) {
 const ODD_NAMES = ["a/b", "a#b", "a?b=c", "100%", "%41", "a b", "..", ".", "_", "Ünïcödé", "<img src=x onerror=alert(1)>",
                    "\"quoted\"", "a&b", "tab\there", "\u202eevil"];
 
-test("stream and image addresses keep odd names: one path part each, read back as written", () => {
+test("stream and image addresses keep odd names: one path part each, read back as written", async () => {
+    const routes = await leaf("routes.js");
     for (const project of ["", "demo", ...ODD_NAMES]) {
         for (const name of ["app", ...ODD_NAMES]) {
             const href = routes.streamHref(project, name);
@@ -179,7 +191,8 @@ test("stream and image addresses keep odd names: one path part each, read back a
     assert.equal(routes.streamHref("demo", "a/b"), "#/images/demo/a%2Fb");
 });
 
-test("project addresses and the image list's filters read back as written", () => {
+test("project addresses and the image list's filters read back as written", async () => {
+    const routes = await leaf("routes.js");
     for (const name of ["", "demo", ...ODD_NAMES]) {
         const { parts } = routes.parseRoute(routes.projectHref(name));
         assert.deepEqual(parts, ["projects", name || "_"]);
@@ -197,14 +210,16 @@ test("project addresses and the image list's filters read back as written", () =
     }
 });
 
-test("a hand-typed address with broken percent-encoding is read as typed", () => {
+test("a hand-typed address with broken percent-encoding is read as typed", async () => {
+    const routes = await leaf("routes.js");
     assert.deepEqual(routes.parseRoute("#/images/%zz/a%2Fb").parts, ["images", "%zz", "a/b"]);
     assert.deepEqual(routes.parseRoute("#images//x/").parts, ["images", "x"]);
     assert.deepEqual(routes.parseRoute("").parts, []);
     assert.deepEqual(routes.parseRoute("#/").parts, []);
 });
 
-test("shortDigest shows 12 hex digits without the algorithm", () => {
+test("shortDigest shows 12 hex digits without the algorithm", async () => {
+    const format = await leaf("format.js");
     const hex = "0123456789abcdef".repeat(4);
     assert.equal(format.shortDigest(`sha256:${hex}`), "0123456789ab");
     assert.equal(format.shortDigest(hex), "0123456789ab");
@@ -214,7 +229,8 @@ test("shortDigest shows 12 hex digits without the algorithm", () => {
     assert.equal(format.shortDigest(undefined), "");
 });
 
-test("authorName drops the mail address", () => {
+test("authorName drops the mail address", async () => {
+    const format = await leaf("format.js");
     assert.equal(format.authorName("Jane Doe <jane@example.com>"), "Jane Doe");
     assert.equal(format.authorName("  Jane   <j@x>  "), "Jane");
     assert.equal(format.authorName("<only@mail>"), "<only@mail>");
@@ -233,7 +249,8 @@ function shellWords(line) {
 const HOSTILE = ["x; touch /tmp/rc-pwned", "$(touch /tmp/rc-pwned)", "`id`", "it's", "a b", "~root", "=ls", "*",
                  "a\nb", "\"\\\"", "$HOME", "<script>alert(1)</script>", "", "-", "a'b'c", "\u00a0"];
 
-test("commands for ordinary names read as they always did", () => {
+test("commands for ordinary names read as they always did", async () => {
+    const format = await leaf("format.js");
     assert.equal(format.loginCommand({ kind: "registry", host: "registry.example.com:5000", user: "admin" }),
                  "docker login -u admin registry.example.com:5000");
     assert.equal(format.loginCommand({ kind: "registry", host: "r:5000" }), "docker login -u USER r:5000");
@@ -246,7 +263,8 @@ test("commands for ordinary names read as they always did", () => {
                      ["docker tag IMAGE r:5000/demo/IMAGE:TAG", "docker push r:5000/demo/IMAGE:TAG"]);
 });
 
-test("commands with hostile values give the shell the same words, nothing to run", () => {
+test("commands with hostile values give the shell the same words, nothing to run", async () => {
+    const format = await leaf("format.js");
     for (const bad of HOSTILE) {
         assert.deepEqual(shellWords(format.shellWord(bad)), [bad], JSON.stringify(bad));
         assert.deepEqual(shellWords(format.loginCommand({ kind: "registry", host: "r:5000", user: bad })),
@@ -260,7 +278,8 @@ test("commands with hostile values give the shell the same words, nothing to run
     assert.equal(fs.existsSync("/tmp/rc-pwned"), false);
 });
 
-test("a command reaches the page as text with a copy button, never as markup", () => {
+test("a command reaches the page as text with a copy button, never as markup", async () => {
+    const format = await leaf("format.js");
     for (const text of HOSTILE) {
         document.created.length = 0;
         const box = format.command(text);
