@@ -37,7 +37,7 @@ function readSources(dir) {
 
 // The specifiers a module imports (import … from, export … from, import "…"),
 // and whether it uses import(), which this check could not follow.
-export function importsOf(source) {
+function importsOf(source) {
     const code = source.replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, "");
     const specs = [];
     for (const m of code.matchAll(/^\s*(?:import|export)\b[^;"'`]*?\bfrom\s*["']([^"']+)["']/gm))
@@ -49,7 +49,7 @@ export function importsOf(source) {
 
 // The rules over a map of file name → source (*.js and *.html); returns
 // the violations, one sentence each.
-export function importViolations(sources) {
+function importViolations(sources) {
     const problems = [];
     const modules = [...sources.keys()].filter(f => f.endsWith(".js"));
     const entries = new Set();
@@ -113,6 +113,8 @@ fs.writeFileSync(path.join(copy, "package.json"), '{ "type": "module" }\n');
 const document = installDom();
 const leaf = name => import(pathToFileURL(path.join(copy, name)).href);
 
+// What the rules below are about, so that they cannot pass by finding nothing
+// (a new view or page belongs here too).
 test("the pages load one entry module each, and there are views", () => {
     assert.deepEqual([...entries].sort(), ["login.js", "main.js"]);
     assert.deepEqual([...views].sort(), ["image.js", "images.js", "overview.js", "projects.js", "stream.js"]);
@@ -239,14 +241,17 @@ test("authorName drops the mail address", async () => {
     assert.equal(format.authorName(undefined), "");
 });
 
-// The words a POSIX shell makes of a command line, without running it.
+// The words a POSIX shell makes of a command line: the line becomes the
+// arguments of `set --`, in a directory where "*" matches files; a command
+// substitution left unquoted would run (and leave the file `pwned`).
 function shellWords(line) {
-    const out = execFileSync("/bin/sh", ["-c", `set -f; set -- ${line}; printf '%s\\0' "$@"`],
-                             { encoding: "utf-8", env: { PATH: "/usr/bin:/bin", HOME: "/nonexistent" } });
+    const out = execFileSync("/bin/sh", ["-c", `set -- ${line}; printf '%s\\0' "$@"`],
+                             { encoding: "utf-8", cwd: copy, env: { PATH: "/usr/bin:/bin", HOME: "/nonexistent" } });
     return out.split("\0").slice(0, -1);
 }
 
-const HOSTILE = ["x; touch /tmp/rc-pwned", "$(touch /tmp/rc-pwned)", "`id`", "it's", "a b", "~root", "=ls", "*",
+const pwned = path.join(copy, "pwned");
+const HOSTILE = [`x; touch ${pwned}`, `$(touch ${pwned})`, `\`touch ${pwned}\``, "it's", "a b", "~root", "=ls", "*",
                  "a\nb", "\"\\\"", "$HOME", "<script>alert(1)</script>", "", "-", "a'b'c", "\u00a0"];
 
 test("commands for ordinary names read as they always did", async () => {
@@ -275,7 +280,7 @@ test("commands with hostile values give the shell the same words, nothing to run
         assert.deepEqual(format.pushCommands("r", bad).map(shellWords),
                          [["docker", "tag", "IMAGE", `r/${bad}:TAG`], ["docker", "push", `r/${bad}:TAG`]]);
     }
-    assert.equal(fs.existsSync("/tmp/rc-pwned"), false);
+    assert.equal(fs.existsSync(pwned), false);
 });
 
 test("a command reaches the page as text with a copy button, never as markup", async () => {
