@@ -1,16 +1,20 @@
-// app.js: session, header, connection banner and the hash router.
+// app.js: session, header, connection banner and the hash router. Loading
+// it does nothing; main.js (the page's module script) calls start(). Views
+// get what they need from the router in a context object (backend, session,
+// params, main, showError, navigate) and never import this module.
 
 import { h, replace, $, urlRoot } from "./dom.js";
 import { init as i18nInit, _ } from "./i18n.js";
 import { connect, onConnectionChange, disconnect } from "./channel.js";
 import { OpenShiftBackend, RegistryBackend } from "./backend.js";
+import { parseRoute } from "./routes.js";
 import * as overview from "./overview.js";
 import * as images from "./images.js";
 import * as stream from "./stream.js";
 import * as image from "./image.js";
 import * as projects from "./projects.js";
 
-const root = urlRoot();
+let root = "";
 let backend = null;
 let session = null;
 let current = null;     // the active view's cleanup function
@@ -27,17 +31,9 @@ function banner(text, retry) {
     el.hidden = false;
 }
 
-export function showError(e) {
+function showError(e) {
     const msg = e && e.problem === "access-denied" ? _("Access denied") : (e && e.message) || String(e);
     banner(msg, () => route());
-}
-
-function parseRoute() {
-    const hash = location.hash.replace(/^#\/?/, "");
-    const [path, query] = hash.split("?");
-    const parts = path.split("/").filter(p => p !== "").map(decodeURIComponent);
-    const params = new URLSearchParams(query || "");
-    return { parts, params };
 }
 
 async function route() {
@@ -49,7 +45,7 @@ async function route() {
     }
     banner(null);
     const main = $("#main");
-    const { parts, params } = parseRoute();
+    const { parts, params } = parseRoute(location.hash);
     const ctx = { backend, session, params, main, showError, navigate };
     for (const a of document.querySelectorAll("nav a"))
         a.classList.toggle("active", a.dataset.view === (parts[0] || "overview"));
@@ -75,15 +71,11 @@ async function route() {
     document.title = `${heading ? heading.textContent + " – " : ""}${_("Registry")}`;
 }
 
-export function navigate(hash) {
+function navigate(hash) {
     if (location.hash === hash)
         route();
     else
         location.hash = hash;
-}
-
-export function streamHref(project, name) {
-    return `#/images/${encodeURIComponent(project || "_")}/${encodeURIComponent(name)}`;
 }
 
 async function logout() {
@@ -92,7 +84,9 @@ async function logout() {
     location.replace(`${root}/`);
 }
 
-async function main() {
+// Once per page: translate it, fetch the session, connect, route.
+export async function start() {
+    root = urlRoot();
     await i18nInit();
     const r = await fetch(`${root}/cockpit/session`, { credentials: "same-origin" });
     if (r.status === 401) {
@@ -128,5 +122,3 @@ async function main() {
     window.addEventListener("hashchange", route);
     route();
 }
-
-main();

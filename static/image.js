@@ -2,8 +2,8 @@
 
 import { h, replace } from "./dom.js";
 import { _, formatDate, formatSize } from "./i18n.js";
-import { command } from "./overview.js";
-import { shortDigest } from "./stream.js";
+import { projectFromPart, imagesHref, streamHref, imageHref } from "./routes.js";
+import { shortDigest, command, pullCommand } from "./format.js";
 
 function dl(pairs) {
     return h("dl", { class: "props" }, pairs.filter(([, v]) => v !== null && v !== undefined && v !== "" &&
@@ -22,7 +22,7 @@ function joinCmd(v) {
 }
 
 export async function show({ backend, session, main }, projectPart, name, ref) {
-    const project = projectPart === "_" ? "" : projectPart;
+    const project = projectFromPart(projectPart);
     const repo = project ? `${project}/${name}` : name;
     const registryHost = session.registry_host || location.hostname;
     const img = await backend.image(project, name, ref);
@@ -47,13 +47,13 @@ export async function show({ backend, session, main }, projectPart, name, ref) {
               h("thead", null, h("tr", null, h("th", null, _("Platform")), h("th", null, _("Digest")))),
               h("tbody", null, img.platforms.map(p => h("tr", null,
                   h("td", null, [p.os, p.architecture, p.variant].filter(Boolean).join("/")),
-                  h("td", null, h("a", { href: `#/images/${encodeURIComponent(projectPart)}/${encodeURIComponent(name)}/${encodeURIComponent(p.digest)}`,
+                  h("td", null, h("a", { href: imageHref(project, name, p.digest),
                                         title: p.digest, class: "digest" }, shortDigest(p.digest)))))))] : null,
         h("h3", null, _("Labels")), kv(labels, "image-labels"),
         annotations.length ? [h("h3", null, _("Annotations")), kv(annotations, "image-annotations")] : null,
         h("h3", null, _("Pull")),
-        !/^sha256:/.test(ref) ? command(`docker pull ${registryHost}/${repo}:${ref}`) : null,
-        img.digest ? command(`docker pull ${registryHost}/${repo}@${img.digest}`) : null);
+        !/^sha256:/.test(ref) ? command(pullCommand(registryHost, repo, ref)) : null,
+        img.digest ? command(pullCommand(registryHost, repo, img.digest)) : null);
 
     const config = h("section", { id: "tab-config", role: "tabpanel", hidden: true },
         dl([[_("Command"), h("code", null, joinCmd(c.cmd)), "image-cmd"],
@@ -98,10 +98,9 @@ export async function show({ backend, session, main }, projectPart, name, ref) {
         tabs.append(b);
     }
 
-    const base = `#/images/${encodeURIComponent(projectPart)}/${encodeURIComponent(name)}`;
     replace(main,
             h("nav", { class: "breadcrumb", "aria-label": _("Breadcrumb") },
-              h("a", { href: "#/images" }, _("Images")), " / ", h("a", { href: base }, repo), " / ", h("span", null, /^sha256:/.test(ref) ? shortDigest(ref) : ref)),
+              h("a", { href: imagesHref() }, _("Images")), " / ", h("a", { href: streamHref(project, name) }, repo), " / ", h("span", null, /^sha256:/.test(ref) ? shortDigest(ref) : ref)),
             h("h1", null, `${repo}${/^sha256:/.test(ref) ? "@" + shortDigest(ref) : ":" + ref}`),
             tabs, details, config, layers);
     select("details");

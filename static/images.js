@@ -3,8 +3,8 @@
 
 import { h, replace } from "./dom.js";
 import { _, relativeTime, format } from "./i18n.js";
-import { streamHref } from "./app.js";
 import { dialog } from "./dialogs.js";
+import { streamHref, imagesHref } from "./routes.js";
 
 const ROW = 44;
 
@@ -59,14 +59,7 @@ export async function show({ backend, params, main, navigate, showError }) {
                      h("span", { class: "age", title: when }, when ? relativeTime(when) : ""));
         }));
     };
-    const updateUrl = () => {
-        const q = new URLSearchParams();
-        if (projectFilter)
-            q.set("project", projectFilter);
-        if (text)
-            q.set("q", text);
-        history.replaceState(null, "", `#/images${q.toString() ? "?" + q : ""}`);
-    };
+    const updateUrl = () => history.replaceState(null, "", imagesHref({ project: projectFilter, q: text }));
     select.addEventListener("change", () => { projectFilter = select.value; updateUrl(); filter(); });
     search.addEventListener("input", () => { text = search.value; updateUrl(); filter(); });
     viewport.addEventListener("scroll", () => requestAnimationFrame(render));

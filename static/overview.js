@@ -1,21 +1,9 @@
 // overview.js: recent images, projects, login/pull/push commands.
 
-import { h, replace, copyText, urlRoot } from "./dom.js";
+import { h, replace, urlRoot } from "./dom.js";
 import { _, relativeTime, format } from "./i18n.js";
-import { streamHref } from "./app.js";
-
-export function command(text) {
-    const copy = h("button", { type: "button", class: "copy", title: _("Copy to clipboard"),
-                               "aria-label": _("Copy to clipboard") }, _("Copy"));
-    copy.addEventListener("click", () => copyText(text, copy));
-    return h("div", { class: "command" }, h("code", null, text), copy);
-}
-
-// "Jane Doe <jane@example.com>" → "Jane Doe"; the whole string stays in the title.
-function authorName(author) {
-    const m = /^\s*([^<]*?)\s*<[^>]*>\s*$/.exec(author || "");
-    return (m && m[1]) || author || "";
-}
+import { imagesHref, streamHref, projectHref } from "./routes.js";
+import { authorName, command, loginCommand, pullCommand, pushCommands } from "./format.js";
 
 export async function show({ backend, session, main }) {
     const registryHost = session.registry_host || location.hostname;
@@ -47,12 +35,10 @@ export async function show({ backend, session, main }) {
                             projects.map(p => h("option", { value: p.name }, p.name || "/")));
     const renderCommands = (token) => {
         const p = projectSelect.value || project;
-        const user = session.user || "USER";
-        const loginCmd = backend.kind === "master"
-            ? `docker login -p ${token || "TOKEN"} -u unused ${registryHost}`
-            : `docker login -u ${user} ${registryHost}`;
+        const repo = `${p ? p + "/" : ""}IMAGE`;
         replace(commands,
-                h("h3", null, _("Log into the registry")), command(loginCmd),
+                h("h3", null, _("Log into the registry")),
+                command(loginCommand({ kind: backend.kind, host: registryHost, user: session.user, token })),
                 backend.kind === "master" && !token
                     ? h("button", { type: "button", class: "link", id: "show-token", onclick: async () => {
                         const r = await fetch(urlRoot() + "/cockpit/token", { method: "POST", credentials: "same-origin" });
@@ -61,10 +47,9 @@ export async function show({ backend, session, main }) {
                     } }, _("Show login command with token"))
                     : null,
                 h("p", { class: "hint" }, _("podman works the same way: podman login, podman pull, podman push.")),
-                h("h3", null, _("Pull an image")), command(`docker pull ${registryHost}/${p ? p + "/" : ""}IMAGE:TAG`),
+                h("h3", null, _("Pull an image")), command(pullCommand(registryHost, repo, "TAG")),
                 h("h3", null, _("Push an image")),
-                command(`docker tag IMAGE ${registryHost}/${p ? p + "/" : ""}IMAGE:TAG`),
-                command(`docker push ${registryHost}/${p ? p + "/" : ""}IMAGE:TAG`));
+                pushCommands(registryHost, repo).map(command));
     };
     projectSelect.addEventListener("change", () => renderCommands(null));
     renderCommands(null);
@@ -91,12 +76,12 @@ export async function show({ backend, session, main }) {
               h("section", { class: "card recent" },
                 h("h2", null, backend.kind === "master" ? _("Images pushed recently") : _("Images")),
                 recentList,
-                h("p", null, h("a", { href: "#/images" }, format(_("All images ({n})"), { n: streams.length })))),
+                h("p", null, h("a", { href: imagesHref() }, format(_("All images ({n})"), { n: streams.length })))),
               h("section", { class: "card" },
                 h("h2", null, backend.hasMembers ? _("Projects") : _("Namespaces")),
                 projects.length
                     ? h("ul", { class: "plain", id: "overview-projects" }, projects.map(p => h("li", null,
-                        h("a", { href: `#/projects/${encodeURIComponent(p.name || "_")}` }, p.name || "/"))))
+                        h("a", { href: projectHref(p.name) }, p.name || "/"))))
                     : h("p", { class: "empty" }, _("No projects."))),
               h("section", { class: "card wide" },
                 h("h2", null, _("Commands")),

@@ -4,10 +4,12 @@
 import { h, replace } from "./dom.js";
 import { _, format, relativeTime } from "./i18n.js";
 import { dialog, confirmDelete } from "./dialogs.js";
-import { ROLES } from "./backend.js";
-import { streamHref } from "./app.js";
+import { streamHref, projectsHref, projectHref, projectFromPart } from "./routes.js";
 
 const NAME = "[a-z0-9]([-a-z0-9]*[a-z0-9])?";
+
+// The registry's cluster roles a member can be given, most powerful first.
+const ROLES = ["registry-admin", "registry-editor", "registry-viewer"];
 
 export async function show({ backend, main, navigate }) {
     const projects = await backend.projects();
@@ -22,7 +24,7 @@ export async function show({ backend, main, navigate }) {
                 run: v => backend.createProject(v.name, v.displayName, v.description).then(() => v),
             });
             if (r)
-                navigate(`#/projects/${encodeURIComponent(r.name)}`);
+                navigate(projectHref(r.name));
         } }, _("New project"))
         : null;
     replace(main,
@@ -31,7 +33,7 @@ export async function show({ backend, main, navigate }) {
                 ? h("table", { class: "list", id: "project-list" },
                     h("thead", null, h("tr", null, h("th", null, _("Name")), h("th", null, _("Display name")), h("th", null, _("Created")))),
                     h("tbody", null, projects.map(p => h("tr", null,
-                        h("td", null, h("a", { href: `#/projects/${encodeURIComponent(p.name || "_")}` }, p.name || "/")),
+                        h("td", null, h("a", { href: projectHref(p.name) }, p.name || "/")),
                         h("td", null, p.displayName),
                         h("td", { title: p.created }, p.created ? relativeTime(p.created) : "")))))
                 : h("p", { class: "empty" }, _("There are no projects yet.")));
@@ -39,11 +41,11 @@ export async function show({ backend, main, navigate }) {
 }
 
 export async function showProject({ backend, main, navigate, showError }, namePart) {
-    const name = namePart === "_" ? "" : namePart;
+    const name = projectFromPart(namePart);
     const streams = await backend.streams(name);
     const parts = [
         h("nav", { class: "breadcrumb", "aria-label": _("Breadcrumb") },
-          h("a", { href: "#/projects" }, backend.hasMembers ? _("Projects") : _("Namespaces")), " / ", h("span", null, name || "/")),
+          h("a", { href: projectsHref() }, backend.hasMembers ? _("Projects") : _("Namespaces")), " / ", h("span", null, name || "/")),
     ];
     const actions = [];
     if (backend.kind === "master") {
@@ -54,7 +56,7 @@ export async function showProject({ backend, main, navigate, showError }, namePa
                 typeName: name,
                 run: () => backend.deleteProject(name),
             }))
-                navigate("#/projects");
+                navigate(projectsHref());
         } }, _("Delete")));
     }
     parts.push(h("div", { class: "title-row" }, h("h1", null, name || "/"), h("div", { class: "buttons" }, actions)));

@@ -3,18 +3,14 @@
 
 import { h, replace } from "./dom.js";
 import { _, relativeTime, formatSize, format } from "./i18n.js";
-import { command } from "./overview.js";
 import { dialog, confirmDelete } from "./dialogs.js";
-
-export function shortDigest(d) {
-    return d ? d.replace(/^sha256:/, "").substring(0, 12) : "";
-}
+import { projectFromPart, imagesHref, imageHref } from "./routes.js";
+import { shortDigest, command, pullCommand, pushCommands } from "./format.js";
 
 export async function show({ backend, session, main, navigate, showError }, projectPart, name) {
-    const project = projectPart === "_" ? "" : projectPart;
+    const project = projectFromPart(projectPart);
     const repo = project ? `${project}/${name}` : name;
     const registryHost = session.registry_host || location.hostname;
-    const base = `#/images/${encodeURIComponent(projectPart)}/${encodeURIComponent(name)}`;
     let s;
 
     const tagsBox = h("div", { id: "tags" });
@@ -58,14 +54,14 @@ export async function show({ backend, session, main, navigate, showError }, proj
                     run: () => backend.deleteStream(project, name),
                 });
                 if (ok)
-                    navigate("#/images");
+                    navigate(imagesHref());
             } }, _("Delete")));
         }
 
         const rows = (s.tags || []).map(t => {
-            const href = `${base}/${encodeURIComponent(t.digest || t.name)}`;
+            const href = imageHref(project, name, t.digest || t.name);
             const cells = [
-                h("td", null, h("a", { href: `${base}/${encodeURIComponent(t.name)}`, class: "tag-link" }, t.name),
+                h("td", null, h("a", { href: imageHref(project, name, t.name), class: "tag-link" }, t.name),
                   t.multiarch ? h("span", { class: "badge" }, _("multi-arch")) : null),
                 h("td", null, t.digest ? h("a", { href, class: "digest", title: t.digest }, shortDigest(t.digest))
                                         : h("span", { class: "muted" }, t.error || _("not yet imported"))),
@@ -106,14 +102,13 @@ export async function show({ backend, session, main, navigate, showError }, proj
                         h("tbody", null, rows))
                     : h("p", { class: "empty" }, _("This image stream has no tags yet. Push an image to it:")),
                 h("h3", null, _("Pull")),
-                command(`docker pull ${registryHost}/${repo}:${(s.tags[0] && s.tags[0].name) || "latest"}`),
+                command(pullCommand(registryHost, repo, (s.tags[0] && s.tags[0].name) || "latest")),
                 h("h3", null, _("Push")),
-                command(`docker tag IMAGE ${registryHost}/${repo}:TAG`),
-                command(`docker push ${registryHost}/${repo}:TAG`));
+                pushCommands(registryHost, repo).map(command));
         replace(main,
                 h("nav", { class: "breadcrumb", "aria-label": _("Breadcrumb") },
-                  h("a", { href: "#/images" }, _("Images")), " / ",
-                  project ? h("a", { href: `#/images?project=${encodeURIComponent(project)}` }, project) : null,
+                  h("a", { href: imagesHref() }, _("Images")), " / ",
+                  project ? h("a", { href: imagesHref({ project }) }, project) : null,
                   project ? " / " : null, h("span", null, name)),
                 h("div", { class: "title-row" }, h("h1", null, repo), h("div", { class: "buttons" }, actions)),
                 s.dockerImageRepository ? h("p", null, _("Follows"), " ", h("code", null, s.dockerImageRepository)) : null,

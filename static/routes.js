@@ -1,0 +1,60 @@
+// routes.js: the console's addresses. Every view links through these
+// functions, so a name with "/", "#", "?" or "%" in it still leads where it
+// says, and the router reads back exactly what was written. A route is
+// "#/" followed by path parts, each one encodeURIComponent'ed; "_" stands
+// for the empty project (a registry repository without a namespace).
+// Imports nothing, touches nothing at import time.
+
+function part(s) {
+    return encodeURIComponent(s);
+}
+
+// The empty project is "_" in a route; "_" in a route is the empty project.
+export function projectPart(project) {
+    return project || "_";
+}
+
+export function projectFromPart(p) {
+    return p === "_" ? "" : p;
+}
+
+export function projectsHref() {
+    return "#/projects";
+}
+
+export function projectHref(name) {
+    return `#/projects/${part(projectPart(name))}`;
+}
+
+export function imagesHref({ project = "", q = "" } = {}) {
+    const query = new URLSearchParams();
+    if (project)
+        query.set("project", project);
+    if (q)
+        query.set("q", q);
+    const s = query.toString();
+    return `#/images${s ? "?" + s : ""}`;
+}
+
+export function streamHref(project, name) {
+    return `#/images/${part(projectPart(project))}/${part(name)}`;
+}
+
+// ref: a tag name or a digest
+export function imageHref(project, name, ref) {
+    return `${streamHref(project, name)}/${part(ref)}`;
+}
+
+// "#/images/p/n?q=x" → { parts: ["images", "p", "n"], params: URLSearchParams }.
+// A part that is not valid percent-encoding (typed by hand) stays as typed.
+export function parseRoute(hash) {
+    const [path, query] = String(hash || "").replace(/^#\/?/, "").split("?");
+    const parts = path.split("/").filter(p => p !== "").map(p => {
+        try {
+            return decodeURIComponent(p);
+        } catch (e) {
+            return p;
+        }
+    });
+    return { parts, params: new URLSearchParams(query || "") };
+}

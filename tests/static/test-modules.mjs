@@ -1,0 +1,307 @@
+#!/usr/bin/env node
+// test-modules.mjs: the browser UI's module structure, under `make check`
+// with plain Node.js (18 or later; no npm packages, no browser).
+//
+//  - import rules, read from the sources: views (modules exporting show())
+//    import neither app.js nor another view nor the data layer (their
+//    backend comes in the router's context); leaf modules import only leaf
+//    modules; only a page's entry module imports app.js; no inline scripts.
+//  - every module but the pages' entries (main.js, login.js) loads alone,
+//    in its own Node process where every browser global is a recorder,
+//    without touching any of them: no network, no DOM, no timers.
+//  - the leaf functions: routes round-trip odd names, digests shorten,
+//    commands survive a real shell word for word and reach the page as text.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { install as installDom } from "./standin-dom.mjs";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const staticDir = path.join(here, "..", "..", "static");
+
+// The modules that talk to the server; a view gets them through its context.
+const DATA_LAYER = ["channel.js", "backend.js"];
+
+function readSources(dir) {
+    const sources = new Map();
+    for (const f of fs.readdirSync(dir).sort())
+        if (/\.(js|html)$/.test(f))
+            sources.set(f, fs.readFileSync(path.join(dir, f), "utf-8"));
+    return sources;
+}
+
+// The specifiers a module imports (import … from, export … from, import "…"),
+// and whether it uses import(), which this check could not follow.
+function importsOf(source) {
+    const code = source.replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, "");
+    const specs = [];
+    for (const m of code.matchAll(/^\s*(?:import|export)\b[^;"'`]*?\bfrom\s*["']([^"']+)["']/gm))
+        specs.push(m[1]);
+    for (const m of code.matchAll(/^\s*import\s*["']([^"']+)["']/gm))
+        specs.push(m[1]);
+    return { specs, dynamic: /\bimport\s*\(/.test(code) };
+}
+
+// The rules over a map of file name → source (*.js and *.html); returns
+// the violations, one sentence each.
+function importViolations(sources) {
+    const problems = [];
+    const modules = [...sources.keys()].filter(f => f.endsWith(".js"));
+    const entries = new Set();
+    for (const [file, html] of sources) {
+        if (!file.endsWith(".html"))
+            continue;
+        for (const m of html.matchAll(/<script\b([^>]*)>/g)) {
+            const src = /\bsrc="\.?\/?([^"]+)"/.exec(m[1]);
+            if (!src)
+                problems.push(`${file} has an inline script (the CSP forbids it)`);
+            else if (!/\btype="module"/.test(m[1]))
+                problems.push(`${file} loads ${src[1]} as a classic script, not a module`);
+            else
+                entries.add(src[1]);
+        }
+    }
+    const views = new Set(modules.filter(f => /^export\s+(?:async\s+)?function\s+show\b/m.test(sources.get(f))));
+    const kind = f => (entries.has(f) ? "an entry" : f === "app.js" ? "the app" : views.has(f) ? "a view"
+        : DATA_LAYER.includes(f) ? "the data layer" : "a leaf");
+
+    for (const file of modules) {
+        const { specs, dynamic } = importsOf(sources.get(file));
+        if (dynamic)
+            problems.push(`${file} uses import(), which this check cannot follow`);
+        for (const spec of specs) {
+            const m = /^\.\/([\w-]+\.js)$/.exec(spec);
+            if (!m) {
+                problems.push(`${file} imports "${spec}": only "./name.js" of static/ (there is no bundler)`);
+                continue;
+            }
+            const dep = m[1];
+            if (!sources.has(dep))
+                problems.push(`${file} imports ${dep}, which does not exist`);
+            else if (entries.has(dep))
+                problems.push(`${file} imports ${dep}, a page's entry module`);
+            else if (dep === "app.js" && !entries.has(file))
+                problems.push(`${file} (${kind(file)}) imports app.js: only a page's entry may`);
+            else if (views.has(dep) && file !== "app.js")
+                problems.push(`${file} (${kind(file)}) imports the view ${dep}: only app.js may`);
+            else if (views.has(file) && DATA_LAYER.includes(dep))
+                problems.push(`${file} (a view) imports ${dep}: a view gets its backend from the router's context`);
+            else if (kind(file) === "a leaf" && kind(dep) !== "a leaf")
+                problems.push(`${file} (a leaf) imports ${dep} (${kind(dep)}): leaves import only leaves`);
+        }
+    }
+    return { problems, entries, views };
+}
+
+const sources = readSources(staticDir);
+const { problems, entries, views } = importViolations(sources);
+
+// Node.js loads static/*.js as ES modules from a copy marked "type": "module".
+const copy = fs.mkdtempSync(path.join(os.tmpdir(), "rc-static-"));
+process.on("exit", () => fs.rmSync(copy, { recursive: true, force: true }));
+for (const f of sources.keys())
+    if (f.endsWith(".js"))
+        fs.copyFileSync(path.join(staticDir, f), path.join(copy, f));
+fs.writeFileSync(path.join(copy, "package.json"), '{ "type": "module" }\n');
+
+// The leaf modules are tested here, over the stand-in DOM.
+const document = installDom();
+const leaf = name => import(pathToFileURL(path.join(copy, name)).href);
+
+// What the rules below are about, so that they cannot pass by finding nothing
+// (a new view or page belongs here too).
+test("the pages load one entry module each, and there are views", () => {
+    assert.deepEqual([...entries].sort(), ["login.js", "main.js"]);
+    assert.deepEqual([...views].sort(), ["image.js", "images.js", "overview.js", "projects.js", "stream.js"]);
+});
+
+test("no view imports app.js, another view or the data layer; leaves import only leaves", () => {
+    assert.deepEqual(problems, []);
+});
+
+test("the import check finds a view importing app.js or another view", () => {
+    const tree = new Map([
+        ["index.html", '<script type="module" src="main.js"></script>'],
+        ["main.js", 'import { start } from "./app.js";\nstart();'],
+        ["app.js", 'import * as a from "./a.js";\nimport * as b from "./b.js";\nexport function start() {}'],
+        ["a.js", 'import { h } from "./dom.js";\nexport async function show() {}'],
+        ["b.js", 'import { h } from "./dom.js";\nexport function show() {}'],
+        ["dom.js", "export function h() {}"],
+        ["channel.js", 'import { h } from "./dom.js";'],
+    ]);
+    assert.deepEqual(importViolations(tree).problems, []);
+    tree.set("a.js", `import { start } from "./app.js";\n${tree.get("a.js")}`);
+    tree.set("b.js", `import {\n    show,\n} from "./a.js";\nimport { http } from "./channel.js";\n${tree.get("b.js")}`);
+    tree.set("dom.js", `import "./channel.js";\n${tree.get("dom.js")}`);
+    tree.set("index.html", `${tree.get("index.html")}<script>start()</script>`);
+    assert.deepEqual(importViolations(tree).problems, [
+        "index.html has an inline script (the CSP forbids it)",
+        "a.js (a view) imports app.js: only a page's entry may",
+        "b.js (a view) imports the view a.js: only app.js may",
+        "b.js (a view) imports channel.js: a view gets its backend from the router's context",
+        "dom.js (a leaf) imports channel.js (the data layer): leaves import only leaves",
+    ]);
+});
+
+function probe(module) {
+    const out = execFileSync(process.execPath, [path.join(here, "probe-import.mjs"), path.join(copy, module)],
+                             { encoding: "utf-8", timeout: 30000 });
+    return JSON.parse(out);
+}
+
+for (const module of [...sources.keys()].filter(f => f.endsWith(".js") && !entries.has(f))) {
+    test(`${module} loads alone and touches nothing`, () => {
+        assert.deepEqual(probe(module), { touched: [], error: null });
+    });
+}
+
+// The control: an entry does act when loaded, and the probe sees it.
+for (const module of [...entries].sort()) {
+    test(`${module} (a page's entry) is seen starting the page`, () => {
+        const { touched } = probe(module);
+        assert.ok(touched.includes("location.pathname"), JSON.stringify(touched));
+        assert.ok(touched.includes("document"), JSON.stringify(touched));
+    });
+}
+
+/* ------------------------------------------------------------- leaf functions */
+
+const ODD_NAMES = ["a/b", "a#b", "a?b=c", "100%", "%41", "a b", "..", ".", "_", "Ünïcödé", "<img src=x onerror=alert(1)>",
+                   "\"quoted\"", "a&b", "tab\there", "\u202eevil"];
+
+test("stream and image addresses keep odd names: one path part each, read back as written", async () => {
+    const routes = await leaf("routes.js");
+    for (const project of ["", "demo", ...ODD_NAMES]) {
+        for (const name of ["app", ...ODD_NAMES]) {
+            const href = routes.streamHref(project, name);
+            assert.match(href, /^#\/images\/[^/#?\s<>"]+\/[^/#?\s<>"]+$/, href);
+            const { parts } = routes.parseRoute(href);
+            assert.deepEqual(parts, ["images", project || "_", name], href);
+            assert.equal(routes.projectFromPart(parts[1]), project === "_" ? "" : project);
+
+            const digest = "sha256:" + "ab".repeat(32);
+            assert.deepEqual(routes.parseRoute(routes.imageHref(project, name, digest)).parts,
+                             ["images", project || "_", name, digest]);
+        }
+    }
+    assert.equal(routes.streamHref("", "busybox"), "#/images/_/busybox");
+    assert.equal(routes.streamHref("demo", "a/b"), "#/images/demo/a%2Fb");
+});
+
+test("project addresses and the image list's filters read back as written", async () => {
+    const routes = await leaf("routes.js");
+    for (const name of ["", "demo", ...ODD_NAMES]) {
+        const { parts } = routes.parseRoute(routes.projectHref(name));
+        assert.deepEqual(parts, ["projects", name || "_"]);
+    }
+    assert.equal(routes.projectsHref(), "#/projects");
+    assert.equal(routes.imagesHref(), "#/images");
+    assert.equal(routes.imagesHref({ project: "", q: "" }), "#/images");
+    for (const project of ODD_NAMES) {
+        for (const q of ["tool", ...ODD_NAMES]) {
+            const { parts, params } = routes.parseRoute(routes.imagesHref({ project, q }));
+            assert.deepEqual(parts, ["images"]);
+            assert.equal(params.get("project"), project);
+            assert.equal(params.get("q"), q);
+        }
+    }
+});
+
+test("a hand-typed address with broken percent-encoding is read as typed", async () => {
+    const routes = await leaf("routes.js");
+    assert.deepEqual(routes.parseRoute("#/images/%zz/a%2Fb").parts, ["images", "%zz", "a/b"]);
+    assert.deepEqual(routes.parseRoute("#images//x/").parts, ["images", "x"]);
+    assert.deepEqual(routes.parseRoute("").parts, []);
+    assert.deepEqual(routes.parseRoute("#/").parts, []);
+});
+
+test("shortDigest shows 12 hex digits without the algorithm", async () => {
+    const format = await leaf("format.js");
+    const hex = "0123456789abcdef".repeat(4);
+    assert.equal(format.shortDigest(`sha256:${hex}`), "0123456789ab");
+    assert.equal(format.shortDigest(hex), "0123456789ab");
+    assert.equal(format.shortDigest("sha256:abc"), "abc");
+    assert.equal(format.shortDigest(""), "");
+    assert.equal(format.shortDigest(null), "");
+    assert.equal(format.shortDigest(undefined), "");
+});
+
+test("authorName drops the mail address", async () => {
+    const format = await leaf("format.js");
+    assert.equal(format.authorName("Jane Doe <jane@example.com>"), "Jane Doe");
+    assert.equal(format.authorName("  Jane   <j@x>  "), "Jane");
+    assert.equal(format.authorName("<only@mail>"), "<only@mail>");
+    assert.equal(format.authorName("plain"), "plain");
+    assert.equal(format.authorName(""), "");
+    assert.equal(format.authorName(undefined), "");
+});
+
+// The words a POSIX shell makes of a command line: the line becomes the
+// arguments of `set --`, in a directory where "*" matches files; a command
+// substitution left unquoted would run (and leave the file `pwned`).
+function shellWords(line) {
+    const out = execFileSync("/bin/sh", ["-c", `set -- ${line}; printf '%s\\0' "$@"`],
+                             { encoding: "utf-8", cwd: copy, env: { PATH: "/usr/bin:/bin", HOME: "/nonexistent" } });
+    return out.split("\0").slice(0, -1);
+}
+
+const pwned = path.join(copy, "pwned");
+const HOSTILE = [`x; touch ${pwned}`, `$(touch ${pwned})`, `\`touch ${pwned}\``, "it's", "a b", "~root", "=ls", "*",
+                 "a\nb", "\"\\\"", "$HOME", "<script>alert(1)</script>", "", "-", "a'b'c", "\u00a0"];
+
+test("commands for ordinary names read as they always did", async () => {
+    const format = await leaf("format.js");
+    assert.equal(format.loginCommand({ kind: "registry", host: "registry.example.com:5000", user: "admin" }),
+                 "docker login -u admin registry.example.com:5000");
+    assert.equal(format.loginCommand({ kind: "registry", host: "r:5000" }), "docker login -u USER r:5000");
+    assert.equal(format.loginCommand({ kind: "master", host: "r:5000", token: null }), "docker login -p TOKEN -u unused r:5000");
+    assert.equal(format.loginCommand({ kind: "master", host: "r:5000", token: "sha256~AbC-_9" }),
+                 "docker login -p sha256~AbC-_9 -u unused r:5000");
+    assert.equal(format.pullCommand("r:5000", "demo/app", "v1.0"), "docker pull r:5000/demo/app:v1.0");
+    assert.equal(format.pullCommand("r:5000", "app", "sha256:abc"), "docker pull r:5000/app@sha256:abc");
+    assert.deepEqual(format.pushCommands("r:5000", "demo/IMAGE"),
+                     ["docker tag IMAGE r:5000/demo/IMAGE:TAG", "docker push r:5000/demo/IMAGE:TAG"]);
+});
+
+test("commands with hostile values give the shell the same words, nothing to run", async () => {
+    const format = await leaf("format.js");
+    for (const bad of HOSTILE) {
+        assert.deepEqual(shellWords(format.shellWord(bad)), [bad], JSON.stringify(bad));
+        assert.deepEqual(shellWords(format.loginCommand({ kind: "registry", host: "r:5000", user: bad })),
+                         ["docker", "login", "-u", bad || "USER", "r:5000"]);
+        assert.deepEqual(shellWords(format.loginCommand({ kind: "master", host: bad, token: bad })),
+                         ["docker", "login", "-p", bad || "TOKEN", "-u", "unused", bad]);
+        assert.deepEqual(shellWords(format.pullCommand(bad, bad, "latest")), ["docker", "pull", `${bad}/${bad}:latest`]);
+        assert.deepEqual(format.pushCommands("r", bad).map(shellWords),
+                         [["docker", "tag", "IMAGE", `r/${bad}:TAG`], ["docker", "push", `r/${bad}:TAG`]]);
+    }
+    assert.equal(fs.existsSync(pwned), false);
+});
+
+test("a command reaches the page as text with a copy button, never as markup", async () => {
+    const format = await leaf("format.js");
+    for (const text of HOSTILE) {
+        document.created.length = 0;
+        const box = format.command(text);
+        assert.equal(box.tagName, "DIV");
+        assert.equal(box.className, "command");
+        const [code, button] = box.children;
+        assert.equal(code.tagName, "CODE");
+        assert.equal(code.childNodes.length, 1);
+        assert.equal(code.childNodes[0].constructor.name, "Text");
+        assert.equal(code.childNodes[0].data, text);
+        assert.equal(code.children.length, 0);
+        assert.equal(button.tagName, "BUTTON");
+        assert.equal(button.getAttribute("type"), "button");
+        assert.equal(button.getAttribute("aria-label"), "Copy to clipboard");
+        assert.equal(button.textContent, "Copy");
+        assert.equal(button.listeners.get("click").length, 1);
+        assert.deepEqual(document.created.sort(), ["button", "code", "div"]);
+        assert.deepEqual(box.descendants().map(e => e.tagName), ["CODE", "BUTTON"]);
+    }
+});
