@@ -19,6 +19,7 @@
 set -uo pipefail
 top_srcdir="${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}"
 top_builddir="${top_builddir:-$(pwd)}"
+export top_srcdir top_builddir
 F="$top_srcdir/tests/fixtures"
 
 command -v nginx >/dev/null || { echo "FAIL: nginx is not installed (scripts/install-deps)"; exit 1; }
@@ -27,6 +28,7 @@ tmp="$(mktemp -d /tmp/rc-untouched.XXXXXX)"
 nginx_pid=""
 regs=()
 master_dir=""
+# shellcheck disable=SC2317  # called by the trap
 cleanup() {
   [ -z "$master_dir" ] || "$F/test-master.py" --down "$master_dir" >/dev/null 2>&1
   for r in "${regs[@]}"; do "$F/registry-down" "$r" >/dev/null 2>&1; done
@@ -51,10 +53,10 @@ except OSError:
     sys.exit(1)' "$1"
 }
 children() {  # PID: its child pids, from /proc
-  local f line state ppid rest
+  local f line ppid
   for f in /proc/[0-9]*/stat; do
     read -r line 2>/dev/null <"$f" || continue
-    read -r state ppid rest <<<"${line##*) }"   # the fields after "pid (comm) "
+    read -r _ ppid _ <<<"${line##*) }"   # state, ppid, ...: the fields after "pid (comm) "
     [ "$ppid" = "$1" ] && { f=${f#/proc/}; echo "${f%/stat}"; }
   done
 }
@@ -137,8 +139,7 @@ else
   fail "fixtures:"; tail -20 "$tmp/fixtures.log"
 fi
 
-if top_srcdir="$top_srcdir" top_builddir="$top_builddir" \
-     python3 "$top_srcdir/tests/test-scale-out.py" >"$tmp/scale-out.log" 2>&1; then
+if python3 "$top_srcdir/tests/test-scale-out.py" >"$tmp/scale-out.log" 2>&1; then
   ok "tests/test-scale-out.py (its own nginx)"
 else
   fail "tests/test-scale-out.py:"; tail -20 "$tmp/scale-out.log"
