@@ -47,6 +47,16 @@ function normalizeConfig(c) {
 
 /* ------------------------------------------------------------ OpenShift */
 
+// The image's OS: the image metadata (openshift/api docker10.DockerImage)
+// has none, the image's own config (dockerImageConfig, a JSON string) has.
+function imageOs(image) {
+    try {
+        return JSON.parse(image.dockerImageConfig || "{}").os || "";
+    } catch (e) {
+        return "";
+    }
+}
+
 // Items per page of a list: the master answers at most that many (maybe
 // fewer) and metadata.continue while there are more.
 export const PAGE = 500;
@@ -101,15 +111,19 @@ function watchList(path, onEvent, onEnd) {
     };
     const start = () => {
         const started = Date.now();
-        let expired = false;
         let failure = null;
-        cancel = watch("master", withQuery(path, `watch=true&resourceVersion=${enc(rv)}`), ev => {
+        let stop = null;
+        stop = cancel = watch("master", withQuery(path, `watch=true&resourceVersion=${enc(rv)}`), ev => {
+            if (failure)
+                return;
             if (ev.type === "ERROR") {
-                if (ev.object && ev.object.code === 410)
-                    expired = true;
-                else
+                if (ev.object && ev.object.code === 410) {
+                    stop();
+                    sync();
+                } else {
                     failure = Object.assign(new Error((ev.object && ev.object.message) || "watch error"),
                                             { status: ev.object && ev.object.code });
+                }
                 return;
             }
             const o = ev.object;
@@ -126,8 +140,6 @@ function watchList(path, onEvent, onEnd) {
                 return;
             if (problem || failure)
                 fail(problem || "http-error", error || failure);
-            else if (expired)
-                sync();
             else    // the master ended the watch (timeout): go on where it was
                 setTimeout(start, Date.now() - started < 1000 ? 1000 : 0);
         });
@@ -350,7 +362,7 @@ export class OpenShiftBackend {
             created: m.Created || body.metadata.creationTimestamp,
             author: m.Author || "",
             architecture: m.Architecture || "",
-            os: m.Os || m.OS || "",
+            os: imageOs(body),
             dockerVersion: m.DockerVersion || "",
             size: m.Size || null,
             config: normalizeConfig(m.Config || m.ContainerConfig),
