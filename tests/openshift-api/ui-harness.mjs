@@ -23,7 +23,7 @@ const [staticDir, outPath] = process.argv.slice(2);
 const env = process.env;
 const reads = new Set();
 const requests = [];
-const H = { token: env.MASTER_TOKEN_ALICE, beforeRequest: null, count: { list: 0, continued: 0 }, paused: 0 };
+const H = { token: env.MASTER_TOKEN_ALICE, beforeRequest: null, count: { list: 0, continued: 0, expired: 0 }, paused: 0 };
 globalThis.__contract = H;
 // copying an object whole (JSON.stringify, to send it back or clone it) is
 // not reading its fields
@@ -42,9 +42,18 @@ const SKIP = new Set(["toJSON", "then", "constructor", "length"]);
 function trace(value, root, at) {
     if (value === null || typeof value !== "object")
         return value;
+    const copying = new Set();
     return new Proxy(value, {
+        // a spread ({ ...o }) asks for each property's descriptor, then
+        // gets it: a copy, not a read (as JSON.stringify below)
+        getOwnPropertyDescriptor(target, prop) {
+            copying.add(prop);
+            return Reflect.getOwnPropertyDescriptor(target, prop);
+        },
         get(target, prop, receiver) {
             const v = Reflect.get(target, prop, receiver);
+            if (copying.delete(prop))
+                return v;
             if (typeof prop !== "string" || SKIP.has(prop) ||
                 (Array.isArray(target) && !/^\d+$/.test(prop)) ||
                 (typeof v === "function" && !Object.prototype.hasOwnProperty.call(target, prop)))
@@ -91,6 +100,8 @@ export async function http(backend, method, path, { body = null, headers = {} } 
         method, headers: { ...headers, Authorization: "Bearer " + H.token },
         body: body === null || body === undefined ? undefined : (typeof body === "string" ? body : JSON.stringify(body)),
     });
+    if (r.status === 410)
+        H.count.expired++;
     const hdrs = {};
     r.headers.forEach((v, k) => { hdrs[k] = v; });
     return { status: r.status, reason: r.statusText, headers: hdrs, body: await r.text() };
@@ -235,7 +246,7 @@ try {
         }
     };
     assert.equal((await alice.streams()).length, streams.length + 1);
-    assert.ok(compacted);
+    assert.ok(compacted && H.count.expired === 1, `${H.count.expired} answers 410 Expired`);
     H.beforeRequest = null;
     await control({ pageSize: 0 });
 
