@@ -118,8 +118,9 @@ class ValidatorTest(unittest.TestCase):
 
     def test_docker_image_metadata(self):
         img = {"kind": "Image", "apiVersion": "image.openshift.io/v1", "metadata": {"name": "d"},
-               "dockerImageMetadata": {"kind": "DockerImage", "apiVersion": "image.openshift.io/1.0",
-                                       "Id": "x", "Config": {"Cmd": ["a"], "StopSignal": "TERM"}}}
+               "dockerImageMetadata": {"kind": "DockerImage",
+                                       "apiVersion": "image.openshift.io/1.0", "Id": "x",
+                                       "Config": {"Cmd": ["a"], "StopSignal": "TERM"}}}
         self.assertEqual(SCHEMA.validate(img), ["$.dockerImageMetadata.Config.StopSignal: property "
                                                 "not in the schema (DockerConfig)"])
 
@@ -235,9 +236,10 @@ def field_reads(path, start=None, end=None):
 
 # the UI's OpenShift code: backend.js's image config reader and its OpenShift
 # part, and channel.js's JSON and watch readers
-UI_PARTS = [("backend.js", "function normalizeConfig(", "/* ------------------------------------------------------------ OpenShift"),
-            ("backend.js", "/* ------------------------------------------------------------ OpenShift",
-             "/* ------------------------------------------------------------- registry"),
+OPENSHIFT_PART = "/* ------------------------------------------------------------ OpenShift"
+REGISTRY_PART = "/* ------------------------------------------------------------- registry"
+UI_PARTS = [("backend.js", "function normalizeConfig(", OPENSHIFT_PART),
+            ("backend.js", OPENSHIFT_PART, REGISTRY_PART),
             ("channel.js", "export async function json(", None)]
 
 
@@ -375,7 +377,8 @@ class MasterContractTest(unittest.TestCase):
                  "/apis/project.openshift.io/v1/projects/demo", "/oapi/v1/projects",
                  IS + "/imagestreams", IS + "/namespaces/demo/imagestreams",
                  IS + "/namespaces/demo/imagestreams/hello", "/oapi/v1/imagestreams",
-                 IS + "/namespaces/demo/imagestreamtags", IS + "/namespaces/demo/imagestreamtags/hello:1.1",
+                 IS + "/namespaces/demo/imagestreamtags",
+                 IS + "/namespaces/demo/imagestreamtags/hello:1.1",
                  RBAC + "/namespaces/library/rolebindings", RBAC + "/rolebindings",
                  RBAC + "/namespaces/library/rolebindings/registry-viewer",
                  "/apis/authorization.openshift.io/v1/namespaces/library/rolebindings",
