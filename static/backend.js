@@ -4,6 +4,7 @@
 //   tags = tags, image = manifest + config blob.
 
 import { json, http, watch } from "./channel.js";
+import { _, format } from "./i18n.js";
 
 const IS = "/apis/image.openshift.io/v1";
 const PROJ = "/apis/project.openshift.io/v1";
@@ -46,6 +47,134 @@ function normalizeConfig(c) {
 
 /* ------------------------------------------------------------ OpenShift */
 
+// The image's OS: the image metadata (openshift/api docker10.DockerImage)
+// has none, the image's own config (dockerImageConfig, a JSON string) has.
+function imageOs(image) {
+    try {
+        return JSON.parse(image.dockerImageConfig || "{}").os || "";
+    } catch (e) {
+        return "";
+    }
+}
+
+// Items per page of a list: the master answers at most that many (maybe
+// fewer) and metadata.continue while there are more.
+export const PAGE = 500;
+
+function withQuery(path, query) {
+    return path + (path.includes("?") ? "&" : "?") + query;
+}
+
+// Every item of a collection, page by page ({items, resourceVersion}). A
+// continue token the master has compacted away (410 Expired) starts the
+// list again.
+async function listAll(path) {
+    for (let attempt = 0; ; attempt++) {
+        const items = [];
+        let cont = "";
+        try {
+            for (;;) {
+                const q = `limit=${PAGE}` + (cont ? `&continue=${enc(cont)}` : "");
+                const { body } = await json("master", "GET", withQuery(path, q));
+                items.push(...(body.items || []));
+                const meta = body.metadata || {};
+                cont = meta.continue || "";
+                if (!cont)
+                    return { items, resourceVersion: meta.resourceVersion || "" };
+            }
+        } catch (e) {
+            if (e.status !== 410 || attempt >= 2)
+                throw e;
+        }
+    }
+}
+
+function objectKey(o) {
+    return `${o.metadata.namespace || ""}/${o.metadata.name}`;
+}
+
+// A collection kept current, as Kubernetes clients do: list it, then watch
+// from the list's resourceVersion. A watch the master ends is resumed from
+// the last resourceVersion seen; one whose resourceVersion is too old (an
+// ERROR event with a 410 Status: compacted away) lists again, reports what
+// changed meanwhile (ADDED/MODIFIED/DELETED) and watches from there.
+// onEvent(type, object) first gets ADDED for every item; onEnd(problem,
+// error) when it cannot go on. Returns the function that stops it.
+function watchList(path, onEvent, onEnd) {
+    const known = new Map();
+    let stopped = false;
+    let cancel = null;
+    let rv = "";
+    const fail = (problem, error) => {
+        if (!stopped && onEnd)
+            onEnd(problem, error);
+    };
+    const start = () => {
+        const started = Date.now();
+        let failure = null;
+        let stop = null;
+        stop = cancel = watch("master", withQuery(path, `watch=true&resourceVersion=${enc(rv)}`), ev => {
+            if (failure)
+                return;
+            if (ev.type === "ERROR") {
+                if (ev.object && ev.object.code === 410) {
+                    stop();
+                    sync();
+                } else {
+                    failure = Object.assign(new Error((ev.object && ev.object.message) || "watch error"),
+                                            { status: ev.object && ev.object.code });
+                }
+                return;
+            }
+            const o = ev.object;
+            if (!o || !o.metadata)
+                return;
+            rv = o.metadata.resourceVersion || rv;
+            if (ev.type === "DELETED")
+                known.delete(objectKey(o));
+            else
+                known.set(objectKey(o), o);
+            onEvent(ev.type, o);
+        }, (problem, error) => {
+            if (stopped)
+                return;
+            if (problem || failure)
+                fail(problem || "http-error", error || failure);
+            else    // the master ended the watch (timeout): go on where it was
+                setTimeout(start, Date.now() - started < 1000 ? 1000 : 0);
+        });
+    };
+    const sync = () => {
+        listAll(path).then(({ items, resourceVersion }) => {
+            if (stopped)
+                return;
+            const seen = new Set();
+            for (const o of items) {
+                const k = objectKey(o);
+                seen.add(k);
+                const old = known.get(k);
+                known.set(k, o);
+                if (!old || old.metadata.resourceVersion !== o.metadata.resourceVersion)
+                    onEvent(old ? "MODIFIED" : "ADDED", o);
+            }
+            for (const [k, o] of [...known]) {
+                if (!seen.has(k)) {
+                    known.delete(k);
+                    onEvent("DELETED", o);
+                }
+            }
+            rv = resourceVersion;
+            start();
+        }, e => fail(e.problem || "http-error", e));
+    };
+    sync();
+    return () => {
+        stopped = true;
+        if (cancel)
+            cancel();
+    };
+}
+
 export class OpenShiftBackend {
     constructor(session) {
         this.kind = "master";
@@ -54,8 +183,8 @@ export class OpenShiftBackend {
     }
 
     async projects() {
-        const { body } = await json("master", "GET", `${PROJ}/projects`);
-        return (body.items || []).map(p => ({
+        const { items } = await listAll(`${PROJ}/projects`);
+        return items.map(p => ({
             name: p.metadata.name,
             displayName: (p.metadata.annotations || {})["openshift.io/display-name"] || "",
             description: (p.metadata.annotations || {})["openshift.io/description"] || "",
@@ -83,8 +212,11 @@ export class OpenShiftBackend {
             specTags[t.name] = t;
         const tags = ((o.status && o.status.tags) || []).map(t => {
             const item = (t.items || [])[0] || {};
+            // an import that failed (a spec tag from another registry)
+            const failed = (t.conditions || []).find(c => c.type === "ImportSuccess" && c.status === "False");
             return { name: t.tag, digest: item.image || "", created: item.created || "",
-                     reference: item.dockerImageReference || "", spec: specTags[t.tag] || null };
+                     reference: item.dockerImageReference || "", spec: specTags[t.tag] || null,
+                     error: failed ? format(_("Import failed: {message}"), { message: failed.message || failed.reason || "" }) : "" };
         });
         for (const name of Object.keys(specTags)) {
             if (!tags.find(t => t.name === name))
@@ -106,8 +238,8 @@ export class OpenShiftBackend {
     async streams(project) {
         const path = project ? `${IS}/namespaces/${enc(project)}/imagestreams` : `${IS}/imagestreams`;
         try {
-            const { body } = await json("master", "GET", path);
-            return (body.items || []).map(OpenShiftBackend.streamFromObject);
+            const { items } = await listAll(path);
+            return items.map(OpenShiftBackend.streamFromObject);
         } catch (e) {
             if (project || e.status !== 403)
                 throw e;
@@ -125,16 +257,31 @@ export class OpenShiftBackend {
     }
 
     watchStreams(project, onEvent, onEnd) {
-        const path = project ? `${IS}/namespaces/${enc(project)}/imagestreams?watch=true`
-                             : `${IS}/imagestreams?watch=true`;
-        return watch("master", path, ev => {
-            if (ev.object && ev.object.kind === "ImageStream")
-                onEvent(ev.type, OpenShiftBackend.streamFromObject(ev.object));
-        }, onEnd);
+        const path = project ? `${IS}/namespaces/${enc(project)}/imagestreams` : `${IS}/imagestreams`;
+        const stops = [];
+        let stopped = false;
+        stops.push(watchList(path, (type, o) => onEvent(type, OpenShiftBackend.streamFromObject(o)), (problem, error) => {
+            if (project || !error || error.status !== 403) {
+                if (onEnd)
+                    onEnd(problem, error);
+                return;
+            }
+            // not allowed cluster-wide: watch project by project
+            this.projects().then(projects => {
+                for (const p of projects)
+                    if (!stopped)
+                        stops.push(this.watchStreams(p.name, onEvent, onEnd));
+            }, e => onEnd && onEnd(e.problem || "http-error", e));
+        }));
+        return () => {
+            stopped = true;
+            for (const stop of stops)
+                stop();
+        };
     }
 
     watchProjects(onEvent, onEnd) {
-        return watch("master", `${PROJ}/projects?watch=true`, ev => onEvent(ev.type, ev.object), onEnd);
+        return watchList(`${PROJ}/projects`, onEvent, onEnd);
     }
 
     createStream(project, name) {
@@ -148,12 +295,21 @@ export class OpenShiftBackend {
         return json("master", "DELETE", `${IS}/namespaces/${enc(project)}/imagestreams/${enc(name)}`);
     }
 
-    addTag(project, stream, tag, from) {
-        return json("master", "PUT", `${IS}/namespaces/${enc(project)}/imagestreamtags/${enc(stream + ":" + tag)}`, {
-            kind: "ImageStreamTag", apiVersion: "image.openshift.io/v1",
-            metadata: { name: `${stream}:${tag}`, namespace: project },
-            tag: { name: tag, from: { kind: "DockerImage", name: from } },
+    // Import an image into a tag (as "oc import-image"): the master answers
+    // at once whether it could read the image, so a failure is shown in the
+    // dialog rather than as a tag that never gets an image.
+    async addTag(project, stream, tag, from) {
+        const { body } = await json("master", "POST", `${IS}/namespaces/${enc(project)}/imagestreamimports`, {
+            kind: "ImageStreamImport", apiVersion: "image.openshift.io/v1",
+            metadata: { name: stream, namespace: project },
+            spec: { import: true, images: [{ from: { kind: "DockerImage", name: from }, to: { name: tag } }] },
+            status: {},
         });
+        const result = ((body.status && body.status.images) || [])[0];
+        const st = (result && result.status) || {};
+        if (st.status !== "Success")
+            throw new Error(format(_("Importing {image} failed: {message}"), { image: from, message: st.message || st.reason || "" }));
+        return body;
     }
 
     removeTag(project, stream, tag) {
@@ -206,7 +362,7 @@ export class OpenShiftBackend {
             created: m.Created || body.metadata.creationTimestamp,
             author: m.Author || "",
             architecture: m.Architecture || "",
-            os: m.Os || m.OS || "",
+            os: imageOs(body),
             dockerVersion: m.DockerVersion || "",
             size: m.Size || null,
             config: normalizeConfig(m.Config || m.ContainerConfig),
@@ -220,8 +376,7 @@ export class OpenShiftBackend {
     }
 
     async rolebindings(project) {
-        const { body } = await json("master", "GET", `${RBAC}/namespaces/${enc(project)}/rolebindings`);
-        return body.items || [];
+        return (await listAll(`${RBAC}/namespaces/${enc(project)}/rolebindings`)).items;
     }
 
     async members(project) {

@@ -198,11 +198,16 @@ export async function json(backend, method, path, body) {
     return { body: parsed, headers: r.headers };
 }
 
-// A Kubernetes watch: calls onEvent({type, object}) for each line.
+// A Kubernetes watch: calls onEvent({type, object}) for each line, and
+// onEnd(problem, error) when the stream ends: problem null when the server
+// ended it, "http-error" with error.status and the API's message when the
+// server refused the watch (403 Forbidden: no watch rights there), else
+// the channel's problem.
 export function watch(backend, path, onEvent, onEnd) {
     let buffer = "";
     let ch = null;
     let cancelled = false;
+    let status = 0;
     connect().then(() => {
         if (cancelled)
             return;
@@ -210,6 +215,8 @@ export function watch(backend, path, onEvent, onEnd) {
                            headers: { Accept: "application/json" } }, {
             data: chunk => {
                 buffer += chunk;
+                if (status && (status < 200 || status >= 300))
+                    return;     // an error answer: one Status, read at the end
                 let nl;
                 while ((nl = buffer.indexOf("\n")) >= 0) {
                     const line = buffer.substring(0, nl).trim();
@@ -224,10 +231,21 @@ export function watch(backend, path, onEvent, onEnd) {
                 }
             },
             control: msg => {
-                if (msg.command === "close") {
+                if (msg.command === "response") {
+                    status = msg.status;
+                } else if (msg.command === "close") {
                     channels.delete(ch.id);
-                    if (!cancelled && onEnd)
+                    if (cancelled || !onEnd)
+                        return;
+                    if (!msg.problem && status && (status < 200 || status >= 300)) {
+                        let message = `${status}`;
+                        try {
+                            message = JSON.parse(buffer).message || message;
+                        } catch (e) { /* keep the status */ }
+                        onEnd("http-error", Object.assign(new Error(message), { status }));
+                    } else {
                         onEnd(msg.problem || null);
+                    }
                 }
             },
         });

@@ -64,7 +64,7 @@ export async function show({ backend, session, main, navigate, showError }, proj
                 h("td", null, h("a", { href: imageHref(project, name, t.name), class: "tag-link" }, t.name),
                   t.multiarch ? h("span", { class: "badge" }, _("multi-arch")) : null),
                 h("td", null, t.digest ? h("a", { href, class: "digest", title: t.digest }, shortDigest(t.digest))
-                                        : h("span", { class: "muted" }, t.error || _("not yet imported"))),
+                                        : h("span", { class: t.error ? "tag-error" : "muted" }, t.error || _("not yet imported"))),
                 h("td", { title: t.created || "" }, t.created ? relativeTime(t.created) : ""),
                 h("td", null, t.size ? formatSize(t.size) : ""),
             ];
