@@ -261,18 +261,19 @@ def http_get(port, path, host="127.0.0.1", timeout=2.0):
 
 
 if __name__ == "__main__":
-    # python3 container.py LAYOUT TAG WORKDIR [ARGS...]: unpack and run the
-    # image in the foreground (in the caller's network), until Ctrl-C.
+    # python3 container.py OCI-LAYOUT TAG WORKDIR [ARGS...]: unpack the image
+    # into WORKDIR and run it in the foreground, in the caller's network (give
+    # --port to use another port than 9090), until Ctrl-C; WORKDIR stays.
     import sys
-    import tempfile
     if len(sys.argv) < 4:
         sys.exit("usage: container.py OCI-LAYOUT TAG WORKDIR [ARGS...]")
-    work = tempfile.mkdtemp(dir=sys.argv[3])
+    work = os.path.abspath(sys.argv[3])
     c = Container(unpack(sys.argv[1], sys.argv[2], os.path.join(work, "bundle")),
-                  os.path.join(work, "c"), args=sys.argv[4:])
+                  os.path.join(work, "container"), args=sys.argv[4:])
     c.start()
-    print("container pid %d, log %s; Ctrl-C stops it" % (c.pid, c.log), flush=True)
+    print("container: pid %d, log %s; Ctrl-C stops it" % (c.pid, c.log), flush=True)
     try:
         c.proc.wait()
     except KeyboardInterrupt:
-        print("stopped: exit %s after %.2f s%s" % c.stop())
+        code, secs, killed = c.stop()
+        print("stopped: exit %s after %.2f s%s" % (code, secs, " (killed)" if killed else ""))

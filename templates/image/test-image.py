@@ -245,23 +245,26 @@ def run_tests(image, out, tag, tmp, started, down, artifacts):
     env.update(KUBERNETES_SERVICE_HOST="127.0.0.1", KUBERNETES_SERVICE_PORT=menv["MASTER_PORT"], **DEBUG)
     volumes = [(menv["MASTER_SA_DIR"], "/var/run/secrets/kubernetes.io/serviceaccount")]
     vols = {v["name"]: v for v in pod.get("volumes", [])}
-    mounted = set()
+    tls_in_template = False
     for vm in ctr.get("volumeMounts", []):
         sname = vols[vm["name"]]["secret"]["secretName"]
         secret = objs.get(("Secret", sname))
-        path = os.path.join(tmp, "secret-" + sname)
-        if secret:
-            k8s_secret_volume(path, secret.get("stringData", {}))
-            volumes.append((path, vm["mountPath"]))
-            mounted.add(vm["mountPath"])
+        if vm["mountPath"].rstrip("/") == secret_dir:
+            tls_in_template = True  # the test's TLS secret goes there
+        elif secret:
+            volumes.append((k8s_secret_volume(os.path.join(tmp, "secret-" + sname), secret.get("stringData", {})),
+                            vm["mountPath"]))
+        else:
+            print("note: the template mounts secret %s (not in the template) at %s; not mounted here"
+                  % (sname, vm["mountPath"]))
+    if not tls_in_template:
+        print("note: the template mounts no TLS secret at the launcher's %s; mounting one there "
+              "(as `oc set volume dc/registry-console --add --type=secret -m %s` would)" % (secret_dir, secret_dir))
     cert, key = fl.make_cert(tmp, "console-tls", rsa=True)
     with open(cert) as f:
         crt_text = f.read()
     with open(key) as f:
         key_text = f.read()
-    if secret_dir not in mounted:
-        print("note: the template mounts no TLS secret; mounting one at the launcher's %s "
-              "(as `oc set volume dc/registry-console --add --type=secret -m %s` would)" % (secret_dir, secret_dir))
     volumes.append((k8s_secret_volume(os.path.join(tmp, "secret-tls"), {"tls.crt": crt_text, "tls.key": key_text}),
                     secret_dir))
 
