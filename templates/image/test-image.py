@@ -170,7 +170,8 @@ def main():
                 shutil.copy(c.log, os.path.join(artifacts, "container-%s.log" % c.name))
         for d in down:
             d()
-        mounts = open("/proc/self/mountinfo").read()
+        with open("/proc/self/mountinfo") as f:
+            mounts = f.read()
         check(tmp not in mounts, "no mount of the containers is left in the test's mount namespace")
         check(all(not c.running() and not fl.alive(c.pid) for c in started),
               "every container's processes are gone")
