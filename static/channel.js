@@ -135,8 +135,40 @@ function keepAlive() {
     fetch(`${urlRoot()}/cockpit/session`, { credentials: "same-origin" }).catch(() => null);
 }
 
+// The server bounds the channels of one socket (MaxChannelsPerSocket, 128
+// by default): requests wait here for one of MAX_REQUESTS slots instead of
+// opening hundreds of channels at once. Watches do not take a slot.
+const MAX_REQUESTS = 32;
+let running = 0;
+const waiting = [];
+
+function takeSlot() {
+    if (running < MAX_REQUESTS) {
+        running++;
+        return Promise.resolve();
+    }
+    return new Promise(resolve => waiting.push(resolve));
+}
+
+function giveSlot() {
+    const next = waiting.shift();
+    if (next)
+        next();
+    else
+        running--;
+}
+
 // One HTTP request through the server, with the session's credentials.
-export async function http(backend, method, path, { body = null, headers = {} } = {}) {
+export async function http(backend, method, path, options = {}) {
+    await takeSlot();
+    try {
+        return await request(backend, method, path, options);
+    } finally {
+        giveSlot();
+    }
+}
+
+async function request(backend, method, path, { body = null, headers = {} } = {}) {
     await connect();
     keepAlive();
     return new Promise((resolve, reject) => {

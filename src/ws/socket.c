@@ -66,7 +66,7 @@ struct _RcSocket {
   guint16 close_code;
   guint expiry_timer;
   guint write_timer;          /* armed while frames wait */
-  gint64 last_write;          /* monotonic µs of the last progress */
+  gint64 last_write;          /* monotonic µs since frames wait without progress */
   gboolean limit_logged;
 };
 
@@ -196,10 +196,7 @@ socket_want_write (RcSocket *self)
   lws_callback_on_writable (self->wsi);
   /* watch for a browser that stops reading */
   if (!self->write_timer && limits.write_timeout)
-    {
-      self->last_write = g_get_monotonic_time ();
-      self->write_timer = g_timeout_add_seconds (limits.write_timeout, socket_check_writes, self);
-    }
+    self->write_timer = g_timeout_add_seconds (limits.write_timeout, socket_check_writes, self);
 }
 
 static void
@@ -229,6 +226,8 @@ socket_queue (RcSocket *self, const gchar *channel, const void *data, gsize len,
   frame->buf[LWS_PRE + idlen] = '\n';
   if (len)
     memcpy (frame->buf + LWS_PRE + idlen + 1, data, len);
+  if (g_queue_is_empty (&self->out))
+    self->last_write = g_get_monotonic_time ();   /* the wait starts now */
   g_queue_push_tail (&self->out, frame);
   self->out_bytes += frame->len;
   socket_account (self, frame->len);
