@@ -23,7 +23,4 @@ void tls_connection_start (int fd, const gchar *peer, guint handshake_timeout_ms
 gint64 tls_oldest_handshake (void);
 void tls_drop_oldest_handshake (void);
 
-/* Connections currently open. */
-guint tls_connection_count (void);
-
 G_END_DECLS
