@@ -341,7 +341,7 @@ on_linger_timeout (gpointer data)
 {
   TlsConn *self = data;
   self->linger = 0;
-  g_debug ("%s: closed after close_notify", self->peer);
+  g_debug ("%s: closed after the linger time", self->peer);
   conn_free (self);
   return G_SOURCE_REMOVE;
 }
@@ -511,6 +511,10 @@ pair_to_buffer (TlsConn *self, gboolean *may_read)
       return STEP_WAIT;
     }
   b->eof = TRUE;              /* lws closed its side, or the socketpair broke */
+  /* What is left goes out within a few seconds, or not at all: a client
+   * that stopped reading must not hold the connection forever. */
+  if (!self->linger)
+    self->linger = g_timeout_add_seconds (5, on_linger_timeout, self);
   return STEP_MOVED;
 }
 
