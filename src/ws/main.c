@@ -15,6 +15,7 @@
 #include "ws/upstream.h"
 
 #include <locale.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
 #include <glib-unix.h>
@@ -56,9 +57,29 @@ on_sighup (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
+/* Each TLS connection takes three descriptors: raise the soft limit (often
+ * 1024) towards the hard one, up to 65536 (libwebsockets sizes its tables
+ * by the limit). */
+static void
+raise_descriptor_limit (void)
+{
+  struct rlimit rl;
+  if (getrlimit (RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max)
+    {
+      rlim_t want = MIN (rl.rlim_max, (rlim_t) 65536);   /* lws sizes tables by it */
+      if (want > rl.rlim_cur)
+        {
+          rl.rlim_cur = want;
+          if (setrlimit (RLIMIT_NOFILE, &rl) == 0)
+            g_debug ("file descriptor limit raised to %lu", (unsigned long) want);
+        }
+    }
+}
+
 static gboolean
 start (const Config *cfg, GError **error)
 {
+  raise_descriptor_limit ();
   if (!cfg->no_tls && !tls_load_credentials (cfg->cert_dir, error))
     return FALSE;
 
