@@ -144,11 +144,18 @@ socket_account (RcSocket *self, gssize delta)
     self->user->held += delta;
 }
 
+/* Would holding LEN more bytes go over a budget? (A limit of 0 is none.) */
+static gboolean
+socket_would_exceed (RcSocket *self, gsize len)
+{
+  return (limits.socket_buffer && self->held + len > limits.socket_buffer) ||
+         (limits.user_buffer && self->user && self->user->held + len > limits.user_buffer);
+}
+
 gboolean
 socket_reserve (RcSocket *self, gsize len)
 {
-  if (self->held + len > limits.socket_buffer ||
-      (self->user && self->user->held + len > limits.user_buffer))
+  if (socket_would_exceed (self, len))
     return FALSE;
   socket_account (self, len);
   return TRUE;
@@ -163,7 +170,7 @@ socket_release (RcSocket *self, gsize len)
 gboolean
 socket_over_budget (RcSocket *self)
 {
-  return self->held > limits.socket_buffer || (self->user && self->user->held > limits.user_buffer);
+  return socket_would_exceed (self, 0);
 }
 
 RcSession *
