@@ -2,7 +2,7 @@
 // rendered only while visible, so 10,000 streams stay responsive.
 
 import { h, replace } from "./dom.js";
-import { _, relativeTime, format } from "./i18n.js";
+import { _, relativeTime, nformat } from "./i18n.js";
 import { dialog } from "./dialogs.js";
 import { streamHref, imagesHref } from "./routes.js";
 
@@ -38,7 +38,7 @@ export async function show({ backend, params, main, navigate, showError }) {
         visible = streams.filter(s => (!projectFilter || s.project === projectFilter) &&
                                       (!q || `${s.project}/${s.name}`.toLowerCase().includes(q)));
         visible.sort((a, b) => a.project.localeCompare(b.project) || a.name.localeCompare(b.name));
-        count.textContent = format(_("{n} image streams"), { n: visible.length });
+        count.textContent = nformat("{n} image stream", "{n} image streams", visible.length);
         spacer.style.height = `${visible.length * ROW}px`;
         render();
     };

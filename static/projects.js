@@ -2,7 +2,7 @@
 // delete, access policy and members.
 
 import { h, replace } from "./dom.js";
-import { _, format, relativeTime } from "./i18n.js";
+import { _, format, nformat, relativeTime } from "./i18n.js";
 import { dialog, confirmDelete } from "./dialogs.js";
 import { streamHref, projectsHref, projectHref, projectFromPart } from "./routes.js";
 
@@ -52,7 +52,8 @@ export async function showProject({ backend, main, navigate, showError }, namePa
         actions.push(h("button", { type: "button", class: "danger", id: "delete-project", onclick: async () => {
             if (await confirmDelete({
                 title: _("Delete project"),
-                what: [format(_("The project {name}, its {n} image streams and its members will be deleted."), { name, n: streams.length })],
+                what: [nformat("The project {name}, its {n} image stream and its members will be deleted.",
+                               "The project {name}, its {n} image streams and its members will be deleted.", streams.length, { name })],
                 typeName: name,
                 run: () => backend.deleteProject(name),
             }))

@@ -2,7 +2,7 @@
 // (add/remove tag, sync from a remote registry, delete).
 
 import { h, replace } from "./dom.js";
-import { _, relativeTime, formatSize, format } from "./i18n.js";
+import { _, relativeTime, formatSize, format, nformat } from "./i18n.js";
 import { dialog, confirmDelete } from "./dialogs.js";
 import { projectFromPart, imagesHref, imageHref } from "./routes.js";
 import { shortDigest, command, pullCommand, pushCommands } from "./format.js";
@@ -49,7 +49,8 @@ export async function show({ backend, session, main, navigate, showError }, proj
             actions.push(h("button", { type: "button", class: "danger", id: "delete-stream", onclick: async () => {
                 const ok = await confirmDelete({
                     title: _("Delete image stream"),
-                    what: [format(_("The image stream {name} and all its tags ({n}) will be deleted."), { name: repo, n: s.tags.length })],
+                    what: [nformat("The image stream {name} and its {n} tag will be deleted.",
+                                    "The image stream {name} and its {n} tags will be deleted.", s.tags.length, { name: repo })],
                     typeName: name,
                     run: () => backend.deleteStream(project, name),
                 });

@@ -305,3 +305,68 @@ test("a command reaches the page as text with a copy button, never as markup", a
         assert.deepEqual(box.descendants().map(e => e.tagName), ["CODE", "BUTTON"]);
     }
 });
+
+/* ------------------------------------------------------------- translations */
+
+test("plural forms follow the po file's Plural-Forms expression", async () => {
+    const i18n = await leaf("i18n.js");
+    const forms = (header, ns) => ns.map(i18n.pluralFunction(header));
+    assert.deepEqual(forms("nplurals=2; plural=(n != 1);", [0, 1, 2, 21]), [1, 0, 1, 1]);
+    assert.deepEqual(forms("nplurals=2; plural=(n > 1);", [0, 1, 2]), [0, 0, 1]);
+    assert.deepEqual(forms("nplurals=1; plural=0;", [0, 1, 7]), [0, 0, 0]);
+    // Polish and Russian: three forms, chosen by ternaries and modulo
+    const pl = "nplurals=3; plural=(n==1 ? 0 : n%10>=2 && n%10<=4 && (n%100<10 || n%100>=20) ? 1 : 2);";
+    assert.deepEqual(forms(pl, [1, 2, 4, 5, 12, 22, 25, 112]), [0, 1, 1, 2, 2, 1, 2, 2]);
+    const ru = "nplurals=3; plural=(n%10==1 && n%100!=11 ? 0 : n%10>=2 && n%10<=4 && (n%100<10 || n%100>=20) ? 1 : 2);";
+    assert.deepEqual(forms(ru, [1, 11, 21, 2, 14, 24, 5, 100]), [0, 2, 0, 1, 2, 1, 2, 2]);
+    // Arabic: six forms
+    const ar = "nplurals=6; plural=(n==0 ? 0 : n==1 ? 1 : n==2 ? 2 : n%100>=3 && n%100<=10 ? 3 : n%100>=11 ? 4 : 5);";
+    assert.deepEqual(forms(ar, [0, 1, 2, 3, 11, 100, 102, 103]), [0, 1, 2, 3, 4, 5, 5, 3]);
+    // nothing to evaluate: no function, and never code from the header
+    for (const bad of ["", "nplurals=2;", "nplurals=2; plural=(n != 1;", "nplurals=2; plural=alert(1);",
+                       "nplurals=2; plural=n ? 1;", "nplurals=2; plural=constructor;"])
+        assert.equal(i18n.pluralFunction(bad), null, bad);
+});
+
+// The strings the UI translates: every _("…") and every ngettext/nformat
+// ("singular", "plural", …) with literal strings in static/*.js.
+function uiMessages() {
+    const singles = new Map(), plurals = new Map();
+    const lit = '"((?:[^"\\\\]|\\\\.)*)"';
+    for (const [file, source] of sources) {
+        if (!file.endsWith(".js"))
+            continue;
+        for (const m of source.matchAll(new RegExp(`\\b_\\(\\s*${lit}\\s*\\)`, "g")))
+            singles.set(JSON.parse(`"${m[1]}"`), file);
+        for (const m of source.matchAll(new RegExp(`\\b(?:ngettext|nformat)\\(\\s*${lit}\\s*,\\s*${lit}`, "g")))
+            plurals.set(JSON.parse(`"${m[1]}"`), [JSON.parse(`"${m[2]}"`), file]);
+    }
+    return { singles, plurals };
+}
+
+test("every UI string has a German translation, plurals with every form", () => {
+    const out = path.join(copy, "de.json");
+    execFileSync("python3", [path.join(here, "..", "..", "po", "po2json.py"), path.join(here, "..", "..", "po", "de.po"), out]);
+    const catalog = JSON.parse(fs.readFileSync(out, "utf-8"));
+    assert.equal(catalog[""]["plural-forms"], "nplurals=2; plural=(n != 1);");
+    const { singles, plurals } = uiMessages();
+    assert.ok(singles.size > 100 && plurals.size >= 3, `${singles.size} strings, ${plurals.size} plurals found`);
+    const missing = [...singles].filter(([id]) => typeof catalog[id] !== "string").map(([id, f]) => `${f}: ${id}`);
+    assert.deepEqual(missing, []);
+    const badPlurals = [...plurals].filter(([id]) => !(Array.isArray(catalog[id]) && catalog[id].length === 2 &&
+                                                      catalog[id].every(Boolean))).map(([id, [, f]]) => `${f}: ${id}`);
+    assert.deepEqual(badPlurals, []);
+    // a count in a message is a plural: its forms keep the {n}
+    for (const [id, [plural]] of plurals) {
+        assert.ok(id.includes("{n}") && plural.includes("{n}"), id);
+        assert.ok(catalog[id].every(f => f.includes("{n}")), id);
+    }
+});
+
+test("ngettext picks the form for the count, and English without a catalogue", async () => {
+    const i18n = await leaf("i18n.js");
+    assert.equal(i18n.ngettext("{n} image stream", "{n} image streams", 1), "{n} image stream");
+    assert.equal(i18n.ngettext("{n} image stream", "{n} image streams", 0), "{n} image streams");
+    assert.equal(i18n.nformat("{n} image stream", "{n} image streams", 2), "2 image streams");
+    assert.equal(i18n.nformat("{n} tag of {name}", "{n} tags of {name}", 1, { name: "x" }), "1 tag of x");
+});
