@@ -5,6 +5,7 @@
 
 import { json, http, watch } from "./channel.js";
 import { _, format } from "./i18n.js";
+import { configHistory } from "./history.js";
 
 const IS = "/apis/image.openshift.io/v1";
 const PROJ = "/apis/project.openshift.io/v1";
@@ -47,13 +48,14 @@ function normalizeConfig(c) {
 
 /* ------------------------------------------------------------ OpenShift */
 
-// The image's OS: the image metadata (openshift/api docker10.DockerImage)
-// has none, the image's own config (dockerImageConfig, a JSON string) has.
-function imageOs(image) {
+// The image's own config (dockerImageConfig, a JSON string: the OCI/Docker
+// image config), or null. The image metadata (openshift/api
+// docker10.DockerImage) has neither the OS nor the build history; this has.
+function imageConfig(image) {
     try {
-        return JSON.parse(image.dockerImageConfig || "{}").os || "";
+        return image.dockerImageConfig ? JSON.parse(image.dockerImageConfig) : null;
     } catch (e) {
-        return "";
+        return null;
     }
 }
 
@@ -356,17 +358,25 @@ export class OpenShiftBackend {
         }
         const { body } = await json("master", "GET", `${IS}/images/${enc(digest)}`);
         const m = body.dockerImageMetadata || {};
+        let cfg = imageConfig(body);
+        if (!cfg && m.Id && !(body.dockerImageManifests || []).length) {
+            // no config in the image object: read its blob from the
+            // registry, when the console has one (else no history)
+            const repo = `${project}/${stream}`.split("/").map(enc).join("/");
+            cfg = await json("registry", "GET", `/v2/${repo}/blobs/${enc(m.Id)}`).then(r => r.body, () => null);
+        }
         return {
             digest: body.metadata.name,
             mediaType: body.dockerImageManifestMediaType || "",
             created: m.Created || body.metadata.creationTimestamp,
             author: m.Author || "",
             architecture: m.Architecture || "",
-            os: imageOs(body),
+            os: (cfg && cfg.os) || "",
             dockerVersion: m.DockerVersion || "",
             size: m.Size || null,
             config: normalizeConfig(m.Config || m.ContainerConfig),
             layers: (body.dockerImageLayers || []).map(l => ({ digest: l.name, size: l.size, mediaType: l.mediaType })),
+            history: configHistory(cfg),
             annotations: body.metadata.annotations || {},
             platforms: (body.dockerImageManifests || []).map(p => ({
                 digest: p.digest, os: p.os, architecture: p.architecture, variant: p.variant || "",
@@ -532,7 +542,7 @@ export class RegistryBackend {
     async image(project, stream, ref) {
         const repo = project ? `${project}/${stream}` : stream;
         const m = await this.manifest(repo, ref);
-        const image = { digest: m.digest, mediaType: m.mediaType, platforms: [], layers: [],
+        const image = { digest: m.digest, mediaType: m.mediaType, platforms: [], layers: [], history: null,
                         annotations: m.body.annotations || {}, config: normalizeConfig({}),
                         created: "", author: "", architecture: "", os: "", dockerVersion: "", size: null };
         let manifest = m;
@@ -557,6 +567,7 @@ export class RegistryBackend {
             image.os = cfg.os || "";
             image.dockerVersion = cfg.docker_version || "";
             image.config = normalizeConfig(cfg.config);
+            image.history = configHistory(cfg);
         }
         return image;
     }
