@@ -303,6 +303,8 @@ class UiFieldsTest(unittest.TestCase):
 # ------------------------------------------------------ the test master
 
 class MasterContractTest(unittest.TestCase):
+    maxDiff = None
+
     @classmethod
     def setUpClass(cls):
         cls.regdir = tempfile.mkdtemp(prefix="rc-contract-reg-")
@@ -651,7 +653,7 @@ class MasterContractTest(unittest.TestCase):
             self.assertEqual(SCHEMA.validate(req["body"]), [],
                              "%s %s" % (req["method"], req["path"]))
         self.assertEqual(kinds, {"ProjectRequest", "ImageStream", "ImageStreamImport",
-                                 "RoleBinding"})
+                                 "RoleBinding", "SelfSubjectAccessReview", "Group"})
         # every field the UI read from the master's objects
         with open(os.path.join(API, "ui-reads.json")) as f:
             declared = {(SCHEMA.resolve_name(k), p)
