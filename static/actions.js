@@ -41,6 +41,7 @@ export function newStreamButton({ backend, navigate }, projects, { preselect = "
     backend.streamProjects(projects).then(names => {
         allowed = names;
         button.hidden = !names.length;
+        button.dataset.allowed = String(names.length > 0);
     }, () => null);
     button.addEventListener("click", async () => {
         const r = await dialog({

@@ -848,6 +848,7 @@ export class RegistryBackend {
                 message = JSON.parse(r.body).errors[0].message || message;
             } catch (e) { /* keep */ }
             // say what the registry means and what to do about it
+            message = message.replace(/\.$/, "");
             if (r.status === 405)
                 message = format(_("This registry does not allow deleting images (HTTP 405: {message}). To allow it, set storage.delete.enabled: true in the registry's configuration, or REGISTRY_STORAGE_DELETE_ENABLED=true in its environment, and restart it."), { message });
             else if (r.status === 401 || r.status === 403)
