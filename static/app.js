@@ -113,7 +113,9 @@ export async function start() {
         $("#nav-projects").textContent = _("Namespaces");
     // users and groups: only for those who may see them
     backend.clusterPermissions().then(may => {
-        $("#nav-users").hidden = !(may.listUsers || may.listGroups);
+        const allowed = may.listUsers || may.listGroups;
+        $("#nav-users").hidden = !allowed;
+        $("#nav-users").dataset.allowed = String(allowed);
     }, () => null);
 
     onConnectionChange((state, detail) => {

@@ -115,6 +115,10 @@ export async function showUser({ backend, main, showError }, name) {
                     : h("p", { class: "empty" }, _("Not in any group.")),
                 add);
     };
+    if (groups)
+        await render();
+    else
+        replace(box, h("h2", null, _("Groups")), h("p", { class: "empty" }, _("You may not see these.")));
     replace(main,
             breadcrumb(name),
             h("h1", null, name),
@@ -133,10 +137,6 @@ export async function showUser({ backend, main, showError }, name) {
                                                                  h("td", null, i.provider || ""), h("td", null, i.providerUserName || "")))))
                     : h("p", { class: "empty" }, _("No identities."))),
               box));
-    if (groups)
-        await render();
-    else
-        replace(box, h("h2", null, _("Groups")), h("p", { class: "empty" }, _("You may not see these.")));
     return null;
 }
 

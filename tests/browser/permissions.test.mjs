@@ -100,6 +100,7 @@ test("OpenShift: dave (pull only in demo) sees no push command, no delete, no ma
         try {
             await loginOpenShift(page, OPENSHIFT);
             assert.equal(await page.locator("#user").textContent(), "dave");
+            await page.waitForSelector('#nav-users[data-allowed="false"]', { state: "attached" });
             assert.ok(await page.locator("#nav-users").isHidden(), "no users and groups for dave");
             await page.waitForSelector("#overview-commands");
             assert.ok(!(await page.locator("#overview-commands code").allTextContents()).some(c => / push /.test(c)));
