@@ -14,15 +14,25 @@ export async function show({ backend, main, navigate }) {
     const projects = await backend.projects();
     // only for those who may request a project
     const create = await newProjectButton({ backend, navigate });
+    // the access policy of each project, filled in as it comes (OpenShift)
+    const policy = p => {
+        if (!backend.hasMembers)
+            return null;
+        const cell = h("td", { class: "policy-cell" });
+        backend.policy(p.name).then(v => replace(cell, policyBadge(v)), () => null);
+        return cell;
+    };
     replace(main,
             h("div", { class: "title-row" }, h("h1", null, backend.hasMembers ? _("Projects") : _("Namespaces")), create),
             projects.length
                 ? h("table", { class: "list", id: "project-list" },
-                    h("thead", null, h("tr", null, h("th", null, _("Name")), h("th", null, _("Display name")), h("th", null, _("Created")))),
-                    h("tbody", null, projects.map(p => h("tr", null,
+                    h("thead", null, h("tr", null, h("th", null, _("Name")), h("th", null, _("Display name")), h("th", null, _("Created")),
+                                       backend.hasMembers ? h("th", null, _("Access policy")) : null)),
+                    h("tbody", null, projects.map(p => h("tr", { dataset: { project: p.name } },
                         h("td", null, h("a", { href: projectHref(p.name) }, p.name || "/")),
                         h("td", null, p.displayName),
-                        h("td", { title: p.created }, p.created ? relativeTime(p.created) : "")))))
+                        h("td", { title: p.created }, p.created ? relativeTime(p.created) : ""),
+                        policy(p)))))
                 : h("p", { class: "empty" }, _("There are no projects yet.")));
     return null;
 }
