@@ -1,10 +1,15 @@
 #!/usr/bin/python3
 """po2json.py IN.po OUT.json: the UI's catalogue from a gettext po file.
 
-{"": {"language": "de", "plural-forms": "..."}, "msgid": "msgstr", "singular": ["s", "p"]}
-Fuzzy and untranslated entries are left out, so the UI falls back to English.
+{"": {"language": "de", "plural-forms": "..."}, "msgid": "msgstr",
+ "singular": ["form 0", "form 1", ...]}
+A plural entry keeps all nplurals forms of the Plural-Forms header, in order
+(i18n.js picks one with the header's plural expression). Fuzzy and
+untranslated entries (a plural one missing any form) are left out, so the UI
+falls back to English.
 """
 import json
+import re
 import sys
 
 
@@ -45,6 +50,7 @@ def parse(path):
 def main():
     src, out = sys.argv[1], sys.argv[2]
     catalog = {}
+    nplurals = 2
     for e, fuzzy in parse(src):
         msgid = e.get("msgid")
         if msgid is None:
@@ -52,11 +58,14 @@ def main():
         if msgid == "":
             header = dict(l.split(": ", 1) for l in e.get("msgstr", "").splitlines() if ": " in l)
             catalog[""] = {"language": header.get("Language", ""), "plural-forms": header.get("Plural-Forms", "")}
+            m = re.search(r"nplurals\s*=\s*(\d+)", catalog[""]["plural-forms"])
+            if m:
+                nplurals = int(m.group(1))
             continue
         if fuzzy:
             continue
         if "msgid_plural" in e:
-            forms = [e.get("msgstr[0]", ""), e.get("msgstr[1]", "")]
+            forms = [e.get("msgstr[%d]" % i, "") for i in range(nplurals)]
             if all(forms):
                 catalog[msgid] = forms
         elif e.get("msgstr"):

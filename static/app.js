@@ -13,6 +13,8 @@ import * as images from "./images.js";
 import * as stream from "./stream.js";
 import * as image from "./image.js";
 import * as projects from "./projects.js";
+import * as users from "./users.js";
+import * as untagged from "./untagged.js";
 
 let root = "";
 let backend = null;
@@ -47,8 +49,9 @@ async function route() {
     const main = $("#main");
     const { parts, params } = parseRoute(location.hash);
     const ctx = { backend, session, params, main, showError, navigate };
+    const view = parts[0] === "groups" ? "users" : parts[0] === "untagged" ? "images" : parts[0] || "overview";
     for (const a of document.querySelectorAll("nav a"))
-        a.classList.toggle("active", a.dataset.view === (parts[0] || "overview"));
+        a.classList.toggle("active", a.dataset.view === view);
     replace(main, h("p", { class: "loading" }, _("Loading…")));
     try {
         if (parts[0] === "images" && parts.length >= 4)
@@ -61,6 +64,14 @@ async function route() {
             current = await projects.showProject(ctx, parts[1]);
         else if (parts[0] === "projects")
             current = await projects.show(ctx);
+        else if (parts[0] === "users" && parts.length >= 2)
+            current = await users.showUser(ctx, parts[1]);
+        else if (parts[0] === "users")
+            current = await users.show(ctx);
+        else if (parts[0] === "groups" && parts.length >= 2)
+            current = await users.showGroup(ctx, parts[1]);
+        else if (parts[0] === "untagged")
+            current = await untagged.show(ctx);
         else
             current = await overview.show(ctx);
     } catch (e) {
@@ -100,6 +111,12 @@ export async function start() {
     $("#logout").addEventListener("click", logout);
     if (!backend.hasMembers)
         $("#nav-projects").textContent = _("Namespaces");
+    // users and groups: only for those who may see them
+    backend.clusterPermissions().then(may => {
+        const allowed = may.listUsers || may.listGroups;
+        $("#nav-users").hidden = !allowed;
+        $("#nav-users").dataset.allowed = String(allowed);
+    }, () => null);
 
     onConnectionChange((state, detail) => {
         if (state === "disconnected") {

@@ -3,12 +3,40 @@
 //   Distribution v2 registry: namespaces = projects, repositories = streams,
 //   tags = tags, image = manifest + config blob.
 
-import { json, http, watch } from "./channel.js";
+import { json, http, watch, query } from "./channel.js";
 import { _, format } from "./i18n.js";
+import { configHistory } from "./history.js";
 
 const IS = "/apis/image.openshift.io/v1";
 const PROJ = "/apis/project.openshift.io/v1";
 const RBAC = "/apis/rbac.authorization.k8s.io/v1";
+const USERS = "/apis/user.openshift.io/v1";
+const SSAR = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews";
+
+// How long an answer about what the user may do is kept.
+const ACCESS_TTL = 60000;
+
+// What a user may do, for the UI to offer only that. "known" is false when
+// the backend cannot tell (then everything is offered and the backend's
+// refusal is shown).
+//   pull, push, deleteImage      images of a repository or project
+//   createStream, editStream, deleteStream, editMembers, deleteProject
+//                                OpenShift projects and image streams
+export const NOTHING_KNOWN = Object.freeze({
+    known: false, pull: true, push: true, deleteImage: true, createStream: true, editStream: true,
+    deleteStream: true, editMembers: true, deleteProject: true,
+});
+
+function cached(map, key, make) {
+    const hit = map.get(key);
+    if (hit && Date.now() - hit.at < ACCESS_TTL)
+        return hit.value;
+    const value = make();
+    map.set(key, { at: Date.now(), value });
+    // a failure is not kept
+    value.catch(() => map.delete(key));
+    return value;
+}
 
 export const ROLES = ["registry-admin", "registry-editor", "registry-viewer"];
 
@@ -47,14 +75,23 @@ function normalizeConfig(c) {
 
 /* ------------------------------------------------------------ OpenShift */
 
-// The image's OS: the image metadata (openshift/api docker10.DockerImage)
-// has none, the image's own config (dockerImageConfig, a JSON string) has.
-function imageOs(image) {
+// The image's own config (dockerImageConfig, a JSON string: the OCI/Docker
+// image config), or null. The image metadata (openshift/api
+// docker10.DockerImage) has neither the OS nor the build history; this has.
+function imageConfig(image) {
     try {
-        return JSON.parse(image.dockerImageConfig || "{}").os || "";
+        return image.dockerImageConfig ? JSON.parse(image.dockerImageConfig) : null;
     } catch (e) {
-        return "";
+        return null;
     }
+}
+
+// An image's layers, base first. Old images list theirs the other way round
+// (annotation image.openshift.io/dockerLayersOrder: descending).
+function imageLayers(image) {
+    const layers = (image.dockerImageLayers || []).map(l => ({ digest: l.name, size: l.size, mediaType: l.mediaType }));
+    const order = (image.metadata.annotations || {})["image.openshift.io/dockerLayersOrder"];
+    return order === "descending" ? layers.reverse() : layers;
 }
 
 // Items per page of a list: the master answers at most that many (maybe
@@ -180,6 +217,199 @@ export class OpenShiftBackend {
         this.kind = "master";
         this.session = session;
         this.hasMembers = true;
+        this.reviews = new Map();
+    }
+
+    // May the user do this (a SelfSubjectAccessReview's resourceAttributes:
+    // verb, group, resource, subresource, namespace, name)? true or false;
+    // null when the master cannot say (no such API): then the action is
+    // offered and the master's own answer shown.
+    canI(attributes) {
+        const attrs = {};
+        for (const k of ["namespace", "verb", "group", "resource", "subresource", "name"])
+            if (attributes[k])
+                attrs[k] = attributes[k];
+        return cached(this.reviews, JSON.stringify(attrs), async () => {
+            const { body } = await json("master", "POST", SSAR, {
+                kind: "SelfSubjectAccessReview", apiVersion: "authorization.k8s.io/v1",
+                spec: { resourceAttributes: attrs },
+            });
+            return (body.status || {}).allowed === true;
+        }).catch(() => null);
+    }
+
+    // What the user may do in a project (see NOTHING_KNOWN).
+    async permissions(project) {
+        const ask = (verb, group, resource, subresource, name) =>
+            this.canI({ namespace: project, verb, group, resource, subresource, name });
+        const IMG = "image.openshift.io";
+        const answers = await Promise.all([
+            ask("get", IMG, "imagestreams", "layers"),
+            ask("update", IMG, "imagestreams", "layers"),
+            ask("delete", IMG, "imagestreamtags"),
+            ask("create", IMG, "imagestreams"),
+            ask("update", IMG, "imagestreams"),
+            ask("delete", IMG, "imagestreams"),
+            ask("create", "rbac.authorization.k8s.io", "rolebindings"),
+            ask("delete", "project.openshift.io", "projects", null, project),
+        ]);
+        const [pull, push, deleteImage, createStream, editStream, deleteStream, editMembers, deleteProject] =
+            answers.map(a => a !== false);
+        return { known: !answers.includes(null), pull, push, deleteImage, createStream, editStream, deleteStream,
+                 editMembers, deleteProject };
+    }
+
+    // What the user may do cluster-wide.
+    async clusterPermissions() {
+        const ask = (verb, group, resource) => this.canI({ verb, group, resource });
+        const answers = await Promise.all([
+            ask("create", "project.openshift.io", "projectrequests"),
+            ask("list", "user.openshift.io", "users"),
+            ask("list", "user.openshift.io", "groups"),
+            ask("create", "user.openshift.io", "groups"),
+            ask("update", "user.openshift.io", "groups"),
+            ask("delete", "user.openshift.io", "groups"),
+            ask("list", "image.openshift.io", "images"),
+        ]);
+        const [createProject, listUsers, listGroups, createGroup, editGroups, deleteGroup, listImages] =
+            answers.map(a => a === true);
+        return { createProject: answers[0] !== false, listUsers, listGroups, createGroup, editGroups, deleteGroup,
+                 listImages };
+    }
+
+    // The projects (names) in which the user may create image streams.
+    async streamProjects(names) {
+        const answers = await Promise.all(names.map(ns => this.canI({ namespace: ns, verb: "create",
+                                                                      group: "image.openshift.io",
+                                                                      resource: "imagestreams" })));
+        return names.filter((ns, i) => answers[i] !== false);
+    }
+
+    // Forget what the user may do (after a change of roles or groups).
+    forgetPermissions() {
+        this.reviews.clear();
+    }
+
+    /* -- users and groups (user.openshift.io) */
+
+    static userFromObject(u) {
+        return {
+            name: u.metadata.name,
+            fullName: u.fullName || "",
+            identities: u.identities || [],
+            created: u.metadata.creationTimestamp || "",
+        };
+    }
+
+    async users() {
+        const { items } = await listAll(`${USERS}/users`);
+        return items.map(OpenShiftBackend.userFromObject).sort((a, b) => a.name.localeCompare(b.name));
+    }
+
+    async user(name) {
+        const { body } = await json("master", "GET", `${USERS}/users/${enc(name)}`);
+        return OpenShiftBackend.userFromObject(body);
+    }
+
+    // An identity ("provider:name"): where the user logs in.
+    async identity(name) {
+        const { body } = await json("master", "GET", `${USERS}/identities/${enc(name)}`);
+        return { name: body.metadata.name, provider: body.providerName, providerUserName: body.providerUserName,
+                 user: (body.user || {}).name || "", extra: body.extra || {} };
+    }
+
+    static groupFromObject(g) {
+        return { name: g.metadata.name, users: (g.users || []).slice().sort(), created: g.metadata.creationTimestamp || "",
+                 raw: g };
+    }
+
+    async groups() {
+        const { items } = await listAll(`${USERS}/groups`);
+        return items.map(OpenShiftBackend.groupFromObject).sort((a, b) => a.name.localeCompare(b.name));
+    }
+
+    async group(name) {
+        const { body } = await json("master", "GET", `${USERS}/groups/${enc(name)}`);
+        return OpenShiftBackend.groupFromObject(body);
+    }
+
+    createGroup(name) {
+        return json("master", "POST", `${USERS}/groups`, {
+            kind: "Group", apiVersion: "user.openshift.io/v1", metadata: { name }, users: [],
+        }).then(r => { this.forgetPermissions(); return r; });
+    }
+
+    deleteGroup(name) {
+        return json("master", "DELETE", `${USERS}/groups/${enc(name)}`)
+            .then(r => { this.forgetPermissions(); return r; });
+    }
+
+    // Change a group's members: read it, change, write it back with its
+    // resourceVersion; a change made meanwhile (409 Conflict) is read again.
+    async changeGroupUsers(name, change) {
+        for (let attempt = 0; ; attempt++) {
+            const { body } = await json("master", "GET", `${USERS}/groups/${enc(name)}`);
+            const users = change(body.users || []);
+            try {
+                await json("master", "PUT", `${USERS}/groups/${enc(name)}`, { ...body, users });
+                this.forgetPermissions();
+                return;
+            } catch (e) {
+                if (e.status !== 409 || attempt >= 2)
+                    throw e;
+            }
+        }
+    }
+
+    addGroupMember(name, user) {
+        return this.changeGroupUsers(name, users => (users.includes(user) ? users : [...users, user]));
+    }
+
+    removeGroupMember(name, user) {
+        return this.changeGroupUsers(name, users => users.filter(u => u !== user));
+    }
+
+    /* -- images no tag refers to */
+
+    // What `oc adm prune images` would remove: the images of the master
+    // that no tag of any image stream refers to (now or in its history),
+    // and no referred index contains. Each with its size; freed: the bytes
+    // of the layers only these images use (shared layers counted once).
+    async untaggedImages() {
+        const [{ items }, streams] = await Promise.all([listAll(`${IS}/images`), this.streams()]);
+        const referenced = new Set();
+        for (const s of streams)
+            for (const t of (s.raw.status && s.raw.status.tags) || [])
+                for (const item of t.items || [])
+                    referenced.add(item.image);
+        const byDigest = new Map(items.map(i => [i.metadata.name, i]));
+        for (const d of [...referenced])
+            for (const p of ((byDigest.get(d) || {}).dockerImageManifests || []))
+                referenced.add(p.digest);
+        const used = new Set();
+        for (const i of items)
+            if (referenced.has(i.metadata.name))
+                for (const l of i.dockerImageLayers || [])
+                    used.add(l.name);
+        const untagged = items.filter(i => !referenced.has(i.metadata.name)).map(i => {
+            const m = i.dockerImageMetadata || {};
+            return {
+                digest: i.metadata.name,
+                reference: i.dockerImageReference || "",
+                created: m.Created || i.metadata.creationTimestamp || "",
+                size: m.Size || 0,
+                mediaType: i.dockerImageManifestMediaType || "",
+                platforms: (i.dockerImageManifests || []).length,
+                layers: (i.dockerImageLayers || []).map(l => ({ digest: l.name, size: l.size })),
+            };
+        }).sort((a, b) => b.size - a.size || a.digest.localeCompare(b.digest));
+        const freedLayers = new Map();
+        for (const i of untagged)
+            for (const l of i.layers)
+                if (!used.has(l.digest))
+                    freedLayers.set(l.digest, l.size || 0);
+        const freed = [...freedLayers.values()].reduce((a, n) => a + n, 0);
+        return { images: untagged, freed, total: items.length };
     }
 
     async projects() {
@@ -199,7 +429,7 @@ export class OpenShiftBackend {
             body.displayName = displayName;
         if (description)
             body.description = description;
-        return json("master", "POST", `${PROJ}/projectrequests`, body);
+        return json("master", "POST", `${PROJ}/projectrequests`, body).then(r => { this.forgetPermissions(); return r; });
     }
 
     deleteProject(name) {
@@ -356,17 +586,25 @@ export class OpenShiftBackend {
         }
         const { body } = await json("master", "GET", `${IS}/images/${enc(digest)}`);
         const m = body.dockerImageMetadata || {};
+        let cfg = imageConfig(body);
+        if (!cfg && m.Id && !(body.dockerImageManifests || []).length) {
+            // no config in the image object: read its blob from the
+            // registry, when the console has one (else no history)
+            const repo = `${project}/${stream}`.split("/").map(enc).join("/");
+            cfg = await json("registry", "GET", `/v2/${repo}/blobs/${enc(m.Id)}`).then(r => r.body, () => null);
+        }
         return {
             digest: body.metadata.name,
             mediaType: body.dockerImageManifestMediaType || "",
             created: m.Created || body.metadata.creationTimestamp,
             author: m.Author || "",
             architecture: m.Architecture || "",
-            os: imageOs(body),
+            os: (cfg && cfg.os) || "",
             dockerVersion: m.DockerVersion || "",
             size: m.Size || null,
             config: normalizeConfig(m.Config || m.ContainerConfig),
-            layers: (body.dockerImageLayers || []).map(l => ({ digest: l.name, size: l.size, mediaType: l.mediaType })),
+            layers: imageLayers(body),
+            history: configHistory(cfg),
             annotations: body.metadata.annotations || {},
             platforms: (body.dockerImageManifests || []).map(p => ({
                 digest: p.digest, os: p.os, architecture: p.architecture, variant: p.variant || "",
@@ -392,6 +630,7 @@ export class OpenShiftBackend {
     }
 
     addMember(project, user, role) {
+        this.forgetPermissions();
         const name = `${role}-${user}`.toLowerCase().replace(/[^a-z0-9.-]/g, "-").substring(0, 63);
         return json("master", "POST", `${RBAC}/namespaces/${enc(project)}/rolebindings`, {
             kind: "RoleBinding", apiVersion: "rbac.authorization.k8s.io/v1",
@@ -402,6 +641,7 @@ export class OpenShiftBackend {
     }
 
     async removeMember(project, member) {
+        this.forgetPermissions();
         const { body } = await json("master", "GET", `${RBAC}/namespaces/${enc(project)}/rolebindings/${enc(member.binding)}`);
         const subjects = (body.subjects || []).filter(s => !(s.kind === member.kind && s.name === member.name));
         if (subjects.length === 0)
@@ -427,6 +667,7 @@ export class OpenShiftBackend {
     }
 
     async setPolicy(project, policy) {
+        this.forgetPermissions();
         const base = `${RBAC}/namespaces/${enc(project)}/rolebindings`;
         for (const name of ["registry-viewer-shared", "registry-viewer-anonymous"])
             await json("master", "DELETE", `${base}/${name}`).catch(e => { if (e.status !== 404) throw e; });
@@ -451,6 +692,42 @@ export class RegistryBackend {
         this.session = session;
         this.hasMembers = false;
         this.digests = new Map();
+        this.grants = new Map();
+    }
+
+    // What the registry's token service grants in a repository (the
+    // server's registry-access channel): {known, pull, push, delete};
+    // known false without token auth.
+    access(repository) {
+        return cached(this.grants, repository, async () => JSON.parse(await query("registry-access", { repository })))
+            .catch(() => ({ known: false }));
+    }
+
+    // What the user may do in a namespace (PROJECT), asked for one of its
+    // repositories (STREAM, or the first of the namespace): see
+    // NOTHING_KNOWN. A registry has no image streams or members to manage.
+    async permissions(project, stream) {
+        let repo = stream ? (project ? `${project}/${stream}` : stream) : null;
+        if (!repo)
+            repo = ((await this.streams(project).catch(() => []))[0] || {}).repository || null;
+        const a = repo ? await this.access(repo) : { known: false };
+        const none = { createStream: false, editStream: false, deleteStream: false, editMembers: false, deleteProject: false };
+        if (!a.known)
+            return { ...none, known: false, pull: true, push: true, deleteImage: true };
+        return { ...none, known: true, pull: !!a.pull, push: !!a.push, deleteImage: !!a.delete };
+    }
+
+    async clusterPermissions() {
+        return { createProject: false, listUsers: false, listGroups: false, createGroup: false, editGroups: false,
+                 deleteGroup: false, listImages: false };
+    }
+
+    async streamProjects() {
+        return [];
+    }
+
+    forgetPermissions() {
+        this.grants.clear();
     }
 
     async repositories() {
@@ -532,7 +809,7 @@ export class RegistryBackend {
     async image(project, stream, ref) {
         const repo = project ? `${project}/${stream}` : stream;
         const m = await this.manifest(repo, ref);
-        const image = { digest: m.digest, mediaType: m.mediaType, platforms: [], layers: [],
+        const image = { digest: m.digest, mediaType: m.mediaType, platforms: [], layers: [], history: null,
                         annotations: m.body.annotations || {}, config: normalizeConfig({}),
                         created: "", author: "", architecture: "", os: "", dockerVersion: "", size: null };
         let manifest = m;
@@ -557,6 +834,7 @@ export class RegistryBackend {
             image.os = cfg.os || "";
             image.dockerVersion = cfg.docker_version || "";
             image.config = normalizeConfig(cfg.config);
+            image.history = configHistory(cfg);
         }
         return image;
     }
@@ -565,10 +843,16 @@ export class RegistryBackend {
         const repo = project ? `${project}/${stream}` : stream;
         const r = await http("registry", "DELETE", `/v2/${repoPath(repo)}/manifests/${enc(digest)}`);
         if (r.status !== 202 && r.status !== 200) {
-            let message = `${r.status} ${r.reason || ""}`;
+            let message = `${r.status} ${r.reason || ""}`.trim();
             try {
-                message = JSON.parse(r.body).errors[0].message;
+                message = JSON.parse(r.body).errors[0].message || message;
             } catch (e) { /* keep */ }
+            // say what the registry means and what to do about it
+            message = message.replace(/\.$/, "");
+            if (r.status === 405)
+                message = format(_("This registry does not allow deleting images (HTTP 405: {message}). To allow it, set storage.delete.enabled: true in the registry's configuration, or REGISTRY_STORAGE_DELETE_ENABLED=true in its environment, and restart it."), { message });
+            else if (r.status === 401 || r.status === 403)
+                message = format(_("The registry does not let you delete images in {repository} (HTTP {status}: {message})."), { repository: repo, status: r.status, message });
             throw Object.assign(new Error(message), { status: r.status });
         }
     }

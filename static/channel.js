@@ -200,6 +200,33 @@ async function request(backend, method, path, { body = null, headers = {} } = {}
     });
 }
 
+// One channel of another payload type ("registry-access", say): resolves
+// to the text it sent before closing, rejects with its problem.
+export async function query(payload, options = {}) {
+    await takeSlot();
+    try {
+        await connect();
+        keepAlive();
+        return await new Promise((resolve, reject) => {
+            const chunks = [];
+            const ch = openChannel({ ...options, payload }, {
+                data: chunk => chunks.push(chunk),
+                control: msg => {
+                    if (msg.command !== "close")
+                        return;
+                    channels.delete(ch.id);
+                    if (msg.problem)
+                        reject(problemError(msg));
+                    else
+                        resolve(chunks.join(""));
+                },
+            });
+        });
+    } finally {
+        giveSlot();
+    }
+}
+
 // JSON helper: resolves to the parsed body for 2xx, rejects otherwise with
 // .status and the API's own message (Kubernetes Status or registry errors).
 export async function json(backend, method, path, body) {

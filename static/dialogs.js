@@ -4,7 +4,8 @@
 import { h } from "./dom.js";
 import { _ } from "./i18n.js";
 
-// fields: [{name, label, type, value, options:[[value,label]], placeholder, required, pattern}]
+// fields: [{name, label, type, value, options:[[value,label]], placeholder, required, pattern,
+//           list (the id of a <datalist> of suggestions)}]
 // confirmText: if set, the user must type it exactly before the action is enabled.
 export function dialog({ title, message, fields = [], action, actionClass = "primary", confirmText = null, run }) {
     return new Promise(resolve => {
@@ -25,7 +26,7 @@ export function dialog({ title, message, fields = [], action, actionClass = "pri
                               h("input", { type: "radio", name: f.name, value: v, checked: v === f.value }), " ", l)));
             } else {
                 input = h("input", { id, name: f.name, type: f.type || "text", placeholder: f.placeholder || null,
-                                     autocomplete: "off", spellcheck: "false" });
+                                     autocomplete: "off", spellcheck: "false", list: f.list || null });
                 input.value = f.value || "";
             }
             inputs[f.name] = input;
@@ -108,11 +109,11 @@ export function dialog({ title, message, fields = [], action, actionClass = "pri
     });
 }
 
-export function confirmDelete({ title, what, typeName = null, run }) {
+export function confirmDelete({ title, what, typeName = null, run, action = null }) {
     return dialog({
         title,
         message: what,
-        action: _("Delete"),
+        action: action || _("Delete"),
         actionClass: "danger",
         confirmText: typeName,
         run,

@@ -27,22 +27,44 @@ export function shellWord(s) {
     return `'${s.replace(/'/g, "'\\''")}'`;
 }
 
-// kind: "master" (token login) or "registry" (user name, password asked by docker)
-export function loginCommand({ kind, host, user, token }) {
+// The command-line tools the console writes commands for: docker, and
+// podman and skopeo (same registries, same credentials).
+export const TOOLS = ["docker", "podman", "skopeo"];
+
+function tool(t) {
+    return TOOLS.includes(t) ? t : "docker";
+}
+
+// kind: "master" (token login) or "registry" (user name, password asked by
+// the tool)
+export function loginCommand({ kind, host, user, token, tool: t = "docker" }) {
     return kind === "master"
-        ? `docker login -p ${shellWord(token || "TOKEN")} -u unused ${shellWord(host)}`
-        : `docker login -u ${shellWord(user || "USER")} ${shellWord(host)}`;
+        ? `${tool(t)} login -p ${shellWord(token || "TOKEN")} -u unused ${shellWord(host)}`
+        : `${tool(t)} login -u ${shellWord(user || "USER")} ${shellWord(host)}`;
 }
 
-// ref: a tag, or a digest ("sha256:…", pulled as repo@digest)
-export function pullCommand(host, repo, ref) {
-    return `docker pull ${shellWord(`${host}/${repo}${ref.includes(":") ? "@" : ":"}${ref}`)}`;
+function reference(host, repo, ref) {
+    return `${host}/${repo}${ref.includes(":") ? "@" : ":"}${ref}`;
 }
 
-// [tag, push]: what pushes a local IMAGE to repo
-export function pushCommands(host, repo) {
-    const target = shellWord(`${host}/${repo}:TAG`);
-    return [`docker tag IMAGE ${target}`, `docker push ${target}`];
+// ref: a tag, or a digest ("sha256:…", pulled as repo@digest). skopeo copies
+// into an OCI layout directory named after the repository's last part.
+export function pullCommand(host, repo, ref, t = "docker") {
+    if (tool(t) === "skopeo") {
+        const dir = repo.split("/").pop() || "image";
+        const dest = ref.includes(":") ? `oci:${dir}` : `oci:${dir}:${ref}`;
+        return `skopeo copy ${shellWord(`docker://${reference(host, repo, ref)}`)} ${shellWord(dest)}`;
+    }
+    return `${tool(t)} pull ${shellWord(reference(host, repo, ref))}`;
+}
+
+// What pushes a local IMAGE to repo: [tag, push] for docker and podman,
+// [copy] from an OCI layout directory for skopeo.
+export function pushCommands(host, repo, t = "docker") {
+    const target = `${host}/${repo}:TAG`;
+    if (tool(t) === "skopeo")
+        return [`skopeo copy oci:IMAGE ${shellWord(`docker://${target}`)}`];
+    return [`${tool(t)} tag IMAGE ${shellWord(target)}`, `${tool(t)} push ${shellWord(target)}`];
 }
 
 // A command line as text, with a button that copies it.
@@ -51,4 +73,13 @@ export function command(text) {
                                "aria-label": _("Copy to clipboard") }, _("Copy"));
     copy.addEventListener("click", () => copyText(text, copy));
     return h("div", { class: "command" }, h("code", null, text), copy);
+}
+
+// Lines of text (a Dockerfile, say) in a <pre>, with a button that copies
+// them.
+export function textBlock(text, id) {
+    const copy = h("button", { type: "button", class: "copy", title: _("Copy to clipboard"),
+                               "aria-label": _("Copy to clipboard") }, _("Copy"));
+    copy.addEventListener("click", () => copyText(text, copy));
+    return h("div", { class: "command block" }, h("pre", { id }, text), copy);
 }

@@ -15,6 +15,7 @@ export async function init() {
             const r = await fetch(`po/${lang}.json`, { credentials: "same-origin" });
             if (r.ok) {
                 catalog = await r.json();
+                pluralIndex = null;
                 language = tag;
                 break;
             }
@@ -35,12 +36,107 @@ export function _(msgid) {
     return (typeof t === "string" && t) ? t : msgid;
 }
 
-// Plural: catalogue value is an array [singular, plural] for German-like rules.
+// Plural forms: a catalogue entry is an array of the language's forms
+// (po2json.py), chosen by the po file's Plural-Forms expression, e.g.
+// "nplurals=2; plural=(n != 1);". The expression is parsed here (the CSP
+// allows no eval): C syntax with n, integers, ! * / % + - < > <= >= == !=
+// && || ?: and parentheses. A malformed one falls back to English rules.
+export function pluralFunction(header) {
+    const m = /plural\s*=\s*([^;]+)/.exec(header || "");
+    if (!m)
+        return null;
+    const tokens = m[1].match(/\d+|n|&&|\|\||[=!<>]=|[-+*/%!<>?:()]|\S/g) || [];
+    let i = 0;
+    const peek = () => tokens[i];
+    const take = t => {
+        if (tokens[i] !== t)
+            throw new Error(`plural expression: expected ${t} at ${tokens[i]}`);
+        i++;
+    };
+    const binary = (next, ops) => () => {
+        let left = next();
+        while (ops[peek()]) {
+            const op = ops[tokens[i++]];
+            const l = left, r = next();
+            left = x => op(l(x), r(x));
+        }
+        return left;
+    };
+    let ternary = null;
+    const primary = () => {
+        const t = tokens[i++];
+        if (t === "n")
+            return x => x;
+        if (/^\d+$/.test(t)) {
+            const v = Number(t);
+            return () => v;
+        }
+        if (t === "!") {
+            const e = primary();
+            return x => (e(x) ? 0 : 1);
+        }
+        if (t === "-") {
+            const e = primary();
+            return x => -e(x);
+        }
+        if (t === "(") {
+            const e = ternary();
+            take(")");
+            return e;
+        }
+        throw new Error(`plural expression: unexpected ${t}`);
+    };
+    const b = v => (v ? 1 : 0);
+    const mul = binary(primary, { "*": (a, c) => a * c, "/": (a, c) => Math.trunc(a / c), "%": (a, c) => a % c });
+    const add = binary(mul, { "+": (a, c) => a + c, "-": (a, c) => a - c });
+    const rel = binary(add, { "<": (a, c) => b(a < c), ">": (a, c) => b(a > c), "<=": (a, c) => b(a <= c), ">=": (a, c) => b(a >= c) });
+    const eq = binary(rel, { "==": (a, c) => b(a === c), "!=": (a, c) => b(a !== c) });
+    const and = binary(eq, { "&&": (a, c) => b(a && c) });
+    const or = binary(and, { "||": (a, c) => b(a || c) });
+    ternary = () => {
+        const cond = or();
+        if (peek() !== "?")
+            return cond;
+        i++;
+        const yes = ternary();
+        take(":");
+        const no = ternary();
+        return x => (cond(x) ? yes(x) : no(x));
+    };
+    try {
+        const f = ternary();
+        if (i !== tokens.length)
+            throw new Error("plural expression: trailing tokens");
+        return n => Number(f(n)) || 0;
+    } catch (e) {
+        return null;
+    }
+}
+
+let pluralIndex = null;
+
+// The form for N: the catalogue's (an array, one entry per plural form of
+// the language), else English's. Returns the template; fill in {n} with
+// format() or nformat().
 export function ngettext(singular, plural, n) {
     const t = catalog[singular];
-    if (Array.isArray(t) && t.length >= 2)
-        return (n === 1 ? t[0] : t[1]).replace("%d", n);
-    return (n === 1 ? singular : plural).replace("%d", n);
+    if (Array.isArray(t) && t.length) {
+        if (pluralIndex === null)
+            pluralIndex = pluralFunction((catalog[""] || {})["plural-forms"]) || (x => (x === 1 ? 0 : 1));
+        const form = t[Math.min(Math.max(pluralIndex(n), 0), t.length - 1)];
+        if (form)
+            return form;
+    }
+    return n === 1 ? singular : plural;
+}
+
+// ngettext, then format with {n} as a number in the UI's language.
+export function nformat(singular, plural, n, values = {}) {
+    return format(ngettext(singular, plural, n), { ...values, n: formatNumber(n) });
+}
+
+export function formatNumber(n) {
+    return new Intl.NumberFormat(language).format(n);
 }
 
 // Substitute {name} placeholders after translation.

@@ -2,9 +2,9 @@
 // rendered only while visible, so 10,000 streams stay responsive.
 
 import { h, replace } from "./dom.js";
-import { _, relativeTime, format } from "./i18n.js";
-import { dialog } from "./dialogs.js";
+import { _, relativeTime, nformat } from "./i18n.js";
 import { streamHref, imagesHref } from "./routes.js";
+import { newStreamButton } from "./actions.js";
 
 const ROW = 44;
 
@@ -38,7 +38,7 @@ export async function show({ backend, params, main, navigate, showError }) {
         visible = streams.filter(s => (!projectFilter || s.project === projectFilter) &&
                                       (!q || `${s.project}/${s.name}`.toLowerCase().includes(q)));
         visible.sort((a, b) => a.project.localeCompare(b.project) || a.name.localeCompare(b.name));
-        count.textContent = format(_("{n} image streams"), { n: visible.length });
+        count.textContent = nformat("{n} image stream", "{n} image streams", visible.length);
         spacer.style.height = `${visible.length * ROW}px`;
         render();
     };
@@ -64,22 +64,8 @@ export async function show({ backend, params, main, navigate, showError }) {
     search.addEventListener("input", () => { text = search.value; updateUrl(); filter(); });
     viewport.addEventListener("scroll", () => requestAnimationFrame(render));
 
-    const create = backend.kind === "master"
-        ? h("button", { type: "button", class: "primary", id: "create-stream", onclick: async () => {
-            const r = await dialog({
-                title: _("New image stream"), action: _("Create"),
-                fields: [
-                    { name: "project", label: _("Project"), type: "select", value: projectFilter || projects[0],
-                      options: projects.map(p => [p, p]) },
-                    { name: "name", label: _("Name"), required: true, pattern: "[a-z0-9]+(?:[._-][a-z0-9]+)*",
-                      patternHelp: _("lower case letters, digits, '.', '_' and '-'") },
-                ],
-                run: v => backend.createStream(v.project, v.name).then(() => v),
-            });
-            if (r)
-                navigate(streamHref(r.project, r.name));
-        } }, _("New image stream"))
-        : null;
+    // only for those who may create one somewhere
+    const create = newStreamButton({ backend, navigate }, projects, { preselect: projectFilter });
 
     replace(main, h("div", { class: "title-row" }, h("h1", null, _("Images")), create),
             h("div", { class: "toolbar" }, select, search, count), viewport);

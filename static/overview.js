@@ -1,11 +1,24 @@
-// overview.js: recent images, projects, login/pull/push commands.
+// overview.js: recent images, projects with their access policy, quick
+// actions (new project, new image stream) and the login/pull/push commands,
+// each shown only to a user who may use it.
 
 import { h, replace, urlRoot } from "./dom.js";
 import { _, relativeTime, format } from "./i18n.js";
-import { imagesHref, streamHref, projectHref } from "./routes.js";
-import { authorName, command, loginCommand, pullCommand, pushCommands } from "./format.js";
+import { imagesHref, streamHref, projectHref, untaggedHref } from "./routes.js";
+import { authorName } from "./format.js";
+import { commandsBox } from "./commands.js";
+import { newProjectButton, newStreamButton, policyBadge } from "./actions.js";
 
-export async function show({ backend, session, main }) {
+// The session's OAuth token, for the login command (OpenShift).
+async function sessionToken() {
+    const r = await fetch(urlRoot() + "/cockpit/token", { method: "POST", credentials: "same-origin" });
+    if (!r.ok)
+        throw new Error(`${r.status} ${r.statusText}`);
+    return (await r.json()).token;
+}
+
+export async function show(ctx) {
+    const { backend, session, main } = ctx;
     const registryHost = session.registry_host || location.hostname;
     const [projects, streams] = await Promise.all([backend.projects(), backend.streams()]);
 
@@ -33,26 +46,42 @@ export async function show({ backend, session, main }) {
     const commands = h("div", { class: "commands" });
     const projectSelect = h("select", { id: "cmd-project", "aria-label": _("Project") },
                             projects.map(p => h("option", { value: p.name }, p.name || "/")));
-    const renderCommands = (token) => {
+    let shown = 0;
+    const renderCommands = async () => {
         const p = projectSelect.value || project;
-        const repo = `${p ? p + "/" : ""}IMAGE`;
-        replace(commands,
-                h("h3", null, _("Log into the registry")),
-                command(loginCommand({ kind: backend.kind, host: registryHost, user: session.user, token })),
-                backend.kind === "master" && !token
-                    ? h("button", { type: "button", class: "link", id: "show-token", onclick: async () => {
-                        const r = await fetch(urlRoot() + "/cockpit/token", { method: "POST", credentials: "same-origin" });
-                        if (r.ok)
-                            renderCommands((await r.json()).token);
-                    } }, _("Show login command with token"))
-                    : null,
-                h("p", { class: "hint" }, _("podman works the same way: podman login, podman pull, podman push.")),
-                h("h3", null, _("Pull an image")), command(pullCommand(registryHost, repo, "TAG")),
-                h("h3", null, _("Push an image")),
-                pushCommands(registryHost, repo).map(command));
+        const mine = ++shown;
+        // push only for those who may push in that project
+        const first = streams.find(s => s.project === p);
+        const may = await backend.permissions(p, first ? first.name : null).catch(() => null);
+        if (mine !== shown)
+            return;
+        replace(commands, commandsBox({
+            host: registryHost, repo: `${p ? p + "/" : ""}IMAGE`, ref: "TAG", push: !may || may.push, id: "overview-commands",
+            login: { kind: backend.kind, user: session.user, getToken: backend.kind === "master" ? sessionToken : null },
+        }), may && may.known && !may.push
+            ? h("p", { class: "hint", id: "no-push-hint" }, format(_("You may pull from {project} but not push to it."), { project: p || "/" }))
+            : null);
     };
-    projectSelect.addEventListener("change", () => renderCommands(null));
-    renderCommands(null);
+    projectSelect.addEventListener("change", () => renderCommands());
+    await renderCommands();
+
+    // a project's access policy, filled in as it comes (OpenShift)
+    const policies = new Map();
+    if (backend.hasMembers) {
+        for (const p of projects) {
+            const slot = h("span", { class: "policy-slot" });
+            policies.set(p.name, slot);
+            backend.policy(p.name).then(policy => replace(slot, policyBadge(policy)), () => null);
+        }
+    }
+    const [newProject, cluster] = await Promise.all([
+        newProjectButton(ctx, { id: "overview-new-project", cls: "secondary" }),
+        backend.clusterPermissions(),
+    ]);
+    const newStream = newStreamButton(ctx, projects.map(p => p.name), { id: "overview-new-stream", cls: "secondary" });
+    const untagged = cluster.listImages
+        ? h("p", null, h("a", { href: untaggedHref(), id: "overview-untagged" }, _("Untagged images (what pruning would remove)")))
+        : null;
 
     const recentList = backend.kind === "master"
         ? (recent.length
@@ -77,15 +106,20 @@ export async function show({ backend, session, main }) {
                 h("h2", null, backend.kind === "master" ? _("Images pushed recently") : _("Images")),
                 recentList,
                 h("p", null, h("a", { href: imagesHref() }, format(_("All images ({n})"), { n: streams.length })))),
-              h("section", { class: "card" },
-                h("h2", null, backend.hasMembers ? _("Projects") : _("Namespaces")),
+              h("section", { class: "card", id: "overview-projects-card" },
+                h("div", { class: "title-row" },
+                  h("h2", null, backend.hasMembers ? _("Projects") : _("Namespaces")),
+                  h("div", { class: "buttons" }, newProject, newStream)),
                 projects.length
-                    ? h("ul", { class: "plain", id: "overview-projects" }, projects.map(p => h("li", null,
-                        h("a", { href: projectHref(p.name) }, p.name || "/"))))
-                    : h("p", { class: "empty" }, _("No projects."))),
+                    ? h("ul", { class: "plain", id: "overview-projects" }, projects.map(p => h("li", { dataset: { project: p.name } },
+                        h("a", { href: projectHref(p.name) }, p.name || "/"),
+                        p.displayName ? h("span", { class: "muted" }, " ", p.displayName) : null,
+                        policies.get(p.name))))
+                    : h("p", { class: "empty" }, _("No projects.")),
+                untagged),
               h("section", { class: "card wide" },
                 h("h2", null, _("Commands")),
-                h("label", { for: "cmd-project" }, _("Project"), " "), projectSelect,
+                h("label", { for: "cmd-project" }, backend.hasMembers ? _("Project") : _("Namespace"), " "), projectSelect,
                 commands)));
     return null;
 }

@@ -2,57 +2,55 @@
 // delete, access policy and members.
 
 import { h, replace } from "./dom.js";
-import { _, format, relativeTime } from "./i18n.js";
+import { _, format, nformat, relativeTime } from "./i18n.js";
 import { dialog, confirmDelete } from "./dialogs.js";
 import { streamHref, projectsHref, projectHref, projectFromPart } from "./routes.js";
-
-const NAME = "[a-z0-9]([-a-z0-9]*[a-z0-9])?";
+import { newProjectButton, newStreamButton, policyBadge, policyDescription, POLICIES } from "./actions.js";
 
 // The registry's cluster roles a member can be given, most powerful first.
 const ROLES = ["registry-admin", "registry-editor", "registry-viewer"];
 
 export async function show({ backend, main, navigate }) {
     const projects = await backend.projects();
-    const create = backend.kind === "master"
-        ? h("button", { type: "button", class: "primary", id: "create-project", onclick: async () => {
-            const r = await dialog({
-                title: _("New project"), action: _("Create"),
-                fields: [{ name: "name", label: _("Name"), required: true, pattern: NAME,
-                           patternHelp: _("lower case letters, digits and '-'") },
-                         { name: "displayName", label: _("Display name") },
-                         { name: "description", label: _("Description") }],
-                run: v => backend.createProject(v.name, v.displayName, v.description).then(() => v),
-            });
-            if (r)
-                navigate(projectHref(r.name));
-        } }, _("New project"))
-        : null;
+    // only for those who may request a project
+    const create = await newProjectButton({ backend, navigate });
+    // the access policy of each project, filled in as it comes (OpenShift)
+    const policy = p => {
+        if (!backend.hasMembers)
+            return null;
+        const cell = h("td", { class: "policy-cell" });
+        backend.policy(p.name).then(v => replace(cell, policyBadge(v)), () => null);
+        return cell;
+    };
     replace(main,
             h("div", { class: "title-row" }, h("h1", null, backend.hasMembers ? _("Projects") : _("Namespaces")), create),
             projects.length
                 ? h("table", { class: "list", id: "project-list" },
-                    h("thead", null, h("tr", null, h("th", null, _("Name")), h("th", null, _("Display name")), h("th", null, _("Created")))),
-                    h("tbody", null, projects.map(p => h("tr", null,
+                    h("thead", null, h("tr", null, h("th", null, _("Name")), h("th", null, _("Display name")), h("th", null, _("Created")),
+                                       backend.hasMembers ? h("th", null, _("Access policy")) : null)),
+                    h("tbody", null, projects.map(p => h("tr", { dataset: { project: p.name } },
                         h("td", null, h("a", { href: projectHref(p.name) }, p.name || "/")),
                         h("td", null, p.displayName),
-                        h("td", { title: p.created }, p.created ? relativeTime(p.created) : "")))))
+                        h("td", { title: p.created }, p.created ? relativeTime(p.created) : ""),
+                        policy(p)))))
                 : h("p", { class: "empty" }, _("There are no projects yet.")));
     return null;
 }
 
 export async function showProject({ backend, main, navigate, showError }, namePart) {
     const name = projectFromPart(namePart);
-    const streams = await backend.streams(name);
+    const [streams, may] = await Promise.all([backend.streams(name), backend.permissions(name)]);
     const parts = [
         h("nav", { class: "breadcrumb", "aria-label": _("Breadcrumb") },
           h("a", { href: projectsHref() }, backend.hasMembers ? _("Projects") : _("Namespaces")), " / ", h("span", null, name || "/")),
     ];
-    const actions = [];
-    if (backend.kind === "master") {
+    const actions = [newStreamButton({ backend, navigate }, [name], { preselect: name, id: "project-new-stream", cls: "secondary" })];
+    if (backend.kind === "master" && may.deleteProject) {
         actions.push(h("button", { type: "button", class: "danger", id: "delete-project", onclick: async () => {
             if (await confirmDelete({
                 title: _("Delete project"),
-                what: [format(_("The project {name}, its {n} image streams and its members will be deleted."), { name, n: streams.length })],
+                what: [nformat("The project {name}, its {n} image stream and its members will be deleted.",
+                               "The project {name}, its {n} image streams and its members will be deleted.", streams.length, { name })],
                 typeName: name,
                 run: () => backend.deleteProject(name),
             }))
@@ -73,23 +71,22 @@ export async function showProject({ backend, main, navigate, showError }, namePa
 
         const renderPolicy = async () => {
             const policy = await backend.policy(name);
-            const labels = { private: _("Private: only members can pull and push"),
-                             shared: _("Shared: any authenticated user can pull"),
-                             anonymous: _("Anonymous: anyone can pull, even without logging in") };
-            const change = h("button", { type: "button", class: "secondary", id: "change-policy", onclick: async () => {
+            const change = may.editMembers ? h("button", { type: "button", class: "secondary", id: "change-policy", onclick: async () => {
                 if (await dialog({
                     title: _("Access policy"), action: _("Save"),
                     fields: [{ name: "policy", label: _("Who may pull images"), type: "radio", value: policy,
-                               options: Object.entries(labels) }],
+                               options: POLICIES.map(p => [p, policyDescription(p)]) }],
                     run: v => backend.setPolicy(name, v.policy),
                 }))
                     renderPolicy().catch(showError);
-            } }, _("Change…"));
-            replace(policyBox, h("h2", null, _("Access policy")), h("p", { id: "policy-value", dataset: { policy } }, labels[policy]), change);
+            } }, _("Change…")) : null;
+            replace(policyBox, h("h2", null, _("Access policy")),
+                    h("p", { id: "policy-value", dataset: { policy } }, policyBadge(policy), " ",
+                      h("span", { class: "muted" }, policyDescription(policy))), change);
         };
         const renderMembers = async () => {
             const members = await backend.members(name);
-            const add = h("button", { type: "button", class: "secondary", id: "add-member", onclick: async () => {
+            const add = !may.editMembers ? null : h("button", { type: "button", class: "secondary", id: "add-member", onclick: async () => {
                 if (await dialog({
                     title: _("Add member"), action: _("Add"),
                     fields: [{ name: "user", label: _("User name"), required: true },
@@ -105,7 +102,7 @@ export async function showProject({ backend, main, navigate, showError }, namePa
                             h("thead", null, h("tr", null, h("th", null, _("Name")), h("th", null, _("Role")), h("th", null, ""))),
                             h("tbody", null, members.map(m => h("tr", { dataset: { member: m.name, role: m.role } },
                                 h("td", null, m.name), h("td", null, roleLabel(m.role)),
-                                h("td", { class: "actions" }, h("button", { type: "button", class: "danger small",
+                                h("td", { class: "actions" }, !may.editMembers ? null : h("button", { type: "button", class: "danger small",
                                     "aria-label": format(_("Remove {user}"), { user: m.name }),
                                     onclick: async () => {
                                         if (await confirmDelete({ title: _("Remove member"),

@@ -45,6 +45,22 @@ export function imageHref(project, name, ref) {
     return `${streamHref(project, name)}/${part(ref)}`;
 }
 
+export function usersHref() {
+    return "#/users";
+}
+
+export function userHref(name) {
+    return `#/users/${part(name)}`;
+}
+
+export function groupHref(name) {
+    return `#/groups/${part(name)}`;
+}
+
+export function untaggedHref() {
+    return "#/untagged";
+}
+
 // "#/images/p/n?q=x" → { parts: ["images", "p", "n"], params: URLSearchParams }.
 // A part that is not valid percent-encoding (typed by hand) stays as typed.
 export function parseRoute(hash) {

@@ -2,21 +2,25 @@
 // (add/remove tag, sync from a remote registry, delete).
 
 import { h, replace } from "./dom.js";
-import { _, relativeTime, formatSize, format } from "./i18n.js";
+import { _, relativeTime, formatSize, format, nformat } from "./i18n.js";
 import { dialog, confirmDelete } from "./dialogs.js";
 import { projectFromPart, imagesHref, imageHref } from "./routes.js";
-import { shortDigest, command, pullCommand, pushCommands } from "./format.js";
+import { shortDigest } from "./format.js";
+import { commandsBox } from "./commands.js";
 
 export async function show({ backend, session, main, navigate, showError }, projectPart, name) {
     const project = projectFromPart(projectPart);
     const repo = project ? `${project}/${name}` : name;
     const registryHost = session.registry_host || location.hostname;
     let s;
+    // what the user may do here: actions and commands only for that
+    const asked = backend.permissions(project, name);
+    let may = null;
 
     const tagsBox = h("div", { id: "tags" });
     const render = () => {
         const actions = [];
-        if (backend.kind === "master") {
+        if (backend.kind === "master" && may.editStream) {
             actions.push(h("button", { type: "button", class: "secondary", id: "add-tag", onclick: async () => {
                 const r = await dialog({
                     title: _("Add tag"), action: _("Add"),
@@ -46,10 +50,13 @@ export async function show({ backend, session, main, navigate, showError }, proj
                 if (r)
                     refresh();
             } }, _("Sync…")));
+        }
+        if (backend.kind === "master" && may.deleteStream) {
             actions.push(h("button", { type: "button", class: "danger", id: "delete-stream", onclick: async () => {
                 const ok = await confirmDelete({
                     title: _("Delete image stream"),
-                    what: [format(_("The image stream {name} and all its tags ({n}) will be deleted."), { name: repo, n: s.tags.length })],
+                    what: [nformat("The image stream {name} and its {n} tag will be deleted.",
+                                    "The image stream {name} and its {n} tags will be deleted.", s.tags.length, { name: repo })],
                     typeName: name,
                     run: () => backend.deleteStream(project, name),
                 });
@@ -90,7 +97,7 @@ export async function show({ backend, session, main, navigate, showError }, proj
                         refresh();
                 });
             }
-            cells.push(h("td", { class: "actions" }, del));
+            cells.push(h("td", { class: "actions" }, may.deleteImage ? del : null));
             return h("tr", { dataset: { tag: t.name } }, cells);
         });
 
@@ -101,10 +108,11 @@ export async function show({ backend, session, main, navigate, showError }, proj
                                            h("th", null, _("Created")), h("th", null, _("Size")), h("th", null, ""))),
                         h("tbody", null, rows))
                     : h("p", { class: "empty" }, _("This image stream has no tags yet. Push an image to it:")),
-                h("h3", null, _("Pull")),
-                command(pullCommand(registryHost, repo, (s.tags[0] && s.tags[0].name) || "latest")),
-                h("h3", null, _("Push")),
-                pushCommands(registryHost, repo).map(command));
+                commandsBox({ host: registryHost, repo, ref: (s.tags[0] && s.tags[0].name) || "latest", push: may.push,
+                              id: "stream-commands" }),
+                may.known && !may.push
+                    ? h("p", { class: "hint", id: "no-push-hint" }, _("You may pull from this repository but not push to it."))
+                    : null);
         replace(main,
                 h("nav", { class: "breadcrumb", "aria-label": _("Breadcrumb") },
                   h("a", { href: imagesHref() }, _("Images")), " / ",
@@ -126,6 +134,7 @@ export async function show({ backend, session, main, navigate, showError }, proj
         }
     };
     s = await backend.stream(project, name);
+    may = await asked;
     render();
     const sizes = () => {
         if (backend.tagSizes)

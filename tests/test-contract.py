@@ -46,6 +46,8 @@ import openshift_schema  # noqa: E402
 SCHEMA = openshift_schema.Schema()
 IS = "/apis/image.openshift.io/v1"
 RBAC = "/apis/rbac.authorization.k8s.io/v1"
+USER = "/apis/user.openshift.io/v1"
+SSAR = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
 # kinds the master serves that the schema file does not define (the UI uses
 # none of them)
 NOT_IN_SCHEMA = {"v1 Namespace", "v1 NamespaceList", "v1 APIResourceList", "v1 APIGroupList",
@@ -301,6 +303,8 @@ class UiFieldsTest(unittest.TestCase):
 # ------------------------------------------------------ the test master
 
 class MasterContractTest(unittest.TestCase):
+    maxDiff = None
+
     @classmethod
     def setUpClass(cls):
         cls.regdir = tempfile.mkdtemp(prefix="rc-contract-reg-")
@@ -382,7 +386,9 @@ class MasterContractTest(unittest.TestCase):
                  RBAC + "/namespaces/library/rolebindings", RBAC + "/rolebindings",
                  RBAC + "/namespaces/library/rolebindings/registry-viewer",
                  "/apis/authorization.openshift.io/v1/namespaces/library/rolebindings",
-                 "/oapi/v1/namespaces/library/rolebindings", IS + "/images"] + \
+                 "/oapi/v1/namespaces/library/rolebindings", IS + "/images",
+                 USER + "/users", USER + "/groups", USER + "/groups/viewers", USER + "/identities",
+                 USER + "/identities/htpasswd_provider:dave", "/oapi/v1/groups"] + \
             [IS + "/images/" + d for d in digests]
         for p in paths:
             st, obj = self.call(p, self.alice)
@@ -391,6 +397,107 @@ class MasterContractTest(unittest.TestCase):
         st, img = self.call(IS + "/images/" + tools["status"]["tags"][0]["items"][0]["image"],
                             self.alice)
         self.assertTrue(img.get("dockerImageManifests") or img["dockerImageLayers"])
+
+    def may(self, token, **attrs):
+        st, r = self.call(SSAR, token, "POST", {
+            "kind": "SelfSubjectAccessReview", "apiVersion": "authorization.k8s.io/v1",
+            "spec": {"resourceAttributes": attrs}})
+        self.assertEqual((st, r["kind"], r["spec"]["resourceAttributes"]),
+                         (201, "SelfSubjectAccessReview", attrs))
+        return r["status"]["allowed"]
+
+    def test_access_reviews_answer_what_the_master_does(self):
+        """SelfSubjectAccessReview answers from the same role bindings that
+        decide the requests: each answer is checked by doing it."""
+        dave = self.env["MASTER_TOKEN_DAVE"]
+        stream = {"kind": "ImageStream", "apiVersion": "image.openshift.io/v1",
+                  "metadata": {"name": "access-probe"}}
+        rb = {"kind": "RoleBinding", "apiVersion": "rbac.authorization.k8s.io/v1",
+              "metadata": {"name": "access-probe"},
+              "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                          "name": "registry-viewer"},
+              "subjects": [{"kind": "User", "apiGroup": "rbac.authorization.k8s.io",
+                            "name": "nobody"}]}
+        seen = set()
+        for who, token in (("alice", self.alice), ("bob", self.bob), ("dave", dave)):
+            for ns in ("demo", "library", "project-b"):
+                may_read = self.may(token, namespace=ns, verb="list", group="image.openshift.io",
+                                    resource="imagestreams")
+                st, _ = self.call("%s/namespaces/%s/imagestreams" % (IS, ns), token)
+                self.assertEqual(st, 200 if may_read else 403, (who, ns, "list"))
+                self.assertEqual(self.may(token, namespace=ns, verb="get",
+                                          group="image.openshift.io", resource="imagestreams",
+                                          subresource="layers"), may_read, (who, ns, "pull"))
+                may_create = self.may(token, namespace=ns, verb="create",
+                                      group="image.openshift.io", resource="imagestreams")
+                self.assertEqual(self.may(token, namespace=ns, verb="update",
+                                          group="image.openshift.io", resource="imagestreams",
+                                          subresource="layers"), may_create, (who, ns, "push"))
+                st, _ = self.call("%s/namespaces/%s/imagestreams" % (IS, ns), token, "POST",
+                                  stream)
+                self.assertEqual(st, 201 if may_create else 403, (who, ns, "create"))
+                if st == 201:
+                    self.assertEqual(self.call("%s/namespaces/%s/imagestreams/access-probe" % (
+                        IS, ns), token, "DELETE")[0], 200)
+                may_bind = self.may(token, namespace=ns, verb="create",
+                                    group="rbac.authorization.k8s.io", resource="rolebindings")
+                st, _ = self.call("%s/namespaces/%s/rolebindings" % (RBAC, ns), token, "POST", rb)
+                self.assertEqual(st, 201 if may_bind else 403, (who, ns, "bind"))
+                if st == 201:
+                    self.assertEqual(self.call("%s/namespaces/%s/rolebindings/access-probe" % (
+                        RBAC, ns), token, "DELETE")[0], 200)
+                seen.add((who, ns, may_read, may_create, may_bind))
+            for res in ("users", "groups", "identities"):
+                may_list = self.may(token, verb="list", group="user.openshift.io", resource=res)
+                st, _ = self.call("%s/%s" % (USER, res), token)
+                self.assertEqual(st, 200 if may_list else 403, (who, res))
+                self.assertEqual(may_list, who == "alice")
+        # the fixture's roles, as the UI will meet them
+        self.assertLessEqual({("alice", "demo", True, True, True),
+                              ("bob", "project-b", True, True, True),
+                              ("bob", "library", True, False, False),
+                              ("bob", "demo", False, False, False),
+                              ("dave", "demo", True, False, False),
+                              ("dave", "project-b", False, False, False)}, seen)
+        # and a group's members get its bindings at once
+        st, g = self.call(USER + "/groups/viewers", self.alice)
+        g["users"] = [u for u in g["users"] if u != "dave"]
+        self.assertEqual(self.call(USER + "/groups/viewers", self.alice, "PUT", g)[0], 200)
+        try:
+            self.assertFalse(self.may(dave, namespace="demo", verb="get",
+                                      group="image.openshift.io", resource="imagestreams"))
+            self.assertEqual(self.call(IS + "/namespaces/demo/imagestreams", dave)[0], 403)
+        finally:
+            st, g = self.call(USER + "/groups/viewers", self.alice)
+            g["users"] = (g["users"] or []) + ["dave"]
+            self.assertEqual(self.call(USER + "/groups/viewers", self.alice, "PUT", g)[0], 200)
+        self.assertTrue(self.may(dave, namespace="demo", verb="get",
+                                 group="image.openshift.io", resource="imagestreams"))
+        # cluster scope: anyone but the service account may request projects
+        self.assertTrue(self.may(dave, verb="create", group="project.openshift.io",
+                                 resource="projectrequests"))
+        self.assertFalse(self.may(self.env["MASTER_SA_TOKEN"], verb="create",
+                                  group="project.openshift.io", resource="projectrequests"))
+
+    def test_groups(self):
+        """Create, update (with a stale resourceVersion: 409), patch, delete."""
+        body = {"kind": "Group", "apiVersion": "user.openshift.io/v1",
+                "metadata": {"name": "contract-group"}, "users": ["bob"]}
+        st, g = self.call(USER + "/groups", self.alice, "POST", body)
+        self.assertEqual((st, g["users"]), (201, ["bob"]))
+        self.assertEqual(self.call(USER + "/groups", self.alice, "POST", body)[0], 409)
+        self.assertEqual(self.call(USER + "/groups", self.bob, "POST", body)[0], 403)
+        g["users"].append("dave")
+        st, g2 = self.call(USER + "/groups/contract-group", self.alice, "PUT", g)
+        self.assertEqual((st, g2["users"]), (200, ["bob", "dave"]))
+        st, s = self.call(USER + "/groups/contract-group", self.alice, "PUT", g)
+        self.assertEqual((st, s["reason"]), (409, "Conflict"))
+        st, g3 = self.call(USER + "/groups/contract-group", self.alice, "PATCH",
+                           {"users": None})
+        self.assertEqual((st, g3["users"]), (200, None))
+        self.assertEqual(self.call(USER + "/groups/contract-group", self.bob, "DELETE")[0], 403)
+        self.assertEqual(self.call(USER + "/groups/contract-group", self.alice, "DELETE")[0], 200)
+        self.assertEqual(self.call(USER + "/groups/contract-group", self.alice)[0], 404)
 
     def test_errors_are_status(self):
         cases = [
@@ -546,7 +653,7 @@ class MasterContractTest(unittest.TestCase):
             self.assertEqual(SCHEMA.validate(req["body"]), [],
                              "%s %s" % (req["method"], req["path"]))
         self.assertEqual(kinds, {"ProjectRequest", "ImageStream", "ImageStreamImport",
-                                 "RoleBinding"})
+                                 "RoleBinding", "SelfSubjectAccessReview", "Group"})
         # every field the UI read from the master's objects
         with open(os.path.join(API, "ui-reads.json")) as f:
             declared = {(SCHEMA.resolve_name(k), p)

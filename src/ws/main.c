@@ -8,6 +8,7 @@
 #include "common/rcconfig.h"
 #include "ws/auth.h"
 #include "ws/channel-http-stream2.h"
+#include "ws/channel-registry-access.h"
 #include "ws/http.h"
 #include "ws/server.h"
 #include "ws/socket.h"
@@ -99,6 +100,7 @@ start (const Config *cfg, GError **error)
   channel_echo_register ();
   channel_null_register ();
   channel_http_stream2_register (cfg->upstream_timeout, cfg->max_watches_per_user);
+  channel_registry_access_register ();
 
   if (!upstream_init (cfg, error) || !auth_init (cfg, error))
     return FALSE;

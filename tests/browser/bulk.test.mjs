@@ -15,7 +15,7 @@ test("a registry with 10,004 repositories", async () => {
 
     let t = Date.now();
     await page.goto(`${URL_}#/images`);
-    await page.waitForFunction(() => /10004/.test(document.querySelector("#stream-count")?.textContent || ""),
+    await page.waitForFunction(() => /^10,004 image streams$/.test(document.querySelector("#stream-count")?.textContent || ""),
                                null, { timeout: 60000 });
     console.log(`# 10,004 streams listed in ${Date.now() - t} ms`);
     const rows = await page.locator("#stream-list .row").count();

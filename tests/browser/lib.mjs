@@ -66,3 +66,49 @@ export function usePage(options) {
     });
     return state;
 }
+
+// Screenshots of the view PAGE shows at 1280 and 800 px wide:
+// NAME-LANG-1280.png and NAME-LANG-800.png (LANG: the page's language).
+// show(page) brings the view up again after the resize (nothing, if null).
+export async function shotsAt(page, name, show = null) {
+    const lang = (await page.evaluate(() => document.documentElement.lang || "en")).split("-")[0];
+    for (const width of [1280, 800]) {
+        await page.setViewportSize({ width, height: 800 });
+        if (show)
+            await show(page);
+        await shot(page, `${name}-${lang}-${width}`);
+    }
+    await page.setViewportSize({ width: 1280, height: 800 });
+}
+
+// Log in through the test master's OAuth (as its authorizeUser).
+export async function loginOpenShift(page, url) {
+    await page.goto(url);
+    await page.waitForSelector("#oauth-button");
+    await Promise.all([
+        page.waitForURL(u => u.href.startsWith(url) && !u.hash.includes("access_token"), { timeout: 20000 }),
+        page.click("#oauth-button"),
+    ]);
+    await page.waitForSelector("#recent-images, #overview-projects", { timeout: 20000 });
+}
+
+// The test master's control switches (GET: its state).
+export async function masterControl(body) {
+    const r = await fetch(process.env.MASTER_CONTROL, { method: body ? "POST" : "GET",
+                                                         body: body ? JSON.stringify(body) : undefined });
+    if (r.status !== 200)
+        throw new Error(`master control: ${r.status}`);
+    return r.json();
+}
+
+// The master's API with a user's token (test setup and checks, not the UI).
+export async function masterApi(token, method, path, body) {
+    const r = await fetch(process.env.MASTER_URL + path, {
+        method, body: body ? JSON.stringify(body) : undefined,
+        headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+    });
+    return { status: r.status, body: await r.json() };
+}
+
+// The languages of the screenshots: [name in the file name, browser locale].
+export const LANGS = [["en", "en-US"], ["de", "de-DE"]];

@@ -22,7 +22,7 @@ test("log in through the master's OAuth redirect", async () => {
     assert.ok(!page.url().includes("access_token"), "the token is not left in the address bar");
     const history = await page.evaluate(() => history.length);
     assert.ok(history >= 1);
-    const projects = await page.locator("#overview-projects li").allTextContents();
+    const projects = await page.locator("#overview-projects li > a").allTextContents();
     for (const p of ["demo", "library", "project-b"])
         assert.ok(projects.includes(p), `project ${p} listed in ${projects}`);
     assert.ok(await page.locator("#recent-images tbody tr").count() > 0, "recent images listed");

@@ -83,7 +83,7 @@ async function control(body) {
 
 // -- the UI modules beside the harness channel
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rc-ui-harness-"));
-for (const f of ["backend.js", "i18n.js"])
+for (const f of ["backend.js", "i18n.js", "history.js", "dom.js", "format.js"])
     fs.copyFileSync(path.join(staticDir, f), path.join(dir, f));
 fs.writeFileSync(path.join(dir, "channel.js"), `
 const H = globalThis.__contract;
@@ -120,6 +120,9 @@ export async function json(backend, method, path, body) {
         throw err;
     }
     return { body: H.trace(parsed), headers: r.headers };
+}
+export async function query() {
+    throw new Error("harness: no registry-access channel");
 }
 export function watch(backend, path, onEvent, onEnd) {
     const abort = new AbortController();
@@ -194,6 +197,55 @@ try {
     assert.ok(img.layers.length >= 2 && img.config.labels["org.opencontainers.image.description"]);
     const index = await alice.image("demo", "tools", "latest");
     assert.deepEqual(index.platforms.map(p => p.architecture).sort(), ["amd64", "arm64"]);
+    // the build history from the image's config (dockerImageConfig)
+    const built = await alice.image("project-b", "app", "v2");
+    assert.equal(built.history.length, 12);
+    assert.equal(built.history.filter(e => !e.emptyLayer).length, built.layers.length);
+    assert.equal(built.history[2].createdBy, "/bin/sh -c #(nop)  ENV APP_ENV=production APP_PORT=8000 APP_WORKERS=4");
+    const arm = index.platforms.find(p => p.architecture === "arm64");
+    assert.equal((await alice.image("demo", "tools", arm.digest)).history.length, 3);
+
+    // -- what the user may do (SelfSubjectAccessReview): alice everything
+    assert.deepEqual(await alice.permissions("demo"), { known: true, pull: true, push: true, deleteImage: true,
+        createStream: true, editStream: true, deleteStream: true, editMembers: true, deleteProject: true });
+    assert.deepEqual(await alice.clusterPermissions(), { createProject: true, listUsers: true, listGroups: true,
+        createGroup: true, editGroups: true, deleteGroup: true, listImages: true });
+    assert.deepEqual(await alice.streamProjects(["demo", "library"]), ["demo", "library"]);
+
+    // -- users, identities and groups
+    const users = await alice.users();
+    assert.deepEqual(users.filter(u => ["alice", "bob", "dave"].includes(u.name)).map(u => [u.name, u.fullName]),
+                     [["alice", "Alice Admin"], ["bob", "Bob Builder"], ["dave", "Dave Viewer"]]);
+    const dave = await alice.user("dave");
+    assert.deepEqual(dave.identities, ["htpasswd_provider:dave"]);
+    assert.deepEqual(await alice.identity(dave.identities[0]), { name: "htpasswd_provider:dave", provider: "htpasswd_provider",
+                                                                providerUserName: "dave", user: "dave", extra: {} });
+    assert.deepEqual((await alice.groups()).find(g => g.name === "viewers").users, ["dave"]);
+    await alice.createGroup("contract-group");
+    assert.deepEqual((await alice.group("contract-group")).users, []);
+    await alice.addGroupMember("contract-group", "bob");
+    await alice.addGroupMember("contract-group", "dave");
+    await alice.addGroupMember("contract-group", "bob");
+    assert.deepEqual((await alice.group("contract-group")).users, ["bob", "dave"]);
+    await alice.removeGroupMember("contract-group", "bob");
+    assert.deepEqual((await alice.group("contract-group")).users, ["dave"]);
+    await alice.deleteGroup("contract-group");
+    await assert.rejects(alice.group("contract-group"), e => e.status === 404);
+
+    // -- images no tag refers to: after a tag of an image of its own goes
+    const before = await alice.untaggedImages();
+    assert.ok(before.total >= 8 && before.images.every(i => i.digest.startsWith("sha256:")), JSON.stringify(before).slice(0, 300));
+    const busybox = (await alice.stream("library", "busybox-like")).tags.find(t => t.name === "latest").digest;
+    assert.ok(!before.images.some(i => i.digest === busybox));
+    for (const tag of ["1.36", "latest"])
+        await alice.removeTag("library", "busybox-like", tag);
+    const after = await alice.untaggedImages();
+    const gone = after.images.find(i => i.digest === busybox);
+    assert.ok(gone && gone.size > 0 && gone.layers.length === 2, JSON.stringify(gone));
+    assert.equal(after.freed - before.freed, gone.layers.reduce((a, l) => a + l.size, 0), "its layers, used by no other image");
+    for (const tag of ["1.36", "latest"])
+        await alice.addTag("library", "busybox-like", tag, `${REG}/library/busybox-like:${tag}`);
+    assert.ok(!(await alice.untaggedImages()).images.some(i => i.digest === busybox), "tagged again");
 
     // -- writing: project, stream, tags (import), sync, members, policy
     await alice.createProject("contract-p", "Contract project", "made by the contract test");
@@ -276,6 +328,13 @@ try {
 
     // -- bob: no cluster-wide rights (403 Forbidden); per project instead
     H.token = env.MASTER_TOKEN_BOB;
+    const bobLibrary = await bob.permissions("library");
+    assert.deepEqual([bobLibrary.pull, bobLibrary.push, bobLibrary.deleteImage, bobLibrary.editMembers], [true, false, false, false]);
+    assert.equal((await bob.permissions("project-b")).push, true);
+    assert.deepEqual(await bob.clusterPermissions(), { createProject: true, listUsers: false, listGroups: false,
+        createGroup: false, editGroups: false, deleteGroup: false, listImages: false });
+    assert.deepEqual(await bob.streamProjects(["demo", "library", "project-b"]), ["project-b"]);
+    await assert.rejects(bob.users(), e => e.status === 403);
     const bobStreams = await bob.streams();
     assert.deepEqual([...new Set(bobStreams.map(s => s.project))].sort(), ["library", "project-b"]);
     const bobSeen = new Set();

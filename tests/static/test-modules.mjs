@@ -117,7 +117,8 @@ const leaf = name => import(pathToFileURL(path.join(copy, name)).href);
 // (a new view or page belongs here too).
 test("the pages load one entry module each, and there are views", () => {
     assert.deepEqual([...entries].sort(), ["login.js", "main.js"]);
-    assert.deepEqual([...views].sort(), ["image.js", "images.js", "overview.js", "projects.js", "stream.js"]);
+    assert.deepEqual([...views].sort(), ["image.js", "images.js", "overview.js", "projects.js", "stream.js",
+                                         "untagged.js", "users.js"]);
 });
 
 test("no view imports app.js, another view or the data layer; leaves import only leaves", () => {
@@ -268,6 +269,26 @@ test("commands for ordinary names read as they always did", async () => {
                      ["docker tag IMAGE r:5000/demo/IMAGE:TAG", "docker push r:5000/demo/IMAGE:TAG"]);
 });
 
+test("podman and skopeo commands say the same as docker's", async () => {
+    const format = await leaf("format.js");
+    assert.deepEqual(format.TOOLS, ["docker", "podman", "skopeo"]);
+    assert.equal(format.loginCommand({ kind: "registry", host: "r:5000", user: "admin", tool: "podman" }),
+                 "podman login -u admin r:5000");
+    assert.equal(format.loginCommand({ kind: "master", host: "r:5000", token: "sha256~x", tool: "skopeo" }),
+                 "skopeo login -p sha256~x -u unused r:5000");
+    assert.equal(format.pullCommand("r:5000", "demo/app", "v1.0", "podman"), "podman pull r:5000/demo/app:v1.0");
+    assert.equal(format.pullCommand("r:5000", "demo/app", "v1.0", "skopeo"),
+                 "skopeo copy docker://r:5000/demo/app:v1.0 oci:app:v1.0");
+    assert.equal(format.pullCommand("r:5000", "demo/app", "sha256:abc", "skopeo"),
+                 "skopeo copy docker://r:5000/demo/app@sha256:abc oci:app");
+    assert.deepEqual(format.pushCommands("r:5000", "demo/IMAGE", "podman"),
+                     ["podman tag IMAGE r:5000/demo/IMAGE:TAG", "podman push r:5000/demo/IMAGE:TAG"]);
+    assert.deepEqual(format.pushCommands("r:5000", "demo/IMAGE", "skopeo"),
+                     ["skopeo copy oci:IMAGE docker://r:5000/demo/IMAGE:TAG"]);
+    // an unknown tool is docker, never a word of its own
+    assert.equal(format.pullCommand("r", "a", "b", "rm -rf /"), "docker pull r/a:b");
+});
+
 test("commands with hostile values give the shell the same words, nothing to run", async () => {
     const format = await leaf("format.js");
     for (const bad of HOSTILE) {
@@ -279,6 +300,11 @@ test("commands with hostile values give the shell the same words, nothing to run
         assert.deepEqual(shellWords(format.pullCommand(bad, bad, "latest")), ["docker", "pull", `${bad}/${bad}:latest`]);
         assert.deepEqual(format.pushCommands("r", bad).map(shellWords),
                          [["docker", "tag", "IMAGE", `r/${bad}:TAG`], ["docker", "push", `r/${bad}:TAG`]]);
+        assert.deepEqual(shellWords(format.pullCommand(bad, bad, "latest", "podman")), ["podman", "pull", `${bad}/${bad}:latest`]);
+        assert.deepEqual(shellWords(format.pullCommand(bad, bad, "latest", "skopeo")),
+                         ["skopeo", "copy", `docker://${bad}/${bad}:latest`, `oci:${bad.split("/").pop() || "image"}:latest`]);
+        assert.deepEqual(format.pushCommands("r", bad, "skopeo").map(shellWords),
+                         [["skopeo", "copy", "oci:IMAGE", `docker://r/${bad}:TAG`]]);
     }
     assert.equal(fs.existsSync(pwned), false);
 });
@@ -304,4 +330,152 @@ test("a command reaches the page as text with a copy button, never as markup", a
         assert.deepEqual(document.created.sort(), ["button", "code", "div"]);
         assert.deepEqual(box.descendants().map(e => e.tagName), ["CODE", "BUTTON"]);
     }
+});
+
+/* ------------------------------------------------------------- translations */
+
+test("plural forms follow the po file's Plural-Forms expression", async () => {
+    const i18n = await leaf("i18n.js");
+    const forms = (header, ns) => ns.map(i18n.pluralFunction(header));
+    assert.deepEqual(forms("nplurals=2; plural=(n != 1);", [0, 1, 2, 21]), [1, 0, 1, 1]);
+    assert.deepEqual(forms("nplurals=2; plural=(n > 1);", [0, 1, 2]), [0, 0, 1]);
+    assert.deepEqual(forms("nplurals=1; plural=0;", [0, 1, 7]), [0, 0, 0]);
+    // Polish and Russian: three forms, chosen by ternaries and modulo
+    const pl = "nplurals=3; plural=(n==1 ? 0 : n%10>=2 && n%10<=4 && (n%100<10 || n%100>=20) ? 1 : 2);";
+    assert.deepEqual(forms(pl, [1, 2, 4, 5, 12, 22, 25, 112]), [0, 1, 1, 2, 2, 1, 2, 2]);
+    const ru = "nplurals=3; plural=(n%10==1 && n%100!=11 ? 0 : n%10>=2 && n%10<=4 && (n%100<10 || n%100>=20) ? 1 : 2);";
+    assert.deepEqual(forms(ru, [1, 11, 21, 2, 14, 24, 5, 100]), [0, 2, 0, 1, 2, 1, 2, 2]);
+    // Arabic: six forms
+    const ar = "nplurals=6; plural=(n==0 ? 0 : n==1 ? 1 : n==2 ? 2 : n%100>=3 && n%100<=10 ? 3 : n%100>=11 ? 4 : 5);";
+    assert.deepEqual(forms(ar, [0, 1, 2, 3, 11, 100, 102, 103]), [0, 1, 2, 3, 4, 5, 5, 3]);
+    // nothing to evaluate: no function, and never code from the header
+    for (const bad of ["", "nplurals=2;", "nplurals=2; plural=(n != 1;", "nplurals=2; plural=alert(1);",
+                       "nplurals=2; plural=n ? 1;", "nplurals=2; plural=constructor;"])
+        assert.equal(i18n.pluralFunction(bad), null, bad);
+});
+
+// The strings the UI translates: every _("…") and every ngettext/nformat
+// ("singular", "plural", …) with literal strings in static/*.js.
+function uiMessages() {
+    const singles = new Map(), plurals = new Map();
+    const lit = '"((?:[^"\\\\]|\\\\.)*)"';
+    for (const [file, source] of sources) {
+        if (file.endsWith(".html")) {
+            // <a … data-i18n>Text</a>, translated in place by i18n.js
+            for (const m of source.matchAll(/<(\w+)\b[^>]*\sdata-i18n\b[^>]*>([^<]*)</g))
+                singles.set(m[2].trim(), file);
+            continue;
+        }
+        if (!file.endsWith(".js"))
+            continue;
+        for (const m of source.matchAll(new RegExp(`\\b_\\(\\s*${lit}\\s*\\)`, "g")))
+            singles.set(JSON.parse(`"${m[1]}"`), file);
+        for (const m of source.matchAll(new RegExp(`\\b(?:ngettext|nformat)\\(\\s*${lit}\\s*,\\s*${lit}`, "g")))
+            plurals.set(JSON.parse(`"${m[1]}"`), [JSON.parse(`"${m[2]}"`), file]);
+    }
+    return { singles, plurals };
+}
+
+test("every UI string has a German translation, plurals with every form", () => {
+    const out = path.join(copy, "de.json");
+    execFileSync("python3", [path.join(here, "..", "..", "po", "po2json.py"), path.join(here, "..", "..", "po", "de.po"), out]);
+    const catalog = JSON.parse(fs.readFileSync(out, "utf-8"));
+    assert.equal(catalog[""]["plural-forms"], "nplurals=2; plural=(n != 1);");
+    const { singles, plurals } = uiMessages();
+    assert.ok(singles.size > 100 && plurals.size >= 3, `${singles.size} strings, ${plurals.size} plurals found`);
+    const missing = [...singles].filter(([id]) => typeof catalog[id] !== "string").map(([id, f]) => `${f}: ${id}`);
+    assert.deepEqual(missing, []);
+    const badPlurals = [...plurals].filter(([id]) => !(Array.isArray(catalog[id]) && catalog[id].length === 2 &&
+                                                      catalog[id].every(Boolean))).map(([id, [, f]]) => `${f}: ${id}`);
+    assert.deepEqual(badPlurals, []);
+    // a count in a message is a plural: its forms keep the {n}
+    for (const [id, [plural]] of plurals) {
+        assert.ok(id.includes("{n}") && plural.includes("{n}"), id);
+        assert.ok(catalog[id].every(f => f.includes("{n}")), id);
+    }
+});
+
+test("ngettext picks the form for the count, and English without a catalogue", async () => {
+    const i18n = await leaf("i18n.js");
+    assert.equal(i18n.ngettext("{n} image stream", "{n} image streams", 1), "{n} image stream");
+    assert.equal(i18n.ngettext("{n} image stream", "{n} image streams", 0), "{n} image streams");
+    assert.equal(i18n.nformat("{n} image stream", "{n} image streams", 2), "2 image streams");
+    assert.equal(i18n.nformat("{n} tag of {name}", "{n} tags of {name}", 1, { name: "x" }), "1 tag of x");
+});
+
+/* ------------------------------------------------------------- layers and history */
+
+test("each layer gets the command that made it; steps without a layer get none", async () => {
+    const history = await leaf("history.js");
+    const layers = [{ digest: "sha256:a", size: 10 }, { digest: "sha256:b", size: 20 }];
+    const config = { history: [
+        { created_by: "/bin/sh -c #(nop) ADD file:x in / ", created: "2024-01-01T00:00:00Z" },
+        { created_by: "/bin/sh -c #(nop)  ENV A=1", empty_layer: true },
+        { created_by: "/bin/sh -c make", comment: "built" },
+        { created_by: "/bin/sh -c #(nop)  CMD [\"sh\"]", empty_layer: true },
+    ] };
+    const h = history.configHistory(config);
+    assert.deepEqual(h.map(e => e.emptyLayer), [false, true, false, true]);
+    const r = history.layerSteps(layers, h);
+    assert.deepEqual(r.steps.map(s => [s.command, s.layer && s.layer.digest]), [
+        ["/bin/sh -c #(nop) ADD file:x in / ", "sha256:a"], ["/bin/sh -c #(nop)  ENV A=1", null],
+        ["/bin/sh -c make", "sha256:b"], ["/bin/sh -c #(nop)  CMD [\"sh\"]", null]]);
+    assert.deepEqual([r.total, r.layerCount, r.consistent], [30, 2, true]);
+    // no history: the layers without commands; too short or too long a
+    // history: every layer still there, in order, and said so
+    assert.equal(history.configHistory({}), null);
+    assert.equal(history.configHistory({ history: [] }), null);
+    const none = history.layerSteps(layers, null);
+    assert.deepEqual(none.steps.map(s => [s.command, s.layer.digest]), [[null, "sha256:a"], [null, "sha256:b"]]);
+    assert.equal(none.consistent, false);
+    const short = history.layerSteps(layers, h.slice(0, 2));
+    assert.deepEqual(short.steps.map(s => s.layer && s.layer.digest), ["sha256:a", null, "sha256:b"]);
+    assert.equal(short.consistent, false);
+    const long = history.layerSteps(layers.slice(0, 1), h);
+    assert.deepEqual(long.steps.map(s => s.layer && s.layer.digest), ["sha256:a", null, null, null]);
+    assert.equal(long.consistent, false);
+    // odd entries from an image: no crash, no other types
+    assert.deepEqual(history.configHistory({ history: [null, 7, { created_by: 5, empty_layer: "yes" }] }),
+                     [{ createdBy: "", created: "", author: "", comment: "", emptyLayer: false }]);
+});
+
+test("history commands read as the Dockerfile that made them", async () => {
+    const history = await leaf("history.js");
+    const cases = [
+        ["/bin/sh -c #(nop)  ENV A=1 B=2", "ENV A=1 B=2"],
+        ["/bin/sh -c #(nop) COPY dir:abc in /app ", "COPY dir:abc in /app"],
+        ["/bin/sh -c #(nop)  CMD [\"python3\" \"/app/app.py\"]", "CMD [\"python3\" \"/app/app.py\"]"],
+        ["/bin/sh -c apt-get update && apt-get install -y x", "RUN apt-get update && apt-get install -y x"],
+        ["|2 VERSION=1 DEBUG= /bin/sh -c make install", "RUN make install"],
+        ["RUN /bin/sh -c make # buildkit", "RUN make"],
+        ["COPY . /src # buildkit", "COPY . /src"],
+        ["ENV PATH=/usr/bin", "ENV PATH=/usr/bin"],
+        ["COPY /etc # umoci insert", "COPY /etc # umoci insert"],
+        ["", ""],
+    ];
+    for (const [command, instruction] of cases)
+        assert.equal(history.dockerfileInstruction(command), instruction, command);
+    const steps = history.layerSteps([{ digest: "sha256:0123456789abcdef", size: 1 }, { digest: "sha256:fedcba9876543210", size: 1 }],
+                                     history.configHistory({ history: [{ created_by: "/bin/sh -c #(nop)  LABEL a=b" , empty_layer: true },
+                                                                       { created_by: "/bin/sh -c printf 'a\nb'" }] }));
+    assert.equal(history.dockerfileText(steps.steps),
+                 "LABEL a=b\nRUN printf 'a \\\nb'\n# layer fedcba987654: no command recorded\n");
+});
+
+test("the layers table shows image text as text, with sizes and the total", async () => {
+    const history = await leaf("history.js");
+    const hostile = "<img src=x onerror=alert(1)>";
+    const r = history.layerSteps([{ digest: "sha256:" + "a".repeat(64), size: 2000 }],
+                                 [{ createdBy: hostile, created: "", author: "", comment: hostile, emptyLayer: false },
+                                  { createdBy: "ENV X=1", created: "", author: "", comment: "", emptyLayer: true }]);
+    document.created.length = 0;
+    const table = history.layersTable(r);
+    assert.equal(table.tagName, "TABLE");
+    assert.ok(!document.created.includes("img"), document.created.join(" "));
+    const rows = table.descendants().filter(e => e.tagName === "TR");
+    // header, two steps, total
+    assert.equal(rows.length, 4);
+    assert.ok(table.textContent.includes(hostile));
+    assert.ok(table.textContent.includes("no layer"));
+    assert.ok(table.textContent.includes("Total of 1 layer"));
 });
