@@ -82,6 +82,7 @@ struct _UpstreamRequest {
   /* upstream_fetch */
   UpstreamFetchFunc fetch_func;
   gpointer fetch_data;
+  GDestroyNotify fetch_data_free;   /* frees fetch_data with the request */
   GByteArray *fetch_buf;
   guint fetch_status;
   GHashTable *fetch_headers;
@@ -617,6 +618,8 @@ request_free (UpstreamRequest *req)
     g_byte_array_unref (req->fetch_buf);
   if (req->fetch_headers)
     g_hash_table_unref (req->fetch_headers);
+  if (req->fetch_data_free)
+    req->fetch_data_free (req->fetch_data);
   g_free (req);
 }
 
@@ -822,6 +825,12 @@ token_fetched (guint status, GHashTable *headers, GBytes *body, const GError *er
   g_debug ("registry token for scope '%s': %s", tf->scope,
            token ? "issued" : error ? error->message : "refused");
   tf->func (token, expires_in, status, error, tf->user_data);
+}
+
+static void
+token_fetch_free (gpointer data)
+{
+  TokenFetch *tf = data;
   g_free (tf->scope);
   g_free (tf);
 }
@@ -856,6 +865,7 @@ upstream_fetch_registry_token (UpstreamBackend backend, const gchar *basic, GHas
     upstream_request_set_authorization (treq, basic);
   upstream_request_set_timeout (treq, 30);
   upstream_fetch (treq, token_fetched, tf);
+  treq->fetch_data_free = token_fetch_free;   /* also when the fetch is cancelled */
   return treq;
 }
 
