@@ -26,9 +26,10 @@ config_new_defaults (void)
   cfg->user_buffer_limit = 32 << 20;
   cfg->socket_write_timeout = 30;
   cfg->max_upstream_connections = 64;
-  cfg->max_upstream_per_host = 16;
+  cfg->max_upstream_per_host = 32;
+  cfg->max_upstream_per_user = 12;
   cfg->upstream_timeout = 120;
-  cfg->max_watches_per_user = 64;
+  cfg->max_watches_per_user = 32;
   cfg->max_logins = 64;
   cfg->max_logins_per_address = 8;
   cfg->url_root = g_strdup ("");
@@ -295,6 +296,7 @@ static const struct {
   { "SocketWriteTimeout", G_STRUCT_OFFSET (Config, socket_write_timeout), 86400 },
   { "MaxUpstreamConnections", G_STRUCT_OFFSET (Config, max_upstream_connections), 100000 },
   { "MaxUpstreamConnectionsPerHost", G_STRUCT_OFFSET (Config, max_upstream_per_host), 100000 },
+  { "MaxUpstreamPerUser", G_STRUCT_OFFSET (Config, max_upstream_per_user), 100000 },
   { "UpstreamTimeout", G_STRUCT_OFFSET (Config, upstream_timeout), 86400 },
   { "MaxWatchesPerUser", G_STRUCT_OFFSET (Config, max_watches_per_user), 100000 },
   { "MaxLogins", G_STRUCT_OFFSET (Config, max_logins), 100000 },

@@ -37,9 +37,10 @@ typedef struct {
   gsize user_buffer_limit;        /* UserBufferLimit, 32M */
   guint socket_write_timeout;     /* SocketWriteTimeout s, 30 */
   guint max_upstream_connections; /* MaxUpstreamConnections, 64 */
-  guint max_upstream_per_host;    /* MaxUpstreamConnectionsPerHost, 16 */
+  guint max_upstream_per_host;    /* MaxUpstreamConnectionsPerHost, 32 */
+  guint max_upstream_per_user;    /* MaxUpstreamPerUser requests at once, 12 */
   guint upstream_timeout;         /* UpstreamTimeout s (watches excepted), 120 */
-  guint max_watches_per_user;     /* MaxWatchesPerUser, 64 */
+  guint max_watches_per_user;     /* MaxWatchesPerUser, 32 */
   guint max_logins;               /* MaxLogins checked at once, 64 */
   guint max_logins_per_address;   /* MaxLoginsPerAddress checked at once, 8 */
 

@@ -22,7 +22,7 @@
 #define MAX_COOKIE_CHARS 8192
 #define REFRESH_AFTER_S 60
 #define REVOKED_MAX 65536
-#define REVOKED_DEFAULT_S (24 * 3600)
+#define REVOKED_PER_OWNER 256
 
 G_DEFINE_QUARK (session-error-quark, session_error)
 
@@ -43,10 +43,11 @@ struct _SessionKey {
 static guint idle_timeout_s;
 static guint lifetime_s;
 
-/* revoked session ids → the time until which they are refused; `revoked_order`
- * holds the ids oldest first, to forget the oldest when full */
+/* revoked session ids → Revoked; `revoked_order` oldest first; sessions
+ * issued at or before `revoked_floor` are all refused (see revoked_forget) */
 static GHashTable *revoked;
 static GQueue revoked_order = G_QUEUE_INIT;
+static gint64 revoked_floor = -1;
 
 /* ------------------------------------------------------------ lifetime */
 
@@ -111,6 +112,14 @@ const gchar *session_get_credential (const RcSession *s) { return s->credential;
 gint64 session_get_issued (const RcSession *s) { return s->issued; }
 gint64 session_get_active (const RcSession *s) { return s->active; }
 
+gchar *
+session_get_owner_key (const RcSession *session)
+{
+  if (!session->credential[0])
+    return g_strconcat ("session\n", session->id, NULL);
+  return g_strconcat (session->backend, "\n", session->user, NULL);
+}
+
 gint64
 session_get_expires (const RcSession *session)
 {
@@ -154,35 +163,155 @@ session_refresh_due (const RcSession *session, gint64 now)
 
 /* ---------------------------------------------------------- revocation */
 
+/* A logged-out session, refused until `until`. */
+typedef struct {
+  gchar *id;
+  gchar *owner;
+  gint64 issued;
+  gint64 until;
+} Revoked;
+
+/* What one owner has revoked, oldest first. */
+typedef struct {
+  GQueue entries;             /* Revoked* */
+  gint64 floor;               /* sessions issued at or before: refused */
+} OwnerRevocations;
+
+static void
+revoked_free (gpointer data)
+{
+  Revoked *r = data;
+  g_free (r->id);
+  g_free (r->owner);
+  g_free (r);
+}
+
+static void
+owner_revocations_free (gpointer data)
+{
+  OwnerRevocations *o = data;
+  g_queue_clear (&o->entries);
+  g_free (o);
+}
+
+static GHashTable *owners_revoked;  /* owner key → OwnerRevocations */
+
+static gint64
+now_seconds (void)
+{
+  return g_get_real_time () / G_USEC_PER_SEC;
+}
+
+/* The latest a copy of SESSION's cookie could still be valid. */
+static gint64
+revoked_until (const RcSession *session)
+{
+  if (lifetime_s)
+    return session->issued + lifetime_s;
+  if (idle_timeout_s)
+    return now_seconds () + idle_timeout_s;   /* it can no longer be refreshed */
+  return G_MAXINT64;
+}
+
+static OwnerRevocations *
+owner_revocations (const gchar *owner)
+{
+  OwnerRevocations *o;
+  if (!owners_revoked)
+    owners_revoked = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, owner_revocations_free);
+  o = g_hash_table_lookup (owners_revoked, owner);
+  if (!o)
+    {
+      o = g_new0 (OwnerRevocations, 1);
+      g_queue_init (&o->entries);
+      o->floor = -1;
+      g_hash_table_insert (owners_revoked, g_strdup (owner), o);
+    }
+  return o;
+}
+
+/* Forget R, but never what it refuses: sessions issued up to R's issue
+ * time are refused from now on (for its owner, or, with GLOBAL, for
+ * everyone). Refusing too much is safe; forgetting a logout is not. */
+static void
+revoked_forget (Revoked *r, gboolean global)
+{
+  OwnerRevocations *o = owner_revocations (r->owner);
+  if (r->until >= now_seconds ())
+    {
+      if (global)
+        revoked_floor = MAX (revoked_floor, r->issued);
+      else
+        o->floor = MAX (o->floor, r->issued);
+    }
+  g_queue_remove (&o->entries, r);
+  g_queue_remove (&revoked_order, r);
+  if (g_queue_is_empty (&o->entries) && o->floor < 0)
+    g_hash_table_remove (owners_revoked, r->owner);
+  g_hash_table_remove (revoked, r->id);     /* frees r */
+}
+
 void
 session_revoke (const RcSession *session)
 {
-  gint64 until = lifetime_s ? session->issued + lifetime_s
-                            : g_get_real_time () / G_USEC_PER_SEC + REVOKED_DEFAULT_S;
-  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  g_autofree gchar *owner = session_get_owner_key (session);
+  gint64 now = now_seconds ();
+  Revoked *r;
 
   if (!revoked)
-    revoked = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+    revoked = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, revoked_free);
   if (g_hash_table_contains (revoked, session->id))
     return;
-  /* forget what has run out anyway, then the oldest when still full */
-  while (!g_queue_is_empty (&revoked_order))
+  /* what has run out anyway goes first */
+  while ((r = g_queue_peek_head (&revoked_order)) && r->until < now)
+    revoked_forget (r, FALSE);
+
+  r = g_new0 (Revoked, 1);
+  r->id = g_strdup (session->id);
+  r->owner = g_steal_pointer (&owner);
+  r->issued = session->issued;
+  r->until = revoked_until (session);
+  g_hash_table_insert (revoked, r->id, r);
+  g_queue_push_tail (&revoked_order, r);
+  OwnerRevocations *o = owner_revocations (r->owner);
+  g_queue_push_tail (&o->entries, r);
+
+  /* bounded: one owner's many logouts turn into a floor for that owner,
+   * a full table into a floor for everyone */
+  if (g_queue_get_length (&o->entries) > REVOKED_PER_OWNER)
+    revoked_forget (g_queue_peek_head (&o->entries), FALSE);
+  if (g_hash_table_size (revoked) > REVOKED_MAX)
     {
-      const gchar *oldest = g_queue_peek_head (&revoked_order);
-      gint64 end = GPOINTER_TO_SIZE (g_hash_table_lookup (revoked, oldest));
-      if (end >= now && g_hash_table_size (revoked) < REVOKED_MAX)
-        break;
-      g_hash_table_remove (revoked, g_queue_pop_head (&revoked_order));
+      static gboolean warned;
+      if (!warned)
+        g_warning ("more than %d sessions logged out at once: the oldest logins are refused too", REVOKED_MAX);
+      warned = TRUE;
+      revoked_forget (g_queue_peek_head (&revoked_order), TRUE);
     }
-  gchar *id = g_strdup (session->id);
-  g_hash_table_insert (revoked, id, GSIZE_TO_POINTER ((gsize) until));
-  g_queue_push_tail (&revoked_order, id);
+  if (g_hash_table_size (owners_revoked) > 2 * REVOKED_MAX)   /* owners with a floor and no entry */
+    {
+      revoked_floor = MAX (revoked_floor, now);
+      g_hash_table_remove_all (revoked);
+      g_queue_clear (&revoked_order);
+      g_hash_table_remove_all (owners_revoked);
+    }
 }
 
 gboolean
 session_is_revoked (const RcSession *session)
 {
-  return revoked && g_hash_table_contains (revoked, session->id);
+  if (session->issued <= revoked_floor)
+    return TRUE;
+  if (revoked && g_hash_table_contains (revoked, session->id))
+    return TRUE;
+  if (owners_revoked)
+    {
+      g_autofree gchar *owner = session_get_owner_key (session);
+      OwnerRevocations *o = g_hash_table_lookup (owners_revoked, owner);
+      if (o && session->issued <= o->floor)
+        return TRUE;
+    }
+  return FALSE;
 }
 
 guint

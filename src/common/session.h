@@ -54,6 +54,10 @@ const gchar *session_get_user (const RcSession *session);
 const gchar *session_get_backend (const RcSession *session);     /* "master" or "registry" */
 const gchar *session_get_credential (const RcSession *session);  /* never log it */
 gint64 session_get_issued (const RcSession *session);
+/* Whom the session's resources count against (transfer full): its user of
+ * its backend; or, when the login was not checked (a registry without
+ * authentication accepts any name), the session itself. */
+gchar *session_get_owner_key (const RcSession *session);
 gint64 session_get_active (const RcSession *session);
 
 /* When the session ends (unix seconds): the earlier of the idle and the

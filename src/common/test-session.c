@@ -392,6 +392,30 @@ test_revocations_are_bounded (void **state)
 }
 
 static void
+test_many_logouts_of_one_user_forget_no_logout (void **state)
+{
+  g_autoptr(SessionKey) key = key_from_byte (1);
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  session_set_lifetime (900, 3600);
+  /* a stolen copy of the first session's cookie */
+  g_autoptr(RcSession) first = session_new ("mallory", "registry", "Basic bWFsbG9yeTp4", now - 5);
+  g_autofree gchar *stolen = session_seal (key, first);
+  session_revoke (first);
+  /* then thousands of login+logout cycles of the same user */
+  for (guint i = 0; i < 2000; i++)
+    {
+      g_autoptr(RcSession) s = session_new ("mallory", "registry", "Basic bWFsbG9yeTp4", now);
+      session_revoke (s);
+    }
+  assert_null (session_open (key, stolen, now + 1));
+  /* another user's session is not refused by that */
+  g_autoptr(RcSession) other = session_new ("alice", "registry", "Basic YWxpY2U6eA==", now - 5);
+  g_autofree gchar *sealed = session_seal (key, other);
+  g_autoptr(RcSession) o = session_open (key, sealed, now + 1);
+  assert_non_null (o);
+}
+
+static void
 test_cookie_get_counts_duplicates (void **state)
 {
   guint n = 0;
@@ -427,6 +451,8 @@ main (void)
     cmocka_unit_test (test_no_idle_timeout_still_has_an_end),
     cmocka_unit_test (test_touch_moves_the_idle_end),
     cmocka_unit_test (test_revoked_session_does_not_open),
+    cmocka_unit_test (test_many_logouts_of_one_user_forget_no_logout),
+    /* last: fills the table, after which every earlier login is refused */
     cmocka_unit_test (test_revocations_are_bounded),
     cmocka_unit_test (test_cookie_get_counts_duplicates),
   };

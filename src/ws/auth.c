@@ -73,6 +73,7 @@ static struct {
 typedef struct {
   HttpExchange *ex;
   gchar *address;
+  gchar *state;               /* OpenShift: remembered once the login succeeds */
 } PendingLogin;
 
 static const gchar *const no_store[] = { "Cache-Control: no-store", NULL };
@@ -271,8 +272,10 @@ pending_login_new (HttpExchange *ex, gboolean limited)
 {
   g_autofree gchar *address = peer_address (http_exchange_get_peer (ex));
   guint here = GPOINTER_TO_UINT (g_hash_table_lookup (A.logins_by_address, address));
+  /* behind a TLS-terminating proxy every client has the proxy's address */
+  gboolean per_address = A.cfg->max_logins_per_address && !A.cfg->no_tls;
   if (limited && ((A.cfg->max_logins && A.logins >= A.cfg->max_logins) ||
-                  (A.cfg->max_logins_per_address && here >= A.cfg->max_logins_per_address)))
+                  (per_address && here >= A.cfg->max_logins_per_address)))
     {
       g_debug ("%s: login refused: %u checks in flight, %u from this address", http_exchange_get_peer (ex),
                A.logins, here);
@@ -296,7 +299,46 @@ pending_login_free (PendingLogin *p)
   else
     g_hash_table_insert (A.logins_by_address, g_strdup (p->address), GUINT_TO_POINTER (here - 1));
   g_free (p->address);
+  g_free (p->state);
   g_free (p);
+}
+
+/* A state is good for one login: the states of successful logins are
+ * remembered until they would have expired anyway. Only a login with a
+ * valid token records one, so nobody fills the table for free (bounded
+ * all the same: when full, the expired ones go, then all; a state is never
+ * older than STATE_LIFETIME_S). */
+static gchar *
+state_digest (const gchar *state)
+{
+  return g_compute_checksum_for_string (G_CHECKSUM_SHA256, state, -1);
+}
+
+static gboolean
+state_was_used (const gchar *state)
+{
+  g_autofree gchar *digest = state_digest (state);
+  gpointer until;
+  return g_hash_table_lookup_extended (A.used_states, digest, NULL, &until) &&
+         (gint64) GPOINTER_TO_SIZE (until) >= now_s ();
+}
+
+static void
+state_remember (const gchar *state)
+{
+  gint64 now = now_s ();
+  gpointer until;
+  if (g_hash_table_size (A.used_states) >= USED_STATES_MAX)
+    {
+      GHashTableIter iter;
+      g_hash_table_iter_init (&iter, A.used_states);
+      while (g_hash_table_iter_next (&iter, NULL, &until))
+        if ((gint64) GPOINTER_TO_SIZE (until) < now)
+          g_hash_table_iter_remove (&iter);
+      if (g_hash_table_size (A.used_states) >= USED_STATES_MAX)
+        g_hash_table_remove_all (A.used_states);
+    }
+  g_hash_table_replace (A.used_states, state_digest (state), GSIZE_TO_POINTER ((gsize) (now + STATE_LIFETIME_S)));
 }
 
 static void
@@ -305,6 +347,7 @@ on_login_checked (const gchar *user, const gchar *backend, const gchar *credenti
 {
   PendingLogin *p = user_data;
   HttpExchange *ex = p->ex;
+  g_autofree gchar *state = g_steal_pointer (&p->state);
   pending_login_free (p);
   if (problem)
     {
@@ -313,6 +356,8 @@ on_login_checked (const gchar *user, const gchar *backend, const gchar *credenti
       http_exchange_fail (ex, status, problem, no_store, "%s", message);
       return;
     }
+  if (state)
+    state_remember (state);
   g_autoptr(RcSession) s = session_new (user, backend, credential, now_s ());
   g_autoptr(RcSecret) cookie = session_cookie_header (s);
   g_autofree gchar *clear_state = cookie_header (state_cookie_name (), "", "Lax", 0);
@@ -338,49 +383,23 @@ state_from_request (HttpExchange *ex)
   return o ? g_strdup (rc_json_string_or (o, "state", NULL)) : NULL;
 }
 
-/* A state is good for one login: remember the used ones until they would
- * have expired anyway (bounded: when full, the expired ones go, then all;
- * a state is never older than STATE_LIFETIME_S). */
-static gboolean
-state_use (const gchar *state)
-{
-  gint64 now = now_s ();
-  g_autofree gchar *digest = g_compute_checksum_for_string (G_CHECKSUM_SHA256, state, -1);
-  gpointer until;
-  if (g_hash_table_lookup_extended (A.used_states, digest, NULL, &until) &&
-      (gint64) GPOINTER_TO_SIZE (until) >= now)
-    return FALSE;
-  if (g_hash_table_size (A.used_states) >= USED_STATES_MAX)
-    {
-      GHashTableIter iter;
-      g_hash_table_iter_init (&iter, A.used_states);
-      while (g_hash_table_iter_next (&iter, NULL, &until))
-        if ((gint64) GPOINTER_TO_SIZE (until) < now)
-          g_hash_table_iter_remove (&iter);
-      if (g_hash_table_size (A.used_states) >= USED_STATES_MAX)
-        g_hash_table_remove_all (A.used_states);
-    }
-  g_hash_table_replace (A.used_states, g_steal_pointer (&digest),
-                        GSIZE_TO_POINTER ((gsize) (now + STATE_LIFETIME_S)));
-  return TRUE;
-}
-
 /* The state the browser brought back matches the one this browser was
- * given (sealed in its state cookie), and was not used before. */
-static gboolean
+ * given (sealed in its state cookie), and was not used before. Returns it
+ * (transfer full), or NULL. */
+static gchar *
 state_matches (HttpExchange *ex)
 {
   g_autofree gchar *state = state_from_request (ex);
   g_autofree gchar *sealed = session_cookie_get (http_exchange_get_header (ex, "cookie"), state_cookie_name (), NULL);
   g_autofree gchar *expected = sealed ? session_open_string (A.key, "state", sealed, now_s ()) : NULL;
   if (!state || !expected || !rc_secret_equal (state, expected))
-    return FALSE;
-  if (!state_use (state))
+    return NULL;
+  if (state_was_used (state))
     {
       g_message ("%s: refusing a login whose OAuth state was used already", http_exchange_get_peer (ex));
-      return FALSE;
+      return NULL;
     }
-  return TRUE;
+  return g_steal_pointer (&state);
 }
 
 static void
@@ -411,7 +430,8 @@ handle_login (HttpExchange *ex, gpointer user_data)
       http_exchange_fail (ex, 401, "authentication-failed", no_store, "no bearer token in the login request");
       return;
     }
-  if (!state_matches (ex))
+  g_autofree gchar *state = state_matches (ex);
+  if (!state)
     {
       http_exchange_fail (ex, 403, "access-denied", no_store,
                           "the login state does not match this browser; start the login again");
@@ -419,6 +439,7 @@ handle_login (HttpExchange *ex, gpointer user_data)
     }
   if (!(p = pending_login_new (ex, TRUE)))
     return login_refuse_busy (ex);
+  p->state = g_steal_pointer (&state);
   g_autoptr(RcSecret) token = g_strstrip (g_strdup (auth + 7));
   login_check_token (token, on_login_checked, p);
 }

@@ -34,6 +34,7 @@ typedef struct {
   gchar *authorization;
   gchar *registry_basic;
   gchar *watch_key;         /* counted in `watches` while open */
+  gchar *owner_key;         /* whose requests these are (session_get_owner_key) */
 } Stream;
 
 static Stream *
@@ -55,6 +56,7 @@ stream_unref (gpointer p)
   g_byte_array_unref (s->body);
   rc_secret_free (s->authorization);
   rc_secret_free (s->registry_basic);
+  g_free (s->owner_key);
   if (s->watch_key)
     {
       guint n = GPOINTER_TO_UINT (g_hash_table_lookup (watches, s->watch_key));
@@ -78,10 +80,12 @@ segment_is_dot (const gchar *seg, gsize len)
   return g_str_equal (dec, ".") || g_str_equal (dec, "..") || strchr (dec, '/') != NULL;
 }
 
+#define MAX_PATH_CHARS 8192
+
 gboolean
 channel_http_stream2_path_allowed (const gchar *backend, const gchar *path)
 {
-  if (!path || path[0] != '/')
+  if (!path || path[0] != '/' || strlen (path) > MAX_PATH_CHARS)
     return FALSE;
   for (const gchar *p = path; *p; p++)
     {
@@ -238,6 +242,8 @@ stream_start (Stream *s)
   /* a watch runs as long as it needs (their number is bounded); every
    * other request has a deadline */
   upstream_request_set_timeout (req, s->watch_key ? 0 : upstream_timeout_s);
+  upstream_request_set_long_lived (req, s->watch_key != NULL);
+  upstream_request_set_owner (req, s->owner_key);
   s->req = req;
   g_debug ("http-stream2 %s: %s %s", channel_get_id (s->channel), s->method,
            upstream_request_get_url (req));
@@ -345,16 +351,28 @@ stream_add_headers (RcChannel *channel, Stream *s, JsonObject *headers)
   return TRUE;
 }
 
+/* A watch as the Kubernetes API server sees one: a `watch` parameter with
+ * any value but "0" or "false", or the older /watch/ path segment. */
 static gboolean
 path_is_watch (const gchar *path)
 {
-  const gchar *query = strchr (path, '?');
-  if (!query)
+  gsize plen = strcspn (path, "?");
+  g_autofree gchar *bare = g_strndup (path, plen);
+  if (strstr (bare, "/watch/") || g_str_has_suffix (bare, "/watch"))
+    return TRUE;
+  if (!path[plen])
     return FALSE;
-  g_auto(GStrv) params = g_strsplit (query + 1, "&", -1);
+  g_auto(GStrv) params = g_strsplit (path + plen + 1, "&", -1);
   for (gchar **p = params; *p; p++)
-    if (g_str_equal (*p, "watch=true") || g_str_equal (*p, "watch=1"))
-      return TRUE;
+    {
+      g_autofree gchar *name = g_uri_unescape_segment (*p, strchr (*p, '=') ? strchr (*p, '=') : NULL, NULL);
+      if (!name || !g_str_equal (name, "watch"))
+        continue;
+      const gchar *eq = strchr (*p, '=');
+      g_autofree gchar *value = eq ? g_uri_unescape_string (eq + 1, NULL) : g_strdup ("");
+      if (!value || (g_ascii_strcasecmp (value, "0") != 0 && g_ascii_strcasecmp (value, "false") != 0))
+        return TRUE;
+    }
   return FALSE;
 }
 
@@ -364,7 +382,7 @@ stream_count_watch (RcChannel *channel, Stream *s, RcSession *session)
 {
   if (!path_is_watch (s->path))
     return TRUE;
-  g_autofree gchar *key = g_strconcat (session_get_backend (session), "\n", session_get_user (session), NULL);
+  g_autofree gchar *key = session_get_owner_key (session);
   if (!watches)
     watches = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   guint n = GPOINTER_TO_UINT (g_hash_table_lookup (watches, key));
@@ -440,6 +458,7 @@ stream_open (RcChannel *channel, JsonObject *options)
   if (opts.body && !stream_add_body (channel, s, (const guint8 *) opts.body, strlen (opts.body)))
     return FALSE;
   stream_set_credential (s, session);
+  s->owner_key = session_get_owner_key (session);
 
   channel_ready (channel, NULL);
   if (g_str_equal (opts.method, "GET") || g_str_equal (opts.method, "HEAD"))

@@ -151,7 +151,7 @@ channel_ready (RcChannel *channel, JsonObject *extra)
 void
 channel_send (RcChannel *channel, const void *data, gsize len)
 {
-  if (socket_over_budget (channel->socket))
+  if (!socket_has_room (channel->socket, len))
     {
       socket_log_limit (channel->socket, "too-large", "the browser does not read what the socket sends");
       channel_fail (channel, "too-large", "the browser does not read what this channel sends");
@@ -175,6 +175,7 @@ channel_is_congested (RcChannel *channel)
   if (socket_is_congested (channel->socket))
     {
       channel->wants_resume = TRUE;
+      socket_note_congested (channel->socket);
       return TRUE;
     }
   return FALSE;

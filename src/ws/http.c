@@ -17,6 +17,7 @@
 #include <string.h>
 
 #define HTTP_MAX_BODY (64 * 1024)
+#define HTTP_BODY_DEADLINE_S 10      /* from the headers to the whole body */
 #define HTTP_CHUNK (64 * 1024)
 
 static const gchar *security_headers[] = {
@@ -76,6 +77,7 @@ struct _HttpExchange {
   gchar **resp_headers;
   gboolean head_only;
   gboolean headers_sent;
+  guint body_deadline;       /* while a request body is arriving */
 };
 
 typedef struct {
@@ -218,6 +220,8 @@ http_add_handler (const gchar *path, HttpHandlerFunc func, gpointer user_data)
 static void
 exchange_free (HttpExchange *ex)
 {
+  if (ex->body_deadline)
+    g_source_remove (ex->body_deadline);
   g_free (ex->method);
   g_free (ex->path);
   g_free (ex->uri);
@@ -666,6 +670,19 @@ exchange_write (struct lws *wsi, HttpPss *pss)
   return 0;
 }
 
+static gboolean
+on_body_deadline (gpointer data)
+{
+  HttpExchange *ex = data;
+  ex->body_deadline = 0;
+  if (ex->wsi && !ex->dispatched)
+    {
+      g_message ("%s: request body not complete within %d s: closing", ex->peer, HTTP_BODY_DEADLINE_S);
+      lws_set_timeout (ex->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+    }
+  return G_SOURCE_REMOVE;
+}
+
 /* A new request (LWS_CALLBACK_HTTP): dispatch it now, or once its body
  * has arrived. */
 static int
@@ -681,7 +698,7 @@ http_request (struct lws *wsi, HttpPss *pss, const gchar *uri)
     {
       /* should not happen: lws serializes requests */
       pss->ex->wsi = NULL;
-      if (pss->ex->responded)
+      if (pss->ex->responded || !pss->ex->dispatched)
         exchange_free (pss->ex);
       pss->ex = NULL;
     }
@@ -699,7 +716,10 @@ http_request (struct lws *wsi, HttpPss *pss, const gchar *uri)
     }
   if (content_length > 0 && !g_str_equal (ex->method, "GET") && !g_str_equal (ex->method, "HEAD"))
     {
-      ex->body = g_byte_array_sized_new (content_length);
+      /* grown as it arrives; lws re-arms its own timeout at every byte, so
+       * a body that trickles in has a deadline of its own */
+      ex->body = g_byte_array_new ();
+      ex->body_deadline = g_timeout_add_seconds (HTTP_BODY_DEADLINE_S, on_body_deadline, ex);
       return 0;   /* dispatch at LWS_CALLBACK_HTTP_BODY_COMPLETION */
     }
   dispatch (ex, conn);
@@ -748,6 +768,11 @@ http_callback (struct lws *wsi, enum lws_callback_reasons reason,
       return 0;
 
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+      if (pss->ex && pss->ex->body_deadline)
+        {
+          g_source_remove (pss->ex->body_deadline);
+          pss->ex->body_deadline = 0;
+        }
       if (pss->ex && !pss->ex->responded)
         dispatch (pss->ex, connection_of (wsi));
       return 0;
@@ -759,8 +784,11 @@ http_callback (struct lws *wsi, enum lws_callback_reasons reason,
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:   /* upgraded to a WebSocket: the exchange is over */
       if (pss && pss->ex)
         {
+          /* answered, or never handed to a handler (its body did not
+           * arrive): nobody else holds it; otherwise the handler's answer
+           * frees it */
           pss->ex->wsi = NULL;
-          if (pss->ex->responded)
+          if (pss->ex->responded || !pss->ex->dispatched)
             exchange_free (pss->ex);
           pss->ex = NULL;
         }
@@ -829,7 +857,9 @@ http_init (const Config *cfg, const struct lws_protocols *protocols, GError **er
   info.count_threads = 1;
   info.fd_limit_per_thread = 0;
   info.timeout_secs = 30;
-  info.keepalive_timeout = 60;
+  /* an idle keep-alive connection costs a descriptor (three over TLS):
+   * browsers come back within seconds or open a new one */
+  info.keepalive_timeout = 15;
   info.max_http_header_data = 8192;
   info.max_http_header_pool = 1024;
   info.pt_serv_buf_size = 32 * 1024;

@@ -109,6 +109,7 @@ start_user_check (Login *l, const gchar *path)
   upstream_request_set_authorization (req, auth);
   upstream_request_add_header (req, "Accept", "application/json");
   upstream_request_set_timeout (req, CHECK_TIMEOUT_S);
+  upstream_request_set_max_body (req, 1024 * 1024);
   upstream_fetch (req, on_user_checked, l);
 }
 
@@ -254,6 +255,7 @@ on_registry_probed (guint status, GHashTable *headers, GBytes *body, const GErro
   UpstreamRequest *req = upstream_request_new (UPSTREAM_REGISTRY, "GET", "/v2/");
   upstream_request_set_authorization (req, l->basic);
   upstream_request_set_timeout (req, CHECK_TIMEOUT_S);
+  upstream_request_set_max_body (req, 1024 * 1024);
   upstream_fetch (req, on_registry_checked_with_credentials, l);
 }
 
@@ -295,5 +297,6 @@ login_check_basic (const gchar *authorization, LoginDoneFunc done, gpointer user
     }
   UpstreamRequest *req = upstream_request_new (UPSTREAM_REGISTRY, "GET", "/v2/");
   upstream_request_set_timeout (req, CHECK_TIMEOUT_S);
+  upstream_request_set_max_body (req, 1024 * 1024);
   upstream_fetch (req, on_registry_probed, l);
 }

@@ -38,8 +38,11 @@ gboolean socket_is_congested (RcSocket *self);
  * budget); reserving FALSE means over a budget and nothing was charged. */
 gboolean socket_reserve (RcSocket *self, gsize len);
 void socket_release (RcSocket *self, gsize len);
-/* TRUE when the socket holds more than its budget allows. */
-gboolean socket_over_budget (RcSocket *self);
+/* TRUE when the socket and its user may hold LEN more bytes. */
+gboolean socket_has_room (RcSocket *self, gsize len);
+/* A channel was told to wait (channel_is_congested): resume it when the
+ * queue drains. */
+void socket_note_congested (RcSocket *self);
 /* A limit was hit: logged once per socket. */
 void socket_log_limit (RcSocket *self, const gchar *problem, const gchar *what);
 

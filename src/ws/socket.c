@@ -31,12 +31,14 @@
 #define SOCKET_HIGH_WATER (1024 * 1024)
 #define SOCKET_LOW_WATER (256 * 1024)
 #define SOCKET_WRITE_BATCH (256 * 1024)   /* bytes written per POLLOUT round at most */
+#define SOCKET_FRAGMENT (64 * 1024)       /* a larger message goes out in fragments */
 #define SOCKET_MAX_MESSAGE (16 * 1024 * 1024)
 #define SOCKET_PING_INTERVAL 30
 #define SOCKET_MAX_CHANNEL_ID 256
 
 typedef struct {
   gsize len;
+  gsize off;                  /* written so far (in fragments) */
   gboolean binary;
   guchar buf[];               /* LWS_PRE headroom, then len bytes */
 } OutFrame;
@@ -68,6 +70,7 @@ struct _RcSocket {
   guint write_timer;          /* armed while frames wait */
   gint64 last_write;          /* monotonic µs since frames wait without progress */
   gboolean limit_logged;
+  gboolean resume_pending;    /* some channel waits for resume() */
 };
 
 /* What the protocol keeps per lws connection: filled in
@@ -113,7 +116,7 @@ user_usage_free (gpointer data)
 static UserUsage *
 user_usage_ref (RcSession *session)
 {
-  g_autofree gchar *key = g_strconcat (session_get_backend (session), "\n", session_get_user (session), NULL);
+  g_autofree gchar *key = session_get_owner_key (session);
   UserUsage *u;
   if (!users)
     users = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, user_usage_free);
@@ -168,9 +171,15 @@ socket_release (RcSocket *self, gsize len)
 }
 
 gboolean
-socket_over_budget (RcSocket *self)
+socket_has_room (RcSocket *self, gsize len)
 {
-  return socket_would_exceed (self, 0);
+  return !socket_would_exceed (self, len);
+}
+
+void
+socket_note_congested (RcSocket *self)
+{
+  self->resume_pending = TRUE;
 }
 
 RcSession *
@@ -228,6 +237,7 @@ socket_queue (RcSocket *self, const gchar *channel, const void *data, gsize len,
 
   frame = g_malloc (sizeof (OutFrame) + LWS_PRE + idlen + 1 + len);
   frame->len = idlen + 1 + len;
+  frame->off = 0;
   frame->binary = binary;
   memcpy (frame->buf + LWS_PRE, channel, idlen);
   frame->buf[LWS_PRE + idlen] = '\n';
@@ -248,6 +258,15 @@ void
 socket_queue_control (RcSocket *self, JsonObject *object)
 {
   g_autofree gchar *text = rc_json_write_object (object);
+  /* strings from upstream (a reason phrase, a header) may be any bytes;
+   * json-glib copies them as they are, and a browser fails the whole socket
+   * on one text frame that is not UTF-8 */
+  if (!g_utf8_validate (text, -1, NULL))
+    {
+      gchar *valid = g_utf8_make_valid (text, -1);
+      g_free (text);
+      text = valid;
+    }
   socket_queue (self, "", text, strlen (text), FALSE);
 }
 
@@ -272,35 +291,58 @@ socket_fail (RcSocket *self, const gchar *problem, const gchar *why)
   socket_want_write (self);
 }
 
+/* The queue is below the low-water mark: read from the browser again and
+ * let waiting channels go on, as long as the queue stays low; the ones not
+ * reached stay flagged for the next time. */
 static void
 socket_drained (RcSocket *self)
 {
   GHashTableIter iter;
   RcChannel *channel;
-  GPtrArray *resume;
+  g_autoptr(GPtrArray) waiting = g_ptr_array_new_with_free_func (g_free);
 
   socket_pause_rx (self, FALSE);
+  self->resume_pending = FALSE;
 
   /* resume() may close channels, so collect first */
-  resume = g_ptr_array_new_full (0, g_free);
   g_hash_table_iter_init (&iter, self->channels);
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &channel))
+    if (channel->wants_resume && channel->type->resume)
+      g_ptr_array_add (waiting, g_strdup (channel->id));
+  for (guint i = 0; i < waiting->len; i++)
     {
-      if (channel->wants_resume && channel->type->resume)
+      if (self->out_bytes > SOCKET_LOW_WATER)
+        {
+          self->resume_pending = TRUE;
+          break;
+        }
+      channel = g_hash_table_lookup (self->channels, waiting->pdata[i]);
+      if (channel && channel->wants_resume)
         {
           channel->wants_resume = FALSE;
-          g_ptr_array_add (resume, g_strdup (channel->id));
+          channel->type->resume (channel);
         }
     }
-  for (guint i = 0; i < resume->len; i++)
-    {
-      channel = g_hash_table_lookup (self->channels, resume->pdata[i]);
-      if (channel)
-        channel->type->resume (channel);
-      if (self->out_bytes > SOCKET_LOW_WATER)
-        break;
-    }
-  g_ptr_array_unref (resume);
+}
+
+/* Write the next piece of FRAME, at most SOCKET_FRAGMENT bytes, as one
+ * WebSocket fragment: lws keeps what the connection does not take, so a
+ * large message never sits in lws's buffer whole. The LWS_PRE bytes lws
+ * writes its header into, before a later piece, are already sent. Returns
+ * the bytes written, or -1. */
+static gssize
+socket_write_piece (RcSocket *self, OutFrame *frame)
+{
+  gsize n = MIN (SOCKET_FRAGMENT, frame->len - frame->off);
+  gboolean first = frame->off == 0, last = frame->off + n == frame->len;
+  int flags = first ? (frame->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT) : LWS_WRITE_CONTINUATION;
+
+  if (!last)
+    flags |= LWS_WRITE_NO_FIN;
+  if (lws_write (self->wsi, frame->buf + LWS_PRE + frame->off, n, flags) < 0)
+    return -1;
+  frame->off += n;
+  return n;
 }
 
 /* Returns -1 when lws should close the connection. */
@@ -313,30 +355,31 @@ socket_writeable (RcSocket *self)
 
   /* As many queued frames as the connection takes without blocking, up to
    * a fair share, so a busy socket needs one POLLOUT round per batch, not
-   * per message. */
+   * per message. A frame stays charged to the budget until all of it is
+   * written. */
   while ((frame = g_queue_peek_head (&self->out)))
     {
-      int n;
-      if (frames > 0 && (written >= SOCKET_WRITE_BATCH || lws_send_pipe_choked (self->wsi)))
+      if (written > 0 && (written >= SOCKET_WRITE_BATCH || lws_send_pipe_choked (self->wsi)))
         break;
-      g_queue_pop_head (&self->out);
-      self->out_bytes -= frame->len;
-      socket_account (self, -(gssize) frame->len);
-      written += frame->len;
-      frames++;
-      n = lws_write (self->wsi, frame->buf + LWS_PRE, frame->len,
-                     frame->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
-      g_free (frame);
+      gssize n = socket_write_piece (self, frame);
       if (n < 0)
         {
           g_debug ("%s: write failed", self->peer);
           return -1;
         }
+      written += n;
+      if (frame->off < frame->len)
+        continue;
+      g_queue_pop_head (&self->out);
+      self->out_bytes -= frame->len;
+      socket_account (self, -(gssize) frame->len);
+      g_free (frame);
+      frames++;
     }
-  if (frames > 0)
+  if (written > 0)
     {
       self->last_write = g_get_monotonic_time ();
-      if (self->rx_paused && self->out_bytes <= SOCKET_LOW_WATER)
+      if ((self->rx_paused || self->resume_pending) && self->out_bytes <= SOCKET_LOW_WATER)
         socket_drained (self);
       if (!g_queue_is_empty (&self->out) || self->closing)
         socket_want_write (self);
@@ -437,6 +480,18 @@ socket_parse_control (const gchar *data, gsize len, const gchar **command, GErro
 
 /* -------------------------------------------------------------- dispatch */
 
+/* A channel id is 1 to SOCKET_MAX_CHANNEL_ID printable ASCII characters,
+ * as in frames (socket_parse_frame). */
+static gboolean
+channel_id_valid (const gchar *id)
+{
+  gsize n = 0;
+  for (const gchar *p = id; *p; p++, n++)
+    if ((guchar) *p < 0x21 || (guchar) *p > 0x7e || n >= SOCKET_MAX_CHANNEL_ID)
+      return FALSE;
+  return n > 0;
+}
+
 static void
 socket_open_channel (RcSocket *self, const gchar *id, JsonObject *options)
 {
@@ -444,7 +499,7 @@ socket_open_channel (RcSocket *self, const gchar *id, JsonObject *options)
   const ChannelType *type;
   RcChannel *channel;
 
-  if (!id || !id[0] || strlen (id) > SOCKET_MAX_CHANNEL_ID || strchr (id, '\n'))
+  if (!id || !channel_id_valid (id))
     {
       socket_fail (self, "protocol-error", "open without a valid \"channel\"");
       return;
@@ -551,7 +606,9 @@ socket_control (RcSocket *self, const gchar *data, gsize len)
   if (!channel)
     {
       /* Cockpit ignores messages for channels that are already gone */
-      g_debug ("%s: %s for unknown channel %s", self->peer, command, id);
+      g_autofree gchar *shown_command = rc_log_escape (command, 64);
+      g_autofree gchar *shown_id = rc_log_escape (id, 64);
+      g_debug ("%s: %s for unknown channel %s", self->peer, shown_command, shown_id);
       return;
     }
 
@@ -826,8 +883,10 @@ socket_receive (RcSocket *self, const void *in, size_t len)
         }
       else
         {
-          socket_message (self, (const gchar *) self->rx->data, self->rx->len);
+          /* handed over whole: what the channel makes of it counts from
+           * here (the message itself is freed right after) */
           socket_release (self, self->rx->len);
+          socket_message (self, (const gchar *) self->rx->data, self->rx->len);
         }
       /* free big reassembly buffers; keep small ones for reuse */
       if (self->rx->len > 65536)

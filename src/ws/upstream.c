@@ -17,7 +17,10 @@
 
 #define CONNECT_TIMEOUT_S 10
 #define FETCH_MAX (16 * 1024 * 1024)
-#define TOKEN_CACHE_MAX 1024
+#define TOKEN_CACHE_MAX 1024       /* entries in each of the two token tables */
+#define TOKEN_MAX_CHARS 8192       /* a longer token is used, never cached */
+#define SCOPE_MAX_CHARS 1024       /* a longer scope is used, never cached */
+#define CHALLENGE_MAX_CHARS 4096   /* a longer challenge is not answered */
 
 G_DEFINE_QUARK (upstream-error-quark, upstream_error)
 
@@ -34,9 +37,30 @@ typedef struct {
   gint64 expires;           /* monotonic µs */
 } CachedToken;
 
-static struct {
+/* A libcurl multi handle on the glib loop, with its own connections and
+ * limits. Requests use POOL_REQUESTS; long-lived ones (watches) use
+ * POOL_WATCHES, so that however many watches are open they never hold the
+ * connections every other request needs. */
+typedef struct {
   CURLM *multi;
   guint timer;
+} Pool;
+
+enum { POOL_REQUESTS, POOL_WATCHES, N_POOLS };
+
+/* The requests of one user (upstream_request_set_owner): at most
+ * max_per_owner run at once, the rest wait here in order, so no user takes
+ * every connection to the master or the registry. */
+typedef struct {
+  gchar *key;
+  guint running;
+  GQueue pending;            /* UpstreamRequest*, set up, not launched */
+} Owner;
+
+static struct {
+  Pool pools[N_POOLS];
+  GHashTable *owners;        /* key → Owner */
+  guint max_per_owner;
   Backend backends[2];
   GHashTable *tokens;       /* sha256(basic) + " " + scope → CachedToken */
   GHashTable *scopes;       /* sha256(basic) + " " + path key → scope */
@@ -44,12 +68,18 @@ static struct {
 } U;
 
 typedef struct {
+  Pool *pool;
   curl_socket_t fd;
   guint source;
 } SockInfo;
 
 struct _UpstreamRequest {
   CURL *easy;
+  Pool *pool;
+  gboolean long_lived;
+  gchar *owner_key;
+  gboolean holds_slot;      /* counted in its owner's running */
+  GList *pending_link;      /* in its owner's pending queue */
   UpstreamBackend backend;
   gchar *method;
   gchar *url;
@@ -83,6 +113,7 @@ struct _UpstreamRequest {
   UpstreamFetchFunc fetch_func;
   gpointer fetch_data;
   GDestroyNotify fetch_data_free;   /* frees fetch_data with the request */
+  gsize fetch_max;          /* the largest body upstream_fetch buffers */
   GByteArray *fetch_buf;
   guint fetch_status;
   GHashTable *fetch_headers;
@@ -93,11 +124,12 @@ static void request_launch (UpstreamRequest *req);
 
 /* ---- glib loop integration ---- */
 
-static void check_multi_info (void);
+static void check_multi_info (Pool *pool);
 
 static gboolean
 on_fd (gint fd, GIOCondition cond, gpointer user_data)
 {
+  Pool *pool = ((SockInfo *) user_data)->pool;
   int action = 0;
   int running = 0;
   if (cond & G_IO_IN)
@@ -107,16 +139,17 @@ on_fd (gint fd, GIOCondition cond, gpointer user_data)
   if (cond & (G_IO_ERR | G_IO_HUP))
     action |= CURL_CSELECT_ERR;
   /* user_data (SockInfo) may be freed inside; do not touch it after */
-  CURLMcode rc = curl_multi_socket_action (U.multi, fd, action, &running);
+  CURLMcode rc = curl_multi_socket_action (pool->multi, fd, action, &running);
   if (rc != CURLM_OK)
     g_warning ("curl_multi_socket_action: %s", curl_multi_strerror (rc));
-  check_multi_info ();
+  check_multi_info (pool);
   return G_SOURCE_CONTINUE;
 }
 
 static int
 socket_cb (CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
 {
+  Pool *pool = userp;
   SockInfo *si = socketp;
   if (what == CURL_POLL_REMOVE)
     {
@@ -126,14 +159,15 @@ socket_cb (CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
             g_source_remove (si->source);
           g_free (si);
         }
-      curl_multi_assign (U.multi, s, NULL);
+      curl_multi_assign (pool->multi, s, NULL);
       return 0;
     }
   if (!si)
     {
       si = g_new0 (SockInfo, 1);
+      si->pool = pool;
       si->fd = s;
-      curl_multi_assign (U.multi, s, si);
+      curl_multi_assign (pool->multi, s, si);
     }
   else if (si->source)
     {
@@ -152,25 +186,27 @@ socket_cb (CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
 static gboolean
 on_timeout (gpointer user_data)
 {
+  Pool *pool = user_data;
   int running = 0;
-  U.timer = 0;
-  CURLMcode rc = curl_multi_socket_action (U.multi, CURL_SOCKET_TIMEOUT, 0, &running);
+  pool->timer = 0;
+  CURLMcode rc = curl_multi_socket_action (pool->multi, CURL_SOCKET_TIMEOUT, 0, &running);
   if (rc != CURLM_OK)
     g_warning ("curl_multi_socket_action: %s", curl_multi_strerror (rc));
-  check_multi_info ();
+  check_multi_info (pool);
   return G_SOURCE_REMOVE;
 }
 
 static int
 timer_cb (CURLM *multi, long timeout_ms, void *userp)
 {
-  if (U.timer)
+  Pool *pool = userp;
+  if (pool->timer)
     {
-      g_source_remove (U.timer);
-      U.timer = 0;
+      g_source_remove (pool->timer);
+      pool->timer = 0;
     }
   if (timeout_ms >= 0)
-    U.timer = g_timeout_add ((guint) timeout_ms, on_timeout, NULL);
+    pool->timer = g_timeout_add ((guint) timeout_ms, on_timeout, pool);
   return 0;
 }
 
@@ -186,19 +222,39 @@ cached_token_free (gpointer p)
 }
 
 static void
+pool_init (Pool *pool)
+{
+  pool->multi = curl_multi_init ();
+  if (!pool->multi)
+    g_error ("curl_multi_init failed");
+  curl_multi_setopt (pool->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
+  curl_multi_setopt (pool->multi, CURLMOPT_SOCKETDATA, pool);
+  curl_multi_setopt (pool->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+  curl_multi_setopt (pool->multi, CURLMOPT_TIMERDATA, pool);
+  curl_multi_setopt (pool->multi, CURLMOPT_MAXCONNECTS, 64L);
+}
+
+static void
+pool_shutdown (Pool *pool)
+{
+  if (pool->timer)
+    g_source_remove (pool->timer);
+  pool->timer = 0;
+  if (pool->multi)
+    curl_multi_cleanup (pool->multi);
+  pool->multi = NULL;
+}
+
+static void
 ensure_multi (void)
 {
-  if (U.multi)
+  if (U.pools[POOL_REQUESTS].multi)
     return;
   CURLcode grc = curl_global_init (CURL_GLOBAL_DEFAULT);
   if (grc != CURLE_OK)
     g_error ("curl_global_init: %s", curl_easy_strerror (grc));
-  U.multi = curl_multi_init ();
-  if (!U.multi)
-    g_error ("curl_multi_init failed");
-  curl_multi_setopt (U.multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
-  curl_multi_setopt (U.multi, CURLMOPT_TIMERFUNCTION, timer_cb);
-  curl_multi_setopt (U.multi, CURLMOPT_MAXCONNECTS, 64L);
+  for (int i = 0; i < N_POOLS; i++)
+    pool_init (&U.pools[i]);
   U.tokens = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, cached_token_free);
   U.scopes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
 
@@ -264,10 +320,13 @@ gboolean
 upstream_init (const Config *cfg, GError **error)
 {
   ensure_multi ();
-  /* beyond these, libcurl queues transfers until a connection is free */
-  curl_multi_setopt (U.multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long) cfg->max_upstream_connections);
-  curl_multi_setopt (U.multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long) cfg->max_upstream_per_host);
-  curl_multi_setopt (U.multi, CURLMOPT_MAXCONNECTS, (long) MAX (cfg->max_upstream_connections, 1));
+  /* beyond these, libcurl queues transfers until a connection is free;
+   * watches have a pool of their own (their number is bounded per user) */
+  U.max_per_owner = cfg->max_upstream_per_user;
+  CURLM *requests = U.pools[POOL_REQUESTS].multi;
+  curl_multi_setopt (requests, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long) cfg->max_upstream_connections);
+  curl_multi_setopt (requests, CURLMOPT_MAX_HOST_CONNECTIONS, (long) cfg->max_upstream_per_host);
+  curl_multi_setopt (requests, CURLMOPT_MAXCONNECTS, (long) MAX (cfg->max_upstream_connections, 1));
   upstream_configure_backend (UPSTREAM_MASTER, cfg->master_url, cfg->master_ca_file,
                               cfg->master_ca_data, cfg->master_insecure);
   upstream_configure_backend (UPSTREAM_REGISTRY, cfg->registry_url, cfg->registry_ca_file,
@@ -278,19 +337,16 @@ upstream_init (const Config *cfg, GError **error)
 void
 upstream_shutdown (void)
 {
+  gboolean started = U.pools[POOL_REQUESTS].multi != NULL;
   for (int i = 0; i < 2; i++)
     backend_clear (&U.backends[i]);
-  if (U.timer)
-    g_source_remove (U.timer);
-  U.timer = 0;
   g_clear_pointer (&U.tokens, g_hash_table_unref);
   g_clear_pointer (&U.scopes, g_hash_table_unref);
-  if (U.multi)
-    {
-      curl_multi_cleanup (U.multi);
-      curl_global_cleanup ();
-    }
-  U.multi = NULL;
+  g_clear_pointer (&U.owners, g_hash_table_unref);
+  for (int i = 0; i < N_POOLS; i++)
+    pool_shutdown (&U.pools[i]);
+  if (started)
+    curl_global_cleanup ();
 }
 
 /* ---- helpers ---- */
@@ -299,6 +355,11 @@ static gchar *
 redact_url (const gchar *url)
 {
   const gchar *q = strchr (url, '?');
+  /* an OAuth access token object is named after the token itself (older
+   * masters): its name never goes into a log */
+  const gchar *tokens = strstr (url, "/oauthaccesstokens/");
+  if (tokens && (!q || tokens < q))
+    return g_strdup_printf ("%.*s/oauthaccesstokens/***", (int) (tokens - url), url);
   if (!q)
     return g_strdup (url);
   GString *out = g_string_new_len (url, q - url + 1);
@@ -432,10 +493,19 @@ registry_path_key (const gchar *method, const gchar *url)
   return g_strdup_printf ("other:%s", write ? method : "read");
 }
 
+/* The key of a token-cache entry: a fixed-size hash of the credential's
+ * digest and WHAT (a scope, or a path's scope key), whatever their length. */
+static gchar *
+token_cache_key (const gchar *digest, const gchar *what)
+{
+  g_autofree gchar *joined = g_strconcat (digest, "\n", what, NULL);
+  return g_compute_checksum_for_string (G_CHECKSUM_SHA256, joined, -1);
+}
+
 static const gchar *
 cached_token_lookup (const gchar *digest, const gchar *scope)
 {
-  g_autofree gchar *k = g_strconcat (digest, " ", scope, NULL);
+  g_autofree gchar *k = token_cache_key (digest, scope);
   CachedToken *t = g_hash_table_lookup (U.tokens, k);
   if (!t)
     return NULL;
@@ -474,9 +544,11 @@ header_cb (char *buffer, size_t size, size_t nitems, void *userdata)
       if (req->status >= 100 && req->status < 200)
         return len;
       /* end of the final headers */
-      if (req->status == 401 && req->registry_basic && !req->retried)
+      const gchar *challenge = g_hash_table_lookup (req->resp_headers, "www-authenticate");
+      if (req->status == 401 && req->registry_basic && !req->retried &&
+          challenge && strlen (challenge) <= CHALLENGE_MAX_CHARS)
         {
-          GHashTable *ch = upstream_parse_bearer_challenge (g_hash_table_lookup (req->resp_headers, "www-authenticate"));
+          GHashTable *ch = upstream_parse_bearer_challenge (challenge);
           if (ch && g_hash_table_lookup (ch, "realm"))
             req->retrying = TRUE;
           if (ch)
@@ -584,23 +656,115 @@ upstream_request_set_body (UpstreamRequest *req, GBytes *body)
 }
 
 void
+upstream_request_set_max_body (UpstreamRequest *req, gsize bytes)
+{
+  req->fetch_max = bytes;
+}
+
+void
 upstream_request_set_timeout (UpstreamRequest *req, guint seconds)
 {
   req->timeout = seconds;
 }
 
 static void
+owner_free (gpointer data)
+{
+  Owner *o = data;
+  g_queue_clear (&o->pending);
+  g_free (o->key);
+  g_free (o);
+}
+
+static Owner *
+owner_lookup (const gchar *key, gboolean create)
+{
+  Owner *o = U.owners ? g_hash_table_lookup (U.owners, key) : NULL;
+  if (!o && create)
+    {
+      if (!U.owners)
+        U.owners = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, owner_free);
+      o = g_new0 (Owner, 1);
+      o->key = g_strdup (key);
+      g_queue_init (&o->pending);
+      g_hash_table_insert (U.owners, o->key, o);
+    }
+  return o;
+}
+
+/* TRUE when REQ may start now (and takes a slot); FALSE: it waits. */
+static gboolean
+owner_admit (UpstreamRequest *req)
+{
+  if (!req->owner_key || !U.max_per_owner)
+    return TRUE;
+  Owner *o = owner_lookup (req->owner_key, TRUE);
+  if (o->running >= U.max_per_owner)
+    {
+      g_queue_push_tail (&o->pending, req);
+      req->pending_link = o->pending.tail;
+      g_debug ("%s %s: waits for one of its owner's %u running requests", req->method, req->redacted_url,
+               o->running);
+      return FALSE;
+    }
+  o->running++;
+  req->holds_slot = TRUE;
+  return TRUE;
+}
+
+static void request_launch (UpstreamRequest *req);
+
+/* REQ ends or is dropped: give its slot to the next waiting request. */
+static void
+owner_release (UpstreamRequest *req)
+{
+  Owner *o = req->owner_key ? owner_lookup (req->owner_key, FALSE) : NULL;
+  UpstreamRequest *next;
+
+  if (!o)
+    return;
+  if (req->pending_link)
+    {
+      g_queue_delete_link (&o->pending, req->pending_link);
+      req->pending_link = NULL;
+    }
+  if (req->holds_slot)
+    {
+      req->holds_slot = FALSE;
+      o->running--;
+      while (o->running < U.max_per_owner && (next = g_queue_pop_head (&o->pending)))
+        {
+          next->pending_link = NULL;
+          o->running++;
+          next->holds_slot = TRUE;
+          request_launch (next);
+        }
+    }
+  if (o->running == 0 && g_queue_is_empty (&o->pending))
+    g_hash_table_remove (U.owners, o->key);
+}
+
+void
+upstream_request_set_owner (UpstreamRequest *req, const gchar *key)
+{
+  g_free (req->owner_key);
+  req->owner_key = g_strdup (key);
+}
+
+static void
 request_free (UpstreamRequest *req)
 {
+  owner_release (req);
   if (req->easy)
     {
       if (req->in_multi)
-        curl_multi_remove_handle (U.multi, req->easy);
+        curl_multi_remove_handle (req->pool->multi, req->easy);
       curl_easy_cleanup (req->easy);
     }
   if (req->token_req)
     upstream_request_cancel (req->token_req);
   curl_slist_free_all (req->slist);
+  g_free (req->owner_key);
   g_free (req->method);
   g_free (req->url);
   g_free (req->redacted_url);
@@ -692,7 +856,7 @@ build_headers (UpstreamRequest *req)
     {
       auth = req->registry_basic;
       g_autofree gchar *digest = credential_digest (req->registry_basic);
-      g_autofree gchar *k = g_strconcat (digest, " ", req->scope_key, NULL);
+      g_autofree gchar *k = token_cache_key (digest, req->scope_key);
       const gchar *scope = g_hash_table_lookup (U.scopes, k);
       const gchar *token = scope ? cached_token_lookup (digest, scope) : NULL;
       g_autofree gchar *bearer = NULL;
@@ -724,7 +888,7 @@ request_launch (UpstreamRequest *req)
   req->errbuf[0] = '\0';
   g_hash_table_remove_all (req->resp_headers);
   build_headers (req);
-  CURLMcode rc = curl_multi_add_handle (U.multi, req->easy);
+  CURLMcode rc = curl_multi_add_handle (req->pool->multi, req->easy);
   if (rc != CURLM_OK)
     g_critical ("curl_multi_add_handle: %s", curl_multi_strerror (rc));
   req->in_multi = TRUE;
@@ -741,10 +905,18 @@ upstream_request_start (UpstreamRequest *req, const UpstreamCallbacks *callbacks
   if (!req->easy)
     g_error ("curl_easy_init failed");
   req->started = g_get_monotonic_time ();
+  req->pool = &U.pools[req->long_lived ? POOL_WATCHES : POOL_REQUESTS];
   if (req->registry_basic)
     req->scope_key = registry_path_key (req->method, req->url);
   setup_easy (req);
-  request_launch (req);
+  if (req->long_lived || owner_admit (req))
+    request_launch (req);
+}
+
+void
+upstream_request_set_long_lived (UpstreamRequest *req, gboolean long_lived)
+{
+  req->long_lived = long_lived;
 }
 
 static gboolean
@@ -764,6 +936,8 @@ upstream_request_cancel (UpstreamRequest *req)
   req->cancelled = TRUE;
   memset (&req->cb, 0, sizeof req->cb);
   req->fetch_func = NULL;
+  if (req->pending_link)
+    owner_release (req);     /* never launched: out of the queue now */
   if (req->token_req)
     {
       upstream_request_cancel (req->token_req);
@@ -864,12 +1038,57 @@ upstream_fetch_registry_token (UpstreamBackend backend, const gchar *basic, GHas
   if (basic)
     upstream_request_set_authorization (treq, basic);
   upstream_request_set_timeout (treq, 30);
+  upstream_request_set_max_body (treq, 64 * 1024);   /* a token answer is small */
   upstream_fetch (treq, token_fetched, tf);
   treq->fetch_data_free = token_fetch_free;   /* also when the fetch is cancelled */
   return treq;
 }
 
 static void finish (UpstreamRequest *req, const GError *error);
+
+/* Drop what has expired; when still full, everything (the tables are a
+ * cache: the next request fetches a token again). */
+static void
+token_cache_make_room (void)
+{
+  GHashTableIter iter;
+  CachedToken *t;
+  gint64 now = g_get_monotonic_time ();
+
+  if (g_hash_table_size (U.tokens) >= TOKEN_CACHE_MAX)
+    {
+      g_hash_table_iter_init (&iter, U.tokens);
+      while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &t))
+        if (t->expires < now)
+          g_hash_table_iter_remove (&iter);
+    }
+  if (g_hash_table_size (U.tokens) >= TOKEN_CACHE_MAX)
+    g_hash_table_remove_all (U.tokens);
+  if (g_hash_table_size (U.scopes) >= TOKEN_CACHE_MAX)
+    g_hash_table_remove_all (U.scopes);
+}
+
+/* Remember TOKEN for this credential and SCOPE, and which scope the
+ * request's path needs. Entries have a fixed-size key and a bounded value,
+ * so the tables hold at most TOKEN_CACHE_MAX × (TOKEN_MAX_CHARS +
+ * SCOPE_MAX_CHARS) bytes whatever the registry or a user sends. */
+static void
+token_cache_insert (UpstreamRequest *req, const gchar *scope, const gchar *token, gint64 expires_in)
+{
+  g_autofree gchar *digest = credential_digest (req->registry_basic);
+
+  if (strlen (token) > TOKEN_MAX_CHARS || strlen (scope) > SCOPE_MAX_CHARS)
+    return;
+  token_cache_make_room ();
+  CachedToken *t = g_new0 (CachedToken, 1);
+  t->token = g_strdup (token);
+  /* refresh a little early; a token server's lifetime is taken between a
+   * second and a day */
+  expires_in = CLAMP (expires_in, 1, 86400);
+  t->expires = g_get_monotonic_time () + MAX (expires_in - 10, 1) * G_USEC_PER_SEC;
+  g_hash_table_insert (U.tokens, token_cache_key (digest, scope), t);
+  g_hash_table_insert (U.scopes, token_cache_key (digest, req->scope_key), g_strdup (scope));
+}
 
 /* The token for a request that met a Bearer challenge: cache it and retry,
  * or hand the registry's 401 to the caller. */
@@ -881,19 +1100,9 @@ on_token (const gchar *token, gint64 expires_in, guint status, const GError *err
 
   if (token)
     {
-      g_autofree gchar *digest = credential_digest (req->registry_basic);
       g_autoptr(GHashTable) ch = upstream_parse_bearer_challenge (g_hash_table_lookup (req->resp_headers, "www-authenticate"));
       const gchar *scope = ch && g_hash_table_lookup (ch, "scope") ? g_hash_table_lookup (ch, "scope") : "";
-      if (g_hash_table_size (U.tokens) > TOKEN_CACHE_MAX)
-        g_hash_table_remove_all (U.tokens);
-      if (g_hash_table_size (U.scopes) > TOKEN_CACHE_MAX)
-        g_hash_table_remove_all (U.scopes);
-      CachedToken *t = g_new0 (CachedToken, 1);
-      t->token = g_strdup (token);
-      /* refresh a little early */
-      t->expires = g_get_monotonic_time () + MAX (expires_in - 10, 5) * G_USEC_PER_SEC;
-      g_hash_table_insert (U.tokens, g_strconcat (digest, " ", scope, NULL), t);
-      g_hash_table_insert (U.scopes, g_strconcat (digest, " ", req->scope_key, NULL), g_strdup (scope));
+      token_cache_insert (req, scope, token, expires_in);
 
       req->retried = TRUE;
       g_autoptr(RcSecret) bearer = g_strconcat ("Bearer ", token, NULL);
@@ -936,11 +1145,11 @@ finish (UpstreamRequest *req, const GError *error)
 }
 
 static void
-check_multi_info (void)
+check_multi_info (Pool *pool)
 {
   CURLMsg *msg;
   int left = 0;
-  while ((msg = curl_multi_info_read (U.multi, &left)))
+  while ((msg = curl_multi_info_read (pool->multi, &left)))
     {
       if (msg->msg != CURLMSG_DONE)
         continue;
@@ -948,7 +1157,7 @@ check_multi_info (void)
       CURLcode result = msg->data.result;
       UpstreamRequest *req = NULL;
       curl_easy_getinfo (easy, CURLINFO_PRIVATE, (char **) &req);
-      curl_multi_remove_handle (U.multi, easy);
+      curl_multi_remove_handle (pool->multi, easy);
       req->in_multi = FALSE;
       if (req->cancelled)
         continue;   /* the idle frees it */
@@ -994,13 +1203,13 @@ fetch_on_response (UpstreamRequest *req, guint status, const gchar *reason,
 static gboolean
 fetch_on_data (UpstreamRequest *req, const guint8 *data, gsize len, gpointer user_data)
 {
-  if (req->fetch_buf->len + len > FETCH_MAX)
+  if (req->fetch_buf->len + len > req->fetch_max)
     {
       UpstreamFetchFunc func = req->fetch_func;
       gpointer fd = req->fetch_data;
       g_autoptr(GError) error = g_error_new (UPSTREAM_ERROR, UPSTREAM_ERROR_TOO_LARGE,
-                                             "%s %s: response larger than %d bytes",
-                                             req->method, req->redacted_url, FETCH_MAX);
+                                             "%s %s: response larger than %" G_GSIZE_FORMAT " bytes",
+                                             req->method, req->redacted_url, req->fetch_max);
       upstream_request_cancel (req);
       if (func)
         func (0, NULL, NULL, error, fd);
@@ -1025,6 +1234,8 @@ upstream_fetch (UpstreamRequest *req, UpstreamFetchFunc func, gpointer user_data
   static const UpstreamCallbacks cbs = { fetch_on_response, fetch_on_data, fetch_on_done };
   req->fetch_func = func;
   req->fetch_data = user_data;
+  if (!req->fetch_max)
+    req->fetch_max = FETCH_MAX;
   req->fetch_buf = g_byte_array_new ();
   upstream_request_start (req, &cbs, NULL);
 }

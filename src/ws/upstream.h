@@ -66,12 +66,23 @@ void upstream_request_set_registry_auth (UpstreamRequest *req, const gchar *basi
 void upstream_request_set_body (UpstreamRequest *req, GBytes *body);
 /* 0 = none (watches). Connect timeout is always 10 s. */
 void upstream_request_set_timeout (UpstreamRequest *req, guint seconds);
+/* Whose request this is (a user's key, session_get_owner_key): at most
+ * MaxUpstreamPerUser requests of one owner run at once, the rest wait in
+ * order. Long-lived requests are not counted. */
+void upstream_request_set_owner (UpstreamRequest *req, const gchar *key);
+/* A request that stays open (a watch): it runs on connections of its own,
+ * outside MaxUpstreamConnections, so open watches never hold the
+ * connections other requests need. Its number must be bounded by the
+ * caller. */
+void upstream_request_set_long_lived (UpstreamRequest *req, gboolean long_lived);
 void upstream_request_start (UpstreamRequest *req, const UpstreamCallbacks *callbacks, gpointer user_data);
 void upstream_request_resume (UpstreamRequest *req);
 void upstream_request_cancel (UpstreamRequest *req);
 const gchar *upstream_request_get_url (UpstreamRequest *req);  /* query redacted */
 
-/* Convenience: buffer the whole response (up to 16 MiB). */
+/* Convenience: buffer the whole response (up to 16 MiB, or what
+ * upstream_request_set_max_body() says; more fails the request). */
+void upstream_request_set_max_body (UpstreamRequest *req, gsize bytes);
 typedef void (*UpstreamFetchFunc) (guint status, GHashTable *headers, GBytes *body,
                                    const GError *error, gpointer user_data);
 void upstream_fetch (UpstreamRequest *req, UpstreamFetchFunc func, gpointer user_data);

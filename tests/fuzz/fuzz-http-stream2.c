@@ -135,6 +135,8 @@ upstream_request_new (UpstreamBackend backend, const gchar *method, const gchar 
   current = req;
   return req;
 }
+void upstream_request_set_long_lived (UpstreamRequest *req, gboolean long_lived) { }
+void upstream_request_set_owner (UpstreamRequest *req, const gchar *key) { g_assert (key && *key); }
 void upstream_request_add_header (UpstreamRequest *req, const gchar *name, const gchar *value)
 {
   g_assert (!strpbrk (name, "\r\n:") && !strpbrk (value, "\r\n"));
