@@ -332,17 +332,33 @@ append_valid (GString *out, const gchar *s, gsize len)
     }
 }
 
-void
-registry_json_append_bytes (GString *out, const gchar *data, gsize len)
+/* A piece without NUL bytes, made valid UTF-8. */
+static void
+append_piece (GString *out, const gchar *data, gsize len)
 {
-  g_string_append_c (out, '"');
-  const gchar *end = NULL;
-  if (g_utf8_validate_len (data, len, &end))
+  if (g_utf8_validate_len (data, len, NULL))
     append_valid (out, data, len);
   else
     {
       g_autofree gchar *valid = g_utf8_make_valid (data, len);
       append_valid (out, valid, strlen (valid));
+    }
+}
+
+void
+registry_json_append_bytes (GString *out, const gchar *data, gsize len)
+{
+  g_string_append_c (out, '"');
+  while (len > 0)
+    {
+      const gchar *nul = memchr (data, '\0', len);
+      gsize n = nul ? (gsize) (nul - data) : len;
+      append_piece (out, data, n);
+      if (!nul)
+        break;
+      g_string_append (out, "\\u0000");
+      data += n + 1;
+      len -= n + 1;
     }
   g_string_append_c (out, '"');
 }
