@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "ws/registry-api.h"
+#include "common/rcjson.h"
 
 #include <string.h>
 
@@ -370,4 +371,17 @@ registry_json_append_string (GString *out, const gchar *text)
     g_string_append (out, "null");
   else
     registry_json_append_bytes (out, text, strlen (text));
+}
+
+JsonObject *
+registry_json_parse_lenient (const gchar *data, gsize len, gboolean *repaired, GError **error)
+{
+  if (repaired)
+    *repaired = FALSE;
+  if (g_utf8_validate_len (data, len, NULL))
+    return rc_json_parse_object (data, len, error);
+  if (repaired)
+    *repaired = TRUE;
+  g_autofree gchar *valid = g_utf8_make_valid (data, len);
+  return rc_json_parse_object (valid, strlen (valid), error);
 }

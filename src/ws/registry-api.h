@@ -7,6 +7,7 @@
 #pragma once
 
 #include <glib.h>
+#include <json-glib/json-glib.h>
 
 G_BEGIN_DECLS
 
@@ -53,6 +54,12 @@ gchar *registry_link_next (const gchar *link_header, const gchar *base_url, GErr
 
 /* The Accept header for manifests: OCI and Docker, images and indexes. */
 extern const gchar registry_manifest_accept[];
+
+/* Parse DATA as a JSON object (transfer full) like rc_json_parse_object,
+ * but bytes that are not UTF-8 become U+FFFD first (json-glib refuses the
+ * whole text otherwise): one odd tag name must not hide a page of good ones.
+ * *REPAIRED (may be NULL) says whether that happened. */
+JsonObject *registry_json_parse_lenient (const gchar *data, gsize len, gboolean *repaired, GError **error);
 
 /* Append TEXT as a JSON string (quoted, escaped); invalid UTF-8 becomes
  * U+FFFD, so the output is always valid UTF-8. NULL appends null. */

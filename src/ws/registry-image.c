@@ -295,7 +295,8 @@ RegistryConfig *
 registry_config_parse (const gchar *data, gsize len, GError **error)
 {
   g_autoptr(GError) local = NULL;
-  g_autoptr(JsonObject) root = rc_json_parse_object (data, len, &local);
+  gboolean repaired = FALSE;
+  g_autoptr(JsonObject) root = registry_json_parse_lenient (data, len, &repaired, &local);
   if (!root)
     {
       g_set_error (error, REGISTRY_IMAGE_ERROR, REGISTRY_IMAGE_ERROR_NOT_JSON,
@@ -318,6 +319,8 @@ registry_config_parse (const gchar *data, gsize len, GError **error)
         add_problem (&c->problem, "the config's \"created\" is not an RFC 3339 time");
       c->created = g_strdup (created);
     }
+  if (repaired)
+    add_problem (&c->problem, "the config is not valid UTF-8");
   c->os = short_field (root, "os");
   c->architecture = short_field (root, "architecture");
   c->variant = short_field (root, "variant");

@@ -476,7 +476,7 @@ on_list_page (RegistryClient *client, const RegistryResponse *response, const GE
   gsize len = 0;
   const gchar *body = g_bytes_get_data (response->body, &len);
   g_autoptr(GError) local = NULL;
-  g_autoptr(JsonObject) page = rc_json_parse_object (body, len, &local);
+  g_autoptr(JsonObject) page = registry_json_parse_lenient (body, len, NULL, &local);
   JsonArray *tags = NULL;
   if (!page || !rc_json_get_array (page, "tags", NULL, &tags))
     {
