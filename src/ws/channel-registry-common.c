@@ -30,6 +30,8 @@ channel_registry_register (const RegistryChannelConfig *config)
   settings.concurrency = MAX (settings.concurrency, 1);
   registry_cache_set_budget (settings.cache_size);
   channel_registry_tags_register ();
+  channel_registry_catalog_register ();
+  channel_registry_search_register ();
 }
 
 static gboolean
