@@ -32,6 +32,7 @@ channel_registry_register (const RegistryChannelConfig *config)
   channel_registry_tags_register ();
   channel_registry_catalog_register ();
   channel_registry_search_register ();
+  channel_registry_summary_register ();
 }
 
 static gboolean
