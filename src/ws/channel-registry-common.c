@@ -5,6 +5,7 @@
 #include "ws/channel-registry.h"
 #include "ws/registry-cache.h"
 #include "ws/registry-client.h"
+#include "ws/registry-credential.h"
 #include "ws/registry-walk.h"
 #include "ws/upstream.h"
 
@@ -61,7 +62,7 @@ channel_registry_open_client (RcChannel *channel)
       channel_fail (channel, "not-found", "no registry is configured");
       return NULL;
     }
-  g_autofree gchar *key = registry_client_user_key (session);
+  g_autofree gchar *key = registry_credential_user_key (session);
   if (!walks)
     walks = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   guint n = GPOINTER_TO_UINT (g_hash_table_lookup (walks, key));

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "ws/registry-client.h"
+#include "ws/registry-credential.h"
 #include "ws/upstream.h"
 #include "common/rcjson.h"
 #include "common/rcutil.h"
@@ -56,37 +57,6 @@ typedef struct {
 static void call_start (Call *call);
 static void client_dispatch (RegistryClient *client);
 
-/* ------------------------------------------------------------ credentials */
-
-gchar *
-registry_client_credential_for_session (RcSession *session)
-{
-  const gchar *cred = session_get_credential (session);
-  if (g_str_has_prefix (cred, "Basic "))
-    return g_strdup (cred);
-  if (g_str_has_prefix (cred, "Bearer "))
-    {
-      /* an OpenShift token: the integrated registry takes it as a password */
-      g_autoptr(RcSecret) pair = g_strconcat (session_get_user (session), ":", cred + 7, NULL);
-      g_autoptr(RcSecret) b64 = g_base64_encode ((const guchar *) pair, strlen (pair));
-      return g_strconcat ("Basic ", b64, NULL);
-    }
-  return NULL;
-}
-
-gchar *
-registry_client_user_key (RcSession *session)
-{
-  g_autoptr(GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
-  const gchar *parts[] = {
-    "registry-console user key\n", session_get_backend (session), "\n",
-    session_get_user (session), "\n", session_get_credential (session),
-  };
-  for (guint i = 0; i < G_N_ELEMENTS (parts); i++)
-    g_checksum_update (sum, (const guchar *) parts[i], strlen (parts[i]));
-  return g_strdup (g_checksum_get_string (sum));
-}
-
 /* ----------------------------------------------------------------- client */
 
 RegistryClient *
@@ -105,8 +75,8 @@ registry_client_new (const gchar *basic, const gchar *user_key, guint max_in_fli
 RegistryClient *
 registry_client_new_for_session (RcSession *session, guint max_in_flight)
 {
-  g_autoptr(RcSecret) basic = registry_client_credential_for_session (session);
-  g_autofree gchar *key = registry_client_user_key (session);
+  g_autoptr(RcSecret) basic = registry_credential_for_session (session);
+  g_autofree gchar *key = registry_credential_user_key (session);
   return registry_client_new (basic, key, max_in_flight);
 }
 

@@ -56,18 +56,11 @@ typedef struct {
 /* A client with the session's credential (transfer full); MAX_IN_FLIGHT ≥ 1. */
 RegistryClient *registry_client_new_for_session (RcSession *session, guint max_in_flight);
 /* BASIC: "Basic …" or NULL (no credential); USER_KEY names the user in
- * per-user cache entries (see registry_client_user_key). */
+ * per-user cache entries (registry-credential.h). */
 RegistryClient *registry_client_new (const gchar *basic, const gchar *user_key, guint max_in_flight);
 RegistryClient *registry_client_ref (RegistryClient *client);
 void registry_client_unref (RegistryClient *client);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (RegistryClient, registry_client_unref)
-
-/* The Basic credential for the registry from a session's credential
- * (transfer full, a secret), or NULL when it has none. */
-gchar *registry_client_credential_for_session (RcSession *session);
-/* sha256 hex of backend, user and credential (transfer full): the same
- * user with the same credential gets the same key; it reveals nothing. */
-gchar *registry_client_user_key (RcSession *session);
 
 /* The registry's base URL (the cache's scope), or NULL when none is set. */
 const gchar *registry_client_get_registry (RegistryClient *client);
