@@ -599,6 +599,82 @@ class RegistryCatalogSearch(Base):
         self.assertNotEqual(w.rows[0]["fingerprint"], before)
 
 
+class OpenShiftImages(unittest.TestCase):
+    """openshift-images against the test master (its image streams and Image
+    objects read from the real registry): rows from the Image objects, each
+    fetched once and shared, never to a user who cannot read the stream."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="rc-openshift-images-")
+        cls.regdir = os.path.join(cls.tmp, "registry")
+        it.run([os.path.join(F, "registry-up"), "--quiet", "--htpasswd", cls.regdir])
+        cls.mdir = os.path.join(cls.tmp, "master")
+        it.run([sys.executable, os.path.join(F, "test-master.py"), "--quiet", "--poll", "0.2",
+                "--registry-env", os.path.join(cls.regdir, "env"), cls.mdir])
+        cls.m = fl.read_env(os.path.join(cls.mdir, "env"))
+        with open(cls.m["MASTER_CA"]) as f:
+            ca = f.read()
+        cls.console = it.Console(cls.tmp, {"OPENSHIFT_OAUTH_PROVIDER_URL": cls.m["MASTER_URL"],
+                                           "KUBERNETES_CA_DATA": ca},
+                                 args=["--master", cls.m["MASTER_URL"]])
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.console.stop()
+        it.run([sys.executable, os.path.join(F, "test-master.py"), "--down", cls.mdir])
+        it.run([os.path.join(F, "registry-down"), cls.regdir])
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def socket_of(self, user):
+        c = self.console.client()
+        st, body = c.login_openshift(master_ca=self.m["MASTER_CA"], basic=(
+            user, self.m["MASTER_PASSWORD_" + user.upper()]))
+        self.assertEqual(st, 200, body)
+        return c.socket()
+
+    def master_json(self, path, token):
+        api = cc.Console(self.m["MASTER_URL"], cafile=self.m["MASTER_CA"])
+        st, _, body = api.request("GET", path, headers={"Authorization": "Bearer " + token})
+        self.assertEqual(st, 200, path)
+        return json.loads(body)
+
+    def test_rows_from_image_objects_shared_but_checked(self):
+        alice = self.socket_of("alice")
+        w = Walk(alice, "openshift-images", namespace="demo", name="hello")
+        self.assertIsNone(w.problem, w.close)
+        self.assertEqual(sorted(w.names()), ["1.0", "1.1", "latest"])
+        tags = w.tags()
+        for tag, row in tags.items():
+            img = self.master_json("/apis/image.openshift.io/v1/images/" + row["digest"],
+                                   self.m["MASTER_TOKEN_ALICE"])
+            self.assertEqual(row["size"], img["dockerImageMetadata"]["Size"])
+            self.assertEqual(row["created"], img["dockerImageMetadata"]["Created"])
+            self.assertEqual(row["layers"], len(img["dockerImageLayers"]))
+        # 1.1 and latest are one image: fetched once, then every view from the cache
+        self.assertEqual(w.progress[-1]["requests"], 1 + len({r["digest"] for r in tags.values()}))
+        w = Walk(alice, "openshift-images", namespace="demo", name="hello")
+        self.assertEqual(w.progress[-1]["requests"], 1)
+        self.assertEqual(w.tags(), tags)
+        # bob may not read demo: nothing, though the cache knows these images
+        bob = self.socket_of("bob")
+        w = Walk(bob, "openshift-images", namespace="demo", name="hello")
+        self.assertEqual((w.problem, w.rows), ("access-denied", []))
+        w = Walk(bob, "openshift-images", namespace="project-b", name="app")
+        self.assertIsNone(w.problem, w.close)
+        self.assertEqual(sorted(w.tags()), ["stable", "v1", "v2"])
+        self.assertTrue(all("size" in r for r in w.tags().values()))
+
+    def test_index_has_platforms(self):
+        alice = self.socket_of("alice")
+        w = Walk(alice, "openshift-images", namespace="demo", name="tools")
+        row = w.tags()["latest"]
+        self.assertEqual({(p["os"], p["architecture"]) for p in row["platforms"]},
+                         {("linux", "amd64"), ("linux", "arm64")})
+        w = Walk(alice, "openshift-images", namespace="demo", name="../x")
+        self.assertEqual(w.problem, "protocol-error")
+
+
 class RegistryMemory(unittest.TestCase):
     """The server's RSS after ten walks of a repository stays within a few
     MiB of its RSS after one (the issue: 76 → 91 → 97 → 99 MiB with the

@@ -180,7 +180,7 @@ cat_open (RcChannel *channel, JsonObject *options)
                     "256 bytes) and \"fresh\" (a boolean)");
       return FALSE;
     }
-  RegistryClient *client = channel_registry_open_client (channel);
+  RegistryClient *client = channel_registry_open_client (channel, FALSE);
   if (!client)
     return FALSE;
   Cat *c = g_new0 (Cat, 1);

@@ -34,6 +34,7 @@ channel_registry_register (const RegistryChannelConfig *config)
   channel_registry_catalog_register ();
   channel_registry_search_register ();
   channel_registry_summary_register ();
+  channel_openshift_images_register ();
 }
 
 static gboolean
@@ -49,7 +50,7 @@ budget_release (gpointer data, gsize len)
 }
 
 RegistryClient *
-channel_registry_open_client (RcChannel *channel)
+channel_registry_open_client (RcChannel *channel, gboolean master)
 {
   RcSession *session = channel_get_session (channel);
   if (!session)
@@ -57,9 +58,14 @@ channel_registry_open_client (RcChannel *channel)
       channel_fail (channel, "authentication-failed", "not logged in");
       return NULL;
     }
-  if (!upstream_get_base_url (UPSTREAM_REGISTRY))
+  if (!upstream_get_base_url (master ? UPSTREAM_MASTER : UPSTREAM_REGISTRY))
     {
-      channel_fail (channel, "not-found", "no registry is configured");
+      channel_fail (channel, "not-found", "no %s is configured", master ? "master" : "registry");
+      return NULL;
+    }
+  if (master && !g_str_equal (session_get_backend (session), "master"))
+    {
+      channel_fail (channel, "access-denied", "this session has no master credential");
       return NULL;
     }
   g_autofree gchar *key = registry_credential_user_key (session);
@@ -73,7 +79,8 @@ channel_registry_open_client (RcChannel *channel)
     }
   g_hash_table_insert (walks, g_strdup (key), GUINT_TO_POINTER (n + 1));
   walks_open++;
-  RegistryClient *client = registry_client_new_for_session (session, settings.concurrency);
+  RegistryClient *client = master ? registry_client_new_for_master (session, settings.concurrency)
+                                  : registry_client_new_for_session (session, settings.concurrency);
   RegistryBudget budget = { budget_reserve, budget_release, channel };
   registry_client_set_budget (client, &budget);
   registry_client_set_timeout (client, settings.timeout);

@@ -416,7 +416,7 @@ search_open (RcChannel *channel, JsonObject *options)
   s->walks = g_ptr_array_new_with_free_func ((GDestroyNotify) registry_walk_unref);
   s->queued = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_queue_init (&s->candidates);
-  if (!search_parse (channel, options, s) || !(s->client = channel_registry_open_client (channel)))
+  if (!search_parse (channel, options, s) || !(s->client = channel_registry_open_client (channel, FALSE)))
     {
       search_unref (s);
       return FALSE;

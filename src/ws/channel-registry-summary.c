@@ -314,7 +314,7 @@ summary_open (RcChannel *channel, JsonObject *options)
   g_auto(GStrv) repositories = summary_parse (channel, options, &fresh);
   if (!repositories)
     return FALSE;
-  RegistryClient *client = channel_registry_open_client (channel);
+  RegistryClient *client = channel_registry_open_client (channel, FALSE);
   if (!client)
     return FALSE;
   Summary *s = g_new0 (Summary, 1);

@@ -179,7 +179,7 @@ tags_open (RcChannel *channel, JsonObject *options)
       channel_fail (channel, "not-found", "not a valid repository name");
       return FALSE;
     }
-  RegistryClient *client = channel_registry_open_client (channel);
+  RegistryClient *client = channel_registry_open_client (channel, FALSE);
   if (!client)
     return FALSE;
 

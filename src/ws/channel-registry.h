@@ -1,5 +1,6 @@
 /* channel-registry.h: the registry channels ("registry-tags",
- * "registry-catalog", "registry-search", "registry-summary"): the fan-out
+ * "registry-catalog", "registry-search", "registry-summary", and in
+ * OpenShift mode "openshift-images"): the fan-out
  * to the registry done here, next to it, with bounded concurrency and a
  * shared cache of immutable content, streamed to the browser as batched
  * rows (doc/architecture.md, "Registry channels"). Log domain:
@@ -40,12 +41,13 @@ void channel_registry_register (const RegistryChannelConfig *config);
 
 const RegistryChannelConfig *channel_registry_config (void);
 
-/* Checks for an open message: logged in, a registry configured, the user
- * under REGISTRY_WALKS_PER_USER. On success a client with the session's
+/* Checks for an open message: logged in, a registry configured (MASTER:
+ * an OpenShift session and a master), the user under
+ * REGISTRY_WALKS_PER_USER. On success a client with the session's
  * credential (transfer full) whose answers are charged to CHANNEL's
  * budget, counted as one of the user's walks until
  * channel_registry_release(). On failure the channel has failed: NULL. */
-RegistryClient *channel_registry_open_client (RcChannel *channel);
+RegistryClient *channel_registry_open_client (RcChannel *channel, gboolean master);
 /* The walk of CLIENT is over: cancel its requests, count it off. */
 void channel_registry_release (RegistryClient *client);
 
@@ -60,5 +62,6 @@ void channel_registry_tags_register (void);
 void channel_registry_catalog_register (void);
 void channel_registry_search_register (void);
 void channel_registry_summary_register (void);
+void channel_openshift_images_register (void);
 
 G_END_DECLS

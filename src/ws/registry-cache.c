@@ -47,7 +47,7 @@ ensure_table (void)
 static gchar *
 make_key (RegistryCacheKind kind, const gchar *scope, const gchar *key)
 {
-  return g_strdup_printf ("%c%s\n%s", "MCTSW"[kind], scope ? scope : "", key);
+  return g_strdup_printf ("%c%s\n%s", "MCTSWI"[kind], scope ? scope : "", key);
 }
 
 static void

@@ -19,6 +19,9 @@
  *   user's own requests).
  * - WALKED: repository → that its manifests were fetched lately (a hint:
  *   a walk then asks for tags with HEAD, expecting the rest in the cache).
+ * - IMAGE: OpenShift Image objects by name (= digest), scope the master
+ *   (openshift-image.h), served like MANIFEST: only for digests that an
+ *   image stream this user just read names.
  *
  * Every entry is charged what it costs: the value's own `charge`, the key,
  * the entry and its share of the table. An entry larger than the whole
@@ -36,6 +39,7 @@ typedef enum {
   REGISTRY_CACHE_TAGS,
   REGISTRY_CACHE_SEEN,
   REGISTRY_CACHE_WALKED,
+  REGISTRY_CACHE_IMAGE,
 } RegistryCacheKind;
 
 #define REGISTRY_CACHE_SIZE_DEFAULT (32 << 20)

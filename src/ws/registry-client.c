@@ -20,7 +20,9 @@ G_DEFINE_QUARK (registry-client-error-quark, registry_client_error)
 
 struct _RegistryClient {
   gint refs;
-  gchar *basic;             /* a secret */
+  UpstreamBackend backend;
+  gchar *basic;             /* registry: a secret */
+  gchar *authorization;     /* master: the session's "Bearer …", a secret */
   gchar *user_key;
   guint max_in_flight;
   guint timeout;
@@ -64,11 +66,22 @@ registry_client_new (const gchar *basic, const gchar *user_key, guint max_in_fli
 {
   RegistryClient *client = g_new0 (RegistryClient, 1);
   client->refs = 1;
+  client->backend = UPSTREAM_REGISTRY;
   client->basic = g_strdup (basic);
   client->user_key = g_strdup (user_key ? user_key : "");
   client->max_in_flight = MAX (max_in_flight, 1);
   client->timeout = 120;
   g_queue_init (&client->queue);
+  return client;
+}
+
+RegistryClient *
+registry_client_new_for_master (RcSession *session, guint max_in_flight)
+{
+  g_autofree gchar *key = registry_credential_user_key (session);
+  RegistryClient *client = registry_client_new (NULL, key, max_in_flight);
+  client->backend = UPSTREAM_MASTER;
+  client->authorization = g_strdup (session_get_credential (session));
   return client;
 }
 
@@ -94,6 +107,7 @@ registry_client_unref (RegistryClient *client)
     return;
   registry_client_cancel (client);
   rc_secret_free (client->basic);
+  rc_secret_free (client->authorization);
   g_free (client->user_key);
   g_free (client);
 }
@@ -101,7 +115,7 @@ registry_client_unref (RegistryClient *client)
 const gchar *
 registry_client_get_registry (RegistryClient *client)
 {
-  return upstream_get_base_url (UPSTREAM_REGISTRY);
+  return upstream_get_base_url (client->backend);
 }
 
 const gchar *
@@ -308,7 +322,8 @@ call_continues (Call *call, const GError *error)
   if (error || call->status < 300 || call->status >= 400 || call->status == 304)
     return FALSE;
   gboolean foreign = FALSE;
-  g_autofree gchar *next = call->redirects < MAX_REDIRECTS ? call_redirect_target (call, &foreign) : NULL;
+  g_autofree gchar *next = call->redirects < MAX_REDIRECTS && call->client->backend == UPSTREAM_REGISTRY
+                           ? call_redirect_target (call, &foreign) : NULL;
   if (!next)
     return FALSE;
   g_free (call->url);
@@ -360,12 +375,14 @@ call_start (Call *call)
 {
   static const UpstreamCallbacks callbacks = { on_response, on_data, on_done };
   RegistryClient *client = call->client;
-  UpstreamRequest *req = call->url ? upstream_request_new_url (UPSTREAM_REGISTRY, call->method, call->url)
-                                   : upstream_request_new (UPSTREAM_REGISTRY, call->method, call->path);
+  UpstreamRequest *req = call->url ? upstream_request_new_url (client->backend, call->method, call->url)
+                                   : upstream_request_new (client->backend, call->method, call->path);
   if (call->accept)
     upstream_request_add_header (req, "Accept", call->accept);
   if (client->basic && !call->foreign)
     upstream_request_set_registry_auth (req, client->basic);
+  if (client->authorization)
+    upstream_request_set_authorization (req, client->authorization);
   upstream_request_set_timeout (req, client->timeout);
   call->req = req;
   client->sent++;
@@ -380,10 +397,11 @@ client_dispatch (RegistryClient *client)
       Call *call = g_queue_pop_head (&client->queue);
       client->running = g_list_prepend (client->running, call);
       client->in_flight++;
-      if (!upstream_get_base_url (UPSTREAM_REGISTRY))
+      if (!upstream_get_base_url (client->backend))
         {
           g_autoptr(GError) e = g_error_new (REGISTRY_CLIENT_ERROR, REGISTRY_CLIENT_ERROR_NO_REGISTRY,
-                                             "no registry is configured");
+                                             "no %s is configured",
+                                             client->backend == UPSTREAM_MASTER ? "master" : "registry");
           call_finish (call, e);
           return;   /* call_finish dispatched again */
         }

@@ -14,8 +14,9 @@
  * cancel() drops everything: no callback runs after it.
  *
  * The credential is the session's (a registry "Basic …", or the OpenShift
- * token as the integrated registry's password); it is held as a secret,
- * wiped when the client goes, and never logged. Log domain: cockpit-wrapper. */
+ * token as the integrated registry's password; or for the master's API the
+ * token itself); it is held as a secret, wiped when the client goes, and
+ * never logged. Log domain: cockpit-wrapper. */
 #pragma once
 
 #include <glib.h>
@@ -55,6 +56,9 @@ typedef struct {
 
 /* A client with the session's credential (transfer full); MAX_IN_FLIGHT ≥ 1. */
 RegistryClient *registry_client_new_for_session (RcSession *session, guint max_in_flight);
+/* The same for the OpenShift master's API (the session's OAuth token);
+ * no redirects are followed. */
+RegistryClient *registry_client_new_for_master (RcSession *session, guint max_in_flight);
 /* BASIC: "Basic …" or NULL (no credential); USER_KEY names the user in
  * per-user cache entries (registry-credential.h). */
 RegistryClient *registry_client_new (const gchar *basic, const gchar *user_key, guint max_in_flight);
@@ -62,7 +66,7 @@ RegistryClient *registry_client_ref (RegistryClient *client);
 void registry_client_unref (RegistryClient *client);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (RegistryClient, registry_client_unref)
 
-/* The registry's base URL (the cache's scope), or NULL when none is set. */
+/* The base URL of the client's backend (the cache's scope), or NULL. */
 const gchar *registry_client_get_registry (RegistryClient *client);
 const gchar *registry_client_get_user_key (RegistryClient *client);
 void registry_client_set_budget (RegistryClient *client, const RegistryBudget *budget);

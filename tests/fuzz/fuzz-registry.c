@@ -1,13 +1,15 @@
 /* fuzz-registry.c: what a registry sends to the registry channels, parsed
  * by src/ws/registry-image.c, registry-api.c and turned into rows by
- * registry-row.c. The first byte picks the input: 0 a manifest (its row),
- * 1 a config (a row with it), 2 a Link header, 3 a tags/list page (its
- * names row). Every row must be one line of valid UTF-8 that parses back
+ * registry-row.c, and an OpenShift Image object by openshift-image.c. The
+ * first byte picks the input: 0 a manifest (its row), 1 a config (a row
+ * with it), 2 a Link header, 3 a tags/list page (its names row), 4 an
+ * Image object (its row). Every row must be one line of valid UTF-8 that parses back
  * as a JSON object; a next page must be a /v2/ path on the same registry. */
 #include "fuzz-common.h"
 #include "ws/registry-api.h"
 #include "ws/registry-image.h"
 #include "ws/registry-row.h"
+#include "ws/openshift-image.h"
 #include "common/rcjson.h"
 #include <string.h>
 
@@ -100,6 +102,18 @@ fuzz_tags_page (const gchar *data, gsize len)
   check_row (row);
 }
 
+static void
+fuzz_openshift_image (const gchar *data, gsize len)
+{
+  g_autoptr(OpenshiftImage) img = openshift_image_parse (data, len, NULL);
+  if (!img)
+    return;
+  g_assert (registry_digest_valid (img->name) && img->charge > sizeof *img);
+  g_autoptr(GString) row = g_string_new (NULL);
+  openshift_image_append_row (row, "t", img->name, img, NULL, 0);
+  check_row (row);
+}
+
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
@@ -108,7 +122,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     return 0;
   const gchar *rest = (const gchar *) data + 1;
   gsize len = size - 1;
-  switch (data[0] % 4)
+  switch (data[0] % 5)
     {
     case 0:
       fuzz_manifest (rest, len);
@@ -119,8 +133,11 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     case 2:
       fuzz_link (rest, len);
       break;
-    default:
+    case 3:
       fuzz_tags_page (rest, len);
+      break;
+    default:
+      fuzz_openshift_image (rest, len);
       break;
     }
   return 0;
