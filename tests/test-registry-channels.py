@@ -449,6 +449,12 @@ class RegistryChannels(Base):
         w = Walk(self.admin, "registry-tags", repository=7)
         self.assertEqual(w.problem, "protocol-error")
 
+    def test_priority_tags_come_first(self):
+        w = self.walk(self.admin, "paged/many", fresh=True, priority=["t-0039", "t-0038"])
+        first = [r["tag"] for r in w.rows if r["type"] == "tag"][:2 * CONCURRENCY]
+        self.assertIn("t-0039", first)
+        self.assertIn("t-0038", first)
+
     def test_requests_at_once_are_capped(self):
         w = self.walk(self.admin, "paged/many", fresh=True, blobs=True)
         self.assertEqual(len(w.tags()), 40)

@@ -7,6 +7,7 @@
 #include "ws/registry-client.h"
 #include "ws/registry-walk.h"
 #include "common/rcjson.h"
+#include "common/rcutil.h"
 
 #include <malloc.h>
 #include <string.h>
@@ -148,8 +149,9 @@ catalog_finish (Catalog *c, const gchar *error)
   list->complete = !error && !list->truncated;
   list->error = g_strdup (error);
   list->finished_at = g_get_real_time ();
+  g_autofree gchar *shown = rc_log_escape (error, 512);
   g_debug ("catalog of %s: %u names in %u pages%s%s", c->registry, list->names->len, list->pages,
-           error ? ": " : list->truncated ? ", cut (RegistryCatalogSize)" : "", error ? error : "");
+           error ? ": " : list->truncated ? ", cut (RegistryCatalogSize)" : "", error ? shown : "");
   if (!error)
     {
       registry_name_list_unref (c->kept);

@@ -44,8 +44,11 @@ struct _RegistryWalk {
   guint pages;
   gint64 started_at;
 
-  GQueue pending;           /* tag names (owned) waiting */
+  GQueue pending;           /* tag names (owned) waiting; the first n_front asked first */
   GHashTable *pending_links;  /* tag → its GList in pending */
+  GHashTable *front;        /* tags among the first n_front (keys not owned) */
+  guint n_front;
+  GHashTable *priority;     /* tags asked first, also when listed later (owned) */
   GHashTable *seen;         /* every tag queued so far (owned keys) */
   guint active;
   guint n_listed;
@@ -136,6 +139,8 @@ registry_walk_new (RegistryClient *client, const gchar *repository, RegistryWalk
   w->resolver = registry_resolver_new (client, repository, (flags & REGISTRY_WALK_NO_CONFIG) != 0);
   g_queue_init (&w->pending);
   w->pending_links = g_hash_table_new (g_str_hash, g_str_equal);
+  w->front = g_hash_table_new (g_str_hash, g_str_equal);
+  w->priority = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   w->seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   w->learnt = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   return w;
@@ -155,6 +160,8 @@ registry_walk_unref (RegistryWalk *w)
     return;
   g_queue_clear_full (&w->pending, g_free);
   g_hash_table_unref (w->pending_links);
+  g_hash_table_unref (w->front);
+  g_hash_table_unref (w->priority);
   g_hash_table_unref (w->seen);
   g_hash_table_unref (w->learnt);
   memo_unref (w->memo);
@@ -248,16 +255,29 @@ registry_walk_resume (RegistryWalk *w)
   walk_pump (w);
 }
 
+/* Move LINK (in pending) to the end of the front part. */
+static void
+walk_move_to_front (RegistryWalk *w, GList *link)
+{
+  const gchar *tag = link->data;
+  if (g_hash_table_contains (w->front, tag))
+    return;
+  g_queue_unlink (&w->pending, link);
+  g_queue_push_nth_link (&w->pending, w->n_front, link);
+  g_hash_table_add (w->front, link->data);
+  w->n_front++;
+}
+
 void
 registry_walk_prioritize (RegistryWalk *w, const gchar *const *tags)
 {
   for (guint i = 0; tags && tags[i]; i++)
     {
+      if (g_hash_table_size (w->priority) < 100000)
+        g_hash_table_add (w->priority, g_strdup (tags[i]));
       GList *link = g_hash_table_lookup (w->pending_links, tags[i]);
-      if (!link)
-        continue;
-      g_queue_unlink (&w->pending, link);
-      g_queue_push_head_link (&w->pending, link);
+      if (link)
+        walk_move_to_front (w, link);
     }
 }
 
@@ -301,6 +321,8 @@ walk_pump (RegistryWalk *w)
       g_autofree gchar *tag = link->data;
       g_list_free_1 (link);
       g_hash_table_remove (w->pending_links, tag);
+      if (g_hash_table_remove (w->front, tag))
+        w->n_front--;
       if (w->cb.want && !w->cb.want (w, tag, w->user_data))
         continue;
       walk_start_tag (w, tag);
@@ -316,7 +338,10 @@ walk_enqueue (RegistryWalk *w, const gchar *tag)
 {
   g_hash_table_add (w->seen, g_strdup (tag));
   g_queue_push_tail (&w->pending, g_strdup (tag));
-  g_hash_table_insert (w->pending_links, w->pending.tail->data, w->pending.tail);
+  GList *link = w->pending.tail;
+  g_hash_table_insert (w->pending_links, link->data, link);
+  if (g_hash_table_contains (w->priority, tag))
+    walk_move_to_front (w, link);
   w->n_listed++;
 }
 
