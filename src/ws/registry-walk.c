@@ -353,8 +353,8 @@ static void walk_list (RegistryWalk *w, const gchar *path);
 static void
 walk_refuse_name (RegistryWalk *w, const gchar *name)
 {
-  g_autofree gchar *shown = strlen (name) > SHOWN_NAME_MAX
-    ? g_strconcat (g_utf8_make_valid (name, SHOWN_NAME_MAX), "…", NULL) : g_strdup (name);
+  g_autofree gchar *cut = strlen (name) > SHOWN_NAME_MAX ? g_utf8_make_valid (name, SHOWN_NAME_MAX) : NULL;
+  g_autofree gchar *shown = cut ? g_strconcat (cut, "…", NULL) : g_strdup (name);
   g_autoptr(RegistryTagResult) r = registry_tag_result_new (shown);
   r->error = g_strdup (strlen (name) > REGISTRY_TAG_MAX ? "the tag name is longer than 128 characters"
                                                         : "not a valid tag name");
