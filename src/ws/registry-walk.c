@@ -17,11 +17,15 @@ G_DEFINE_QUARK (registry-walk-error-quark, registry_walk_error)
 #define MAX_PAGES 100000
 #define SHOWN_NAME_MAX 256
 
-/* One user's tag → digest for one repository, born when the oldest of its
- * digests was learnt from the registry. */
+/* What one user learnt from the registry: a tag's digest, and when. */
+typedef struct {
+  gint64 learnt;            /* monotonic µs */
+  gchar digest[];
+} MemoEntry;
+
+/* One user's tag → MemoEntry for one repository. */
 typedef struct {
   gint refs;
-  gint64 born;              /* monotonic µs */
   GHashTable *digests;
   gsize charge;
 } TagMemo;
@@ -42,7 +46,6 @@ struct _RegistryWalk {
   gboolean started, cancelled, paused, pumping, finished;
   gboolean listed;          /* tags/list read to its end (or given up) */
   guint pages;
-  gint64 started_at;
 
   GQueue pending;           /* tag names (owned) waiting; the first n_front asked first */
   GHashTable *pending_links;  /* tag → its GList in pending */
@@ -55,8 +58,7 @@ struct _RegistryWalk {
   guint n_finished;
 
   TagMemo *memo;            /* what this user's memo said at the start */
-  gboolean memo_used;
-  GHashTable *learnt;       /* tag → digest resolved in this walk */
+  GHashTable *learnt;       /* tag → MemoEntry resolved in this walk */
 };
 
 static void walk_pump (RegistryWalk *w);
@@ -85,22 +87,37 @@ memo_key (RegistryWalk *w)
   return g_strconcat (registry_client_get_user_key (w->client), "\n", w->repository, NULL);
 }
 
+static MemoEntry *
+memo_entry_new (const gchar *digest, gint64 learnt)
+{
+  gsize n = strlen (digest) + 1;
+  MemoEntry *e = g_malloc (sizeof (MemoEntry) + n);
+  e->learnt = learnt;
+  memcpy (e->digest, digest, n);
+  return e;
+}
+
 static void
 walk_load_memo (RegistryWalk *w)
 {
   if (!w->memo_time || (w->flags & REGISTRY_WALK_FRESH))
     return;
   g_autofree gchar *key = memo_key (w);
-  TagMemo *m = registry_cache_lookup (REGISTRY_CACHE_TAGS, w->scope, key);
-  if (m && g_get_monotonic_time () - m->born < (gint64) w->memo_time * G_USEC_PER_SEC)
-    w->memo = m;
-  else
-    memo_unref (m);
+  w->memo = registry_cache_lookup (REGISTRY_CACHE_TAGS, w->scope, key);
 }
 
-/* Keep what this walk learnt (a whole walk only: a subset would make the
- * memo look complete). Its birth is the oldest digest in it: a memo never
- * outlives the time it was given. */
+/* This user's digest for TAG when learnt less than memo_time ago, or NULL. */
+static const MemoEntry *
+walk_memo_entry (RegistryWalk *w, const gchar *tag)
+{
+  const MemoEntry *e = w->memo ? g_hash_table_lookup (w->memo->digests, tag) : NULL;
+  if (!e || g_get_monotonic_time () - e->learnt >= (gint64) w->memo_time * G_USEC_PER_SEC)
+    return NULL;
+  return e;
+}
+
+/* Keep what this walk learnt, each digest with the time it was learnt (a
+ * whole walk only: a subset would make the memo look complete). */
 static void
 walk_save_memo (RegistryWalk *w)
 {
@@ -108,7 +125,6 @@ walk_save_memo (RegistryWalk *w)
     return;
   TagMemo *m = g_new0 (TagMemo, 1);
   m->refs = 1;
-  m->born = w->memo_used && w->memo ? w->memo->born : w->started_at;
   m->digests = g_steal_pointer (&w->learnt);
   w->learnt = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   m->charge = 64 + 48 * g_hash_table_size (m->digests);
@@ -116,7 +132,7 @@ walk_save_memo (RegistryWalk *w)
   gpointer k, v;
   g_hash_table_iter_init (&it, m->digests);
   while (g_hash_table_iter_next (&it, &k, &v))
-    m->charge += 48 + registry_charge_string (k) + registry_charge_string (v);
+    m->charge += 48 + registry_charge_string (k) + registry_charge_string (((MemoEntry *) v)->digest) + 8;
   g_autofree gchar *key = memo_key (w);
   registry_cache_insert (REGISTRY_CACHE_TAGS, w->scope, key, m, m->charge,
                          (RegistryCacheRefFunc) memo_ref, (GDestroyNotify) memo_unref);
@@ -290,7 +306,12 @@ on_resolved (RegistryTagResult *result, gpointer data)
   w->active--;
   w->n_finished++;
   if (result->digest && !result->error)
-    g_hash_table_replace (w->learnt, g_strdup (result->tag), g_strdup (result->digest));
+    {
+      /* a digest the memo gave keeps the time it was learnt */
+      const MemoEntry *old = walk_memo_entry (w, result->tag);
+      gint64 learnt = old && g_str_equal (old->digest, result->digest) ? old->learnt : g_get_monotonic_time ();
+      g_hash_table_replace (w->learnt, g_strdup (result->tag), memo_entry_new (result->digest, learnt));
+    }
   if (!w->cancelled && w->cb.tag)
     w->cb.tag (w, result, w->user_data);
   registry_tag_result_free (result);
@@ -300,9 +321,8 @@ on_resolved (RegistryTagResult *result, gpointer data)
 static void
 walk_start_tag (RegistryWalk *w, const gchar *tag)
 {
-  const gchar *digest = w->memo ? g_hash_table_lookup (w->memo->digests, tag) : NULL;
-  if (digest)
-    w->memo_used = TRUE;
+  const MemoEntry *memo = walk_memo_entry (w, tag);
+  const gchar *digest = memo ? memo->digest : NULL;
   w->active++;
   registry_resolver_resolve (w->resolver, tag, digest, on_resolved, registry_walk_ref (w),
                              (GDestroyNotify) registry_walk_unref);
@@ -537,7 +557,6 @@ registry_walk_start (RegistryWalk *w, const RegistryWalkCallbacks *callbacks, gp
 {
   g_return_if_fail (!w->started);
   w->started = TRUE;
-  w->started_at = g_get_monotonic_time ();
   w->cb = *callbacks;
   w->user_data = user_data;
   g_autofree gchar *path = registry_path_tags (w->repository, w->subset ? 1 : REGISTRY_PAGE_SIZE);
