@@ -130,7 +130,8 @@ on_image (RegistryClient *client, const RegistryResponse *response, const GError
   ImageCall *ic = data;
   Images *im = images_ref (ic->images);
   g_autoptr(GPtrArray) tags = NULL;
-  g_hash_table_steal_extended (im->waiting, ic->digest, NULL, (gpointer *) &tags);
+  g_autofree gchar *key = NULL;
+  g_hash_table_steal_extended (im->waiting, ic->digest, (gpointer *) &key, (gpointer *) &tags);
   g_autofree gchar *text = NULL;
   g_autoptr(OpenshiftImage) image = NULL;
   guint status = 0;
