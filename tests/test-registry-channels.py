@@ -390,6 +390,7 @@ class RegistryChannels(Base):
             "type": OCI_MANIFEST, "body": b'{"schemaVersion":2,"annotations":{"a":"caf\xe9"}}'}
         w = self.walk(self.admin, repo, fresh=True)
         self.assertIsNone(w.problem, w.close)
+        self.assertEqual(w.order[0], "names")       # the good names first, then the rows
         tags = w.tags()
         self.assertEqual(tags["good"]["created"], good["created"])
         self.assertNotIn("created", tags["nocreated"])
@@ -637,7 +638,9 @@ class OpenShiftImages(unittest.TestCase):
         st, body = c.login_openshift(master_ca=self.m["MASTER_CA"], basic=(
             user, self.m["MASTER_PASSWORD_" + user.upper()]))
         self.assertEqual(st, 200, body)
-        return c.socket()
+        ws = c.socket()
+        self.addCleanup(ws.close)
+        return ws
 
     def master_json(self, path, token):
         api = cc.Console(self.m["MASTER_URL"], cafile=self.m["MASTER_CA"])

@@ -388,6 +388,7 @@ static void
 walk_take_names (RegistryWalk *w, JsonArray *tags)
 {
   g_autoptr(GPtrArray) names = g_ptr_array_new ();
+  g_autoptr(GPtrArray) refused = g_ptr_array_new ();
   guint odd = 0;
   for (guint i = 0; tags && i < json_array_get_length (tags); i++)
     {
@@ -397,17 +398,20 @@ walk_take_names (RegistryWalk *w, JsonArray *tags)
       if (!name)
         odd++;
       else if (!registry_tag_valid (name))
-        walk_refuse_name (w, name);
+        g_ptr_array_add (refused, (gpointer) name);
       else if (!g_hash_table_contains (w->seen, name))
         {
           walk_enqueue (w, name);
           g_ptr_array_add (names, (gpointer) name);
         }
-      if (w->cancelled)
-        return;
     }
+  /* the page's names first, then what could not be a tag */
   if (names->len && w->cb.names)
     w->cb.names (w, (const gchar *const *) names->pdata, names->len, w->user_data);
+  for (guint i = 0; i < refused->len && !w->cancelled; i++)
+    walk_refuse_name (w, g_ptr_array_index (refused, i));
+  if (w->cancelled)
+    return;
   if (odd && !w->cancelled && w->cb.problem)
     w->cb.problem (w, "tags/list: some entries are not strings", 0, w->user_data);
 }
@@ -416,18 +420,17 @@ static void
 walk_take_subset (RegistryWalk *w)
 {
   g_autoptr(GPtrArray) names = g_ptr_array_new ();
-  for (guint i = 0; w->subset[i] && !w->cancelled; i++)
-    {
-      if (!registry_tag_valid (w->subset[i]))
-        walk_refuse_name (w, w->subset[i]);
-      else if (!g_hash_table_contains (w->seen, w->subset[i]))
-        {
-          walk_enqueue (w, w->subset[i]);
-          g_ptr_array_add (names, w->subset[i]);
-        }
-    }
-  if (names->len && w->cb.names && !w->cancelled)
+  for (guint i = 0; w->subset[i]; i++)
+    if (registry_tag_valid (w->subset[i]) && !g_hash_table_contains (w->seen, w->subset[i]))
+      {
+        walk_enqueue (w, w->subset[i]);
+        g_ptr_array_add (names, w->subset[i]);
+      }
+  if (names->len && w->cb.names)
     w->cb.names (w, (const gchar *const *) names->pdata, names->len, w->user_data);
+  for (guint i = 0; w->subset[i] && !w->cancelled; i++)
+    if (!registry_tag_valid (w->subset[i]))
+      walk_refuse_name (w, w->subset[i]);
 }
 
 /* The first tags/list failed: the walk cannot start. */
