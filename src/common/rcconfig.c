@@ -28,6 +28,11 @@ config_new_defaults (void)
   cfg->max_upstream_connections = 64;
   cfg->max_upstream_per_host = 32;
   cfg->max_upstream_per_user = 12;
+  cfg->registry_concurrency = 8;
+  cfg->registry_cache_size = 32 << 20;
+  cfg->registry_tag_memo_time = 120;
+  cfg->registry_catalog_max_age = 300;
+  cfg->registry_catalog_size = 16 << 20;
   cfg->upstream_timeout = 120;
   cfg->max_watches_per_user = 32;
   cfg->max_logins = 64;
@@ -301,6 +306,9 @@ static const struct {
   { "MaxWatchesPerUser", G_STRUCT_OFFSET (Config, max_watches_per_user), 100000 },
   { "MaxLogins", G_STRUCT_OFFSET (Config, max_logins), 100000 },
   { "MaxLoginsPerAddress", G_STRUCT_OFFSET (Config, max_logins_per_address), 100000 },
+  { "RegistryConcurrency", G_STRUCT_OFFSET (Config, registry_concurrency), 1000 },
+  { "RegistryTagMemoTime", G_STRUCT_OFFSET (Config, registry_tag_memo_time), 86400 },
+  { "RegistryCatalogMaxAge", G_STRUCT_OFFSET (Config, registry_catalog_max_age), 86400 * 30 },
 };
 
 static const struct {
@@ -309,6 +317,8 @@ static const struct {
 } size_keys[] = {
   { "SocketBufferLimit", G_STRUCT_OFFSET (Config, socket_buffer_limit) },
   { "UserBufferLimit", G_STRUCT_OFFSET (Config, user_buffer_limit) },
+  { "RegistryCacheSize", G_STRUCT_OFFSET (Config, registry_cache_size) },
+  { "RegistryCatalogSize", G_STRUCT_OFFSET (Config, registry_catalog_size) },
 };
 
 static gboolean

@@ -44,6 +44,14 @@ typedef struct {
   guint max_logins;               /* MaxLogins checked at once, 64 */
   guint max_logins_per_address;   /* MaxLoginsPerAddress checked at once, 8 */
 
+  /* cockpit.conf [WebService]: the registry channels (doc/architecture.md,
+   * "Registry channels") */
+  guint registry_concurrency;     /* RegistryConcurrency: requests at once per channel, 8 */
+  gsize registry_cache_size;      /* RegistryCacheSize: shared cache of manifests and configs, 32M */
+  guint registry_tag_memo_time;   /* RegistryTagMemoTime s: one user's tag → digest reused, 120 */
+  guint registry_catalog_max_age; /* RegistryCatalogMaxAge s: kept catalog walked again after, 300 */
+  gsize registry_catalog_size;    /* RegistryCatalogSize: names kept per registry, 16M */
+
   /* OpenShift / registry (env) */
   gchar *oauth_provider_url;  /* OPENSHIFT_OAUTH_PROVIDER_URL */
   gchar *oauth_client_id;     /* OPENSHIFT_OAUTH_CLIENT_ID, default cockpit-oauth-client */

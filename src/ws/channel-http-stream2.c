@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include "ws/channel-http-stream2.h"
+#include "ws/registry-credential.h"
 #include "ws/socket.h"
 #include "ws/upstream.h"
 #include "common/rcjson.h"
@@ -400,18 +401,10 @@ stream_count_watch (RcChannel *channel, Stream *s, RcSession *session)
 static void
 stream_set_credential (Stream *s, RcSession *session)
 {
-  const gchar *cred = session_get_credential (session);
   if (s->backend == UPSTREAM_MASTER)
-    s->authorization = g_strdup (cred);
-  else if (g_str_has_prefix (cred, "Basic "))
-    s->registry_basic = g_strdup (cred);
-  else if (g_str_has_prefix (cred, "Bearer "))
-    {
-      /* an OpenShift token: the integrated registry takes it as a password */
-      g_autoptr(RcSecret) pair = g_strconcat (session_get_user (session), ":", cred + 7, NULL);
-      g_autoptr(RcSecret) b64 = g_base64_encode ((const guchar *) pair, strlen (pair));
-      s->registry_basic = g_strconcat ("Basic ", b64, NULL);
-    }
+    s->authorization = g_strdup (session_get_credential (session));
+  else
+    s->registry_basic = registry_credential_for_session (session);
 }
 
 /* Keep request body bytes until "done", charged to the socket's budget. */

@@ -9,6 +9,7 @@
 #include "ws/auth.h"
 #include "ws/channel-http-stream2.h"
 #include "ws/channel-registry-access.h"
+#include "ws/channel-registry.h"
 #include "ws/http.h"
 #include "ws/server.h"
 #include "ws/socket.h"
@@ -101,6 +102,15 @@ start (const Config *cfg, GError **error)
   channel_null_register ();
   channel_http_stream2_register (cfg->upstream_timeout, cfg->max_watches_per_user);
   channel_registry_access_register ();
+  RegistryChannelConfig registry = {
+    .concurrency = cfg->registry_concurrency,
+    .cache_size = cfg->registry_cache_size,
+    .tag_memo_time = cfg->registry_tag_memo_time,
+    .catalog_max_age = cfg->registry_catalog_max_age,
+    .catalog_size = cfg->registry_catalog_size,
+    .timeout = cfg->upstream_timeout,
+  };
+  channel_registry_register (&registry);
 
   if (!upstream_init (cfg, error) || !auth_init (cfg, error))
     return FALSE;
