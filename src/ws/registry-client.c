@@ -384,6 +384,8 @@ call_start (Call *call)
   if (client->authorization)
     upstream_request_set_authorization (req, client->authorization);
   upstream_request_set_timeout (req, client->timeout);
+  if (client->user_key)
+    upstream_request_set_owner (req, client->user_key);   /* MaxUpstreamPerUser */
   call->req = req;
   client->sent++;
   upstream_request_start (req, &callbacks, call);
