@@ -227,6 +227,84 @@ export async function query(payload, options = {}) {
     }
 }
 
+// A channel that streams rows (the registry channels: "registry-tags",
+// "registry-catalog", "registry-search", "registry-summary",
+// "openshift-images"; doc/architecture.md, "Registry channels"): each
+// payload frame is whole NDJSON lines, one object each.
+//
+//   const stream = rows("registry-tags", { repository }, {
+//       row: r => …,                 // every row, as it arrives
+//       progress: msg => …,          // the "progress" control message
+//   });
+//   stream.control({ command: "priority", tags: […] });   // to the server
+//   const done = await stream.done;  // the "done" message; rejects with .problem
+//   stream.close();                  // stops the walk
+//
+// Rows arrive as soon as the server has them; call sites batch their
+// rendering (requestAnimationFrame) instead of redrawing per row.
+export function rows(payload, options, handlers = {}) {
+    let ch = null;
+    let closed = false;
+    let doneMessage = null;
+    const early = [];
+    const done = connect().then(() => new Promise((resolve, reject) => {
+        if (closed) {
+            reject(Object.assign(new Error("cancelled"), { problem: "cancelled" }));
+            return;
+        }
+        keepAlive();
+        ch = openChannel({ ...options, payload }, {
+            data: chunk => {
+                for (const line of chunk.split("\n")) {
+                    if (!line)
+                        continue;
+                    let row;
+                    try {
+                        row = JSON.parse(line);
+                    } catch (e) {
+                        console.warn(`${payload}: a line that is not JSON`, e);
+                        continue;
+                    }
+                    if (handlers.row)
+                        handlers.row(row);
+                }
+            },
+            control: msg => {
+                if (msg.command === "progress" && handlers.progress) {
+                    handlers.progress(msg);
+                } else if (msg.command === "done") {
+                    doneMessage = msg;
+                } else if (msg.command === "close") {
+                    channels.delete(ch.id);
+                    closed = true;
+                    if (msg.problem)
+                        reject(problemError(msg));
+                    else
+                        resolve(doneMessage || {});
+                } else if (handlers.control) {
+                    handlers.control(msg);
+                }
+            },
+        });
+        for (const msg of early.splice(0))
+            control({ ...msg, channel: ch.id });
+    }));
+    return {
+        done,
+        control: msg => {
+            if (ch && !closed)
+                control({ ...msg, channel: ch.id });
+            else if (!ch)
+                early.push(msg);
+        },
+        close: () => {
+            closed = true;
+            if (ch && channels.delete(ch.id))
+                control({ command: "close", channel: ch.id });
+        },
+    };
+}
+
 // JSON helper: resolves to the parsed body for 2xx, rejects otherwise with
 // .status and the API's own message (Kubernetes Status or registry errors).
 export async function json(backend, method, path, body) {
@@ -320,80 +398,3 @@ export function watch(backend, path, onEvent, onEnd) {
     };
 }
 
-// A channel that streams rows (the registry channels: "registry-tags",
-// "registry-catalog", "registry-search", "registry-summary",
-// "openshift-images"; doc/architecture.md, "Registry channels"): each
-// payload frame is whole NDJSON lines, one object each.
-//
-//   const stream = rows("registry-tags", { repository }, {
-//       row: r => …,                 // every row, as it arrives
-//       progress: msg => …,          // the "progress" control message
-//   });
-//   stream.control({ command: "priority", tags: […] });   // to the server
-//   const done = await stream.done;  // the "done" message; rejects with .problem
-//   stream.close();                  // stops the walk
-//
-// Rows arrive as soon as the server has them; call sites batch their
-// rendering (requestAnimationFrame) instead of redrawing per row.
-export function rows(payload, options, handlers = {}) {
-    let ch = null;
-    let closed = false;
-    let doneMessage = null;
-    const early = [];
-    const done = connect().then(() => new Promise((resolve, reject) => {
-        if (closed) {
-            reject(Object.assign(new Error("cancelled"), { problem: "cancelled" }));
-            return;
-        }
-        keepAlive();
-        ch = openChannel({ ...options, payload }, {
-            data: chunk => {
-                for (const line of chunk.split("\n")) {
-                    if (!line)
-                        continue;
-                    let row;
-                    try {
-                        row = JSON.parse(line);
-                    } catch (e) {
-                        console.warn(`${payload}: a line that is not JSON`, e);
-                        continue;
-                    }
-                    if (handlers.row)
-                        handlers.row(row);
-                }
-            },
-            control: msg => {
-                if (msg.command === "progress" && handlers.progress) {
-                    handlers.progress(msg);
-                } else if (msg.command === "done") {
-                    doneMessage = msg;
-                } else if (msg.command === "close") {
-                    channels.delete(ch.id);
-                    closed = true;
-                    if (msg.problem)
-                        reject(problemError(msg));
-                    else
-                        resolve(doneMessage || {});
-                } else if (handlers.control) {
-                    handlers.control(msg);
-                }
-            },
-        });
-        for (const msg of early.splice(0))
-            control({ ...msg, channel: ch.id });
-    }));
-    return {
-        done,
-        control: msg => {
-            if (ch && !closed)
-                control({ ...msg, channel: ch.id });
-            else if (!ch)
-                early.push(msg);
-        },
-        close: () => {
-            closed = true;
-            if (ch && channels.delete(ch.id))
-                control({ command: "close", channel: ch.id });
-        },
-    };
-}

@@ -119,7 +119,7 @@ start (const Config *cfg, GError **error)
   return server_start (cfg, error);
 }
 
-/* Replace a configured string with a command-line one. */
+/* Replace a configured string with a command-line one (transfer full). */
 static void
 override (gchar **field, gchar *value)
 {
@@ -139,8 +139,8 @@ configure (Config *cfg, int argc, char *argv[])
   g_autoptr(GOptionContext) context = NULL;
   gint port = -1;
   gboolean no_tls = FALSE, version = FALSE;
-  gchar *address = NULL, *cert_dir_opt = NULL, *static_dir = NULL;
-  gchar *session_key_file = NULL, *master = NULL;
+  g_autofree gchar *address = NULL, *cert_dir_opt = NULL, *static_dir = NULL;
+  g_autofree gchar *session_key_file = NULL, *master = NULL;
   g_autofree gchar *config_file = NULL;
   GOptionEntry entries[] = {
     { "port", 'p', 0, G_OPTION_ARG_INT, &port, N_("Port to listen on (default 9090)"), N_("PORT") },
@@ -179,7 +179,7 @@ configure (Config *cfg, int argc, char *argv[])
       return 2;
     }
 
-  override (&cfg->master_url, master);
+  override (&cfg->master_url, g_steal_pointer (&master));
   if (!config_load_env (cfg, &error) ||
       !config_load_file (cfg, config_file ? config_file : CONF_DIR_DEFAULT "/cockpit.conf", &error))
     {
@@ -190,10 +190,10 @@ configure (Config *cfg, int argc, char *argv[])
     cfg->port = port;
   if (no_tls)
     cfg->no_tls = TRUE;
-  override (&cfg->address, address);
-  override (&cfg->cert_dir, cert_dir_opt);
-  override (&cfg->static_dir, static_dir);
-  override (&cfg->session_key_file, session_key_file);
+  override (&cfg->address, g_steal_pointer (&address));
+  override (&cfg->cert_dir, g_steal_pointer (&cert_dir_opt));
+  override (&cfg->static_dir, g_steal_pointer (&static_dir));
+  override (&cfg->session_key_file, g_steal_pointer (&session_key_file));
   return -1;
 }
 
