@@ -89,6 +89,11 @@ void
 socket_set_limits (const SocketLimits *l)
 {
   limits = *l;
+  /* 0 means no limit (cockpit.conf(5)), not a budget of nothing */
+  if (!limits.socket_buffer)
+    limits.socket_buffer = G_MAXSIZE;
+  if (!limits.user_buffer)
+    limits.user_buffer = G_MAXSIZE;
 }
 
 /* A limit was hit: say so once per socket (an attacker's thousand channels
@@ -367,6 +372,10 @@ socket_check_writes (gpointer data)
   g_message ("%s: closing socket: the browser has not read for %u s (%" G_GSIZE_FORMAT " bytes waiting)",
              self->peer, limits.write_timeout, self->out_bytes);
   lws_set_timeout (self->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+  /* This runs on a glib timer, outside lws: lws only looks at its due
+   * timeouts when it services something, so wake it now, or the kill
+   * waits for the next request on some other connection. */
+  lws_cancel_service (lws_get_context (self->wsi));
   return G_SOURCE_REMOVE;
 }
 
