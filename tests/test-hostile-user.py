@@ -617,7 +617,8 @@ class OpenShiftLimits(Fixture):
             got_ch, event = self.open_watch(ws, ch)
             self.assertEqual(got_ch, ch, "watch %s delivers events: %r" % (ch, event))
             self.assertIn(b'"ADDED"', event)
-        _, msg = self.open_watch(a2, "w4")
+        ch, msg = self.open_watch(a2, "w4")
+        self.assertEqual(ch, "", "a fourth watch is served (MaxWatchesPerUser = 3): %r" % (msg[:80],))
         self.assertEqual((msg.get("command"), msg.get("problem")), ("close", "too-many"), msg)
         # a plain request of the same user still works, and so do bob's watches
         st, _, _ = a2.http("GET", "/apis/project.openshift.io/v1/projects", backend="master")
