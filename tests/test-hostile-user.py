@@ -339,6 +339,7 @@ class UnreadSockets(Fixture):
             c = self.login(self.console, rcvbuf=4096)
             ws = c.socket()
             self.open_echo(ws, "flood")
+            open_fds = fd_count(pid)
             ws.sock.settimeout(0.5)
             piece = b"f" * 65536
             sent = 0
@@ -348,8 +349,10 @@ class UnreadSockets(Fixture):
                     sent += len(piece)
             except (socket.timeout, TimeoutError):
                 pass                             # the server stopped reading: enough
+            except OSError:
+                pass                             # (a slow machine: it has closed already)
             t_stop = time.monotonic()
-            peak_fds, peak_rss = fd_count(pid), rss_kib(pid)
+            peak_rss = rss_kib(pid)
             # the server lets go of the connection (reading now would make
             # this a client that reads: watch the server, not the socket)
             poll(lambda: fd_count(pid) <= fds0, 2 + 8,
@@ -367,9 +370,9 @@ class UnreadSockets(Fixture):
             rss1 = rss_kib(pid)
         print("\n  non-reading client: %.1f MiB sent, closed %.1f s after it stopped reading; "
               "server fds %d → %d → %d, RSS %d → %d → %d KiB" %
-              (sent / MiB, closed_after, fds0, peak_fds, fd_count(pid), rss0, peak_rss, rss1),
+              (sent / MiB, closed_after, fds0, open_fds, fd_count(pid), rss0, peak_rss, rss1),
               file=sys.stderr)
-        self.assertGreater(peak_fds, fds0, "the flood's connection was open when the client stopped")
+        self.assertGreater(open_fds, fds0, "the flood's connection held descriptors")
         self.assertLess(closed_after, 2 + 5)
         self.assertIn("has not read for 2 s", self.console.log())
         self.assertLess(rss1 - rss0, 4096, "the server's memory is back (RSS %d → %d KiB)" % (rss0, rss1))
@@ -536,27 +539,27 @@ class LoginLimits(Fixture):
             def quick_login(source, user="mallory", password="another-guess"):
                 c = self.console.client()
                 c.source, c.timeout = (source, 0), 5
-                t0 = time.monotonic()
                 try:
-                    st, body = c.login_registry(user, password)
+                    return c.login_registry(user, password)
                 except (socket.timeout, TimeoutError):
-                    st, body = "no answer within 5 s", None
-                return st, body, time.monotonic() - t0
+                    return "no answer within 5 s", None
 
             start("127.0.0.1", 1)
             start("127.0.0.1", 2)
             # MaxLoginsPerAddress = 2: the third from this address is refused at once
-            st, body, took = quick_login("127.0.0.1")
+            # (answered while the registry still holds the other two)
+            st, body = quick_login("127.0.0.1")
             self.assertEqual(st, 429, body)
             self.assertEqual(body.get("problem"), "too-many")
-            self.assertLess(took, 2)
+            self.assertEqual(self.trap.held, 2, "the refused login never reached the registry")
             # another address still has room, until MaxLogins = 3 are waiting
             start("127.0.0.2", 3)
-            st, body, took = quick_login("127.0.0.3")
-            self.assertEqual((st, took < 2), (429, True), body)
+            st, body = quick_login("127.0.0.3")
+            self.assertEqual(st, 429, body)
+            self.assertEqual(self.trap.held, 3)
             # a user whose credentials the registry accepted a moment ago
             # logs in anyway, from the crowded address too
-            st, body, took = quick_login("127.0.0.1", "admin", self.reg["REGISTRY_PASSWORD"])
+            st, body = quick_login("127.0.0.1", "admin", self.reg["REGISTRY_PASSWORD"])
             self.assertEqual(st, 200, body)
             self.assertEqual(body["user"], "admin")
             self.assertEqual(self.trap.held, 3, "the known-good login did not ask the registry")
@@ -618,7 +621,7 @@ class OpenShiftLimits(Fixture):
             self.assertEqual(got_ch, ch, "watch %s delivers events: %r" % (ch, event))
             self.assertIn(b'"ADDED"', event)
         ch, msg = self.open_watch(a2, "w4")
-        self.assertEqual(ch, "", "a fourth watch is served (MaxWatchesPerUser = 3): %r" % (msg[:80],))
+        self.assertEqual(ch, "", "a fourth watch is served (MaxWatchesPerUser = 3): %s" % str(msg)[:80])
         self.assertEqual((msg.get("command"), msg.get("problem")), ("close", "too-many"), msg)
         # a plain request of the same user still works, and so do bob's watches
         st, _, _ = a2.http("GET", "/apis/project.openshift.io/v1/projects", backend="master")
