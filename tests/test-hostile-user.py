@@ -168,6 +168,14 @@ class SocketLimits(Fixture):
     def tearDownClass(cls):
         cls.console.stop()
 
+    def setUp(self):
+        # the sockets of earlier tests are gone from the server (they count
+        # against MaxSocketsPerUser until it has seen them close)
+        def settled():
+            log = self.console.log()
+            return log.count(": WebSocket open\n") == log.count(": WebSocket closed\n")
+        poll(settled, 10, "the server closes the sockets of earlier tests")
+
     def open_echo(self, ws, channel):
         ws.control(command="open", channel=channel, payload="echo")
         return recv_until(ws, control_for(channel), 10, "open " + channel)[1]
