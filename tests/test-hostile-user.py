@@ -469,6 +469,31 @@ class UpstreamLimits(Fixture):
         self.assertEqual(self.trap.max_hanging, 2, "at most MaxUpstreamConnectionsPerHost at once")
         ws.close()
 
+    def test_connections_in_all_are_capped(self):
+        """MaxUpstreamConnections caps the connections of all hosts together
+        (a console of its own: 3 in all, 16 per host)."""
+        tmp = tempfile.mkdtemp(dir=self.tmp)
+        conf = write_conf(tmp, "cockpit.conf", UpstreamTimeout=2, MaxUpstreamConnections=3)
+        console = it.Console(tmp, {"REGISTRY_URL": self.trap.url}, args=["--config", conf])
+        try:
+            ws = self.login(console).socket()
+            self.trap.max_hanging = 0
+            chans = [ws.open("http-stream2", method="GET", path="/v2/hang/all%d/tags/list" % i,
+                             backend="registry", headers={}) for i in range(6)]
+            problems = {}
+            while len(problems) < len(chans):
+                try:
+                    _, msg = recv_until(ws, lambda ch, msg: ch == "" and msg.get("command") == "close",
+                                        20, "the hanging requests end")
+                except AssertionError as e:
+                    self.fail("%s (upstream connections at most %d at once)" % (e, self.trap.max_hanging))
+                problems[msg["channel"]] = msg.get("problem")
+            self.assertEqual(set(problems.values()), {"timeout"}, problems)
+            self.assertEqual(self.trap.max_hanging, 3, "at most MaxUpstreamConnections at once")
+            ws.close()
+        finally:
+            console.stop()
+
     def test_request_headers_allow_list(self):
         ws = self.login(self.console).socket()
         sent = {
