@@ -27,6 +27,9 @@
 #include "common/rcutil.h"
 
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #define SOCKET_HIGH_WATER (1024 * 1024)
 #define SOCKET_LOW_WATER (256 * 1024)
@@ -57,6 +60,7 @@ struct _RcSocket {
   GQueue out;                 /* OutFrame* */
   gsize out_bytes;
   gsize held;                 /* out_bytes + rx->len + what channels reserved */
+  gsize held_max;             /* the most it held at once */
   GByteArray *rx;             /* partial incoming message, lazily allocated */
   gboolean rx_binary;
   gboolean rx_overflow;
@@ -145,8 +149,33 @@ static void
 socket_account (RcSocket *self, gssize delta)
 {
   self->held += delta;
+  self->held_max = MAX (self->held_max, self->held);
   if (self->user)
     self->user->held += delta;
+}
+
+/* Once megabytes a socket held are freed, give the memory back to the
+ * system: glibc keeps freed heap memory otherwise, and the RSS of a server
+ * that fended off a hostile user would stay at its peak, or grow past what
+ * the budgets allow as freed buffers are not reused. At most once a
+ * second. */
+static guint trim_timer;
+
+static gboolean
+socket_trim_memory (gpointer unused)
+{
+  trim_timer = 0;
+#ifdef __GLIBC__
+  malloc_trim (0);
+#endif
+  return G_SOURCE_REMOVE;
+}
+
+static void
+socket_schedule_trim (gsize freed)
+{
+  if (freed >= SOCKET_HIGH_WATER && !trim_timer)
+    trim_timer = g_timeout_add_seconds (1, socket_trim_memory, NULL);
 }
 
 gboolean
@@ -163,6 +192,7 @@ void
 socket_release (RcSocket *self, gsize len)
 {
   socket_account (self, -(gssize) len);
+  socket_schedule_trim (len);
 }
 
 gboolean
@@ -708,6 +738,7 @@ socket_free (RcSocket *self)
   if (self->user)
     self->user->held -= MIN (self->user->held, self->held);
   user_usage_unref (self->user);
+  socket_schedule_trim (self->held_max);
   session_unref (self->session);
   g_free (self->peer);
   g_free (self);
@@ -813,7 +844,9 @@ socket_receive (RcSocket *self, const void *in, size_t len)
         {
           self->rx_overflow = TRUE;
           socket_release (self, self->rx->len);
-          g_byte_array_set_size (self->rx, 0);
+          /* its memory too, not only its count (the socket may live on a
+           * while before it closes) */
+          g_clear_pointer (&self->rx, g_byte_array_unref);
         }
       else
         g_byte_array_append (self->rx, in, len);
@@ -832,12 +865,9 @@ socket_receive (RcSocket *self, const void *in, size_t len)
           socket_release (self, self->rx->len);
         }
       /* free big reassembly buffers; keep small ones for reuse */
-      if (self->rx->len > 65536)
-        {
-          g_byte_array_unref (self->rx);
-          self->rx = NULL;
-        }
-      else
+      if (self->rx && self->rx->len > 65536)
+        g_clear_pointer (&self->rx, g_byte_array_unref);
+      else if (self->rx)
         g_byte_array_set_size (self->rx, 0);
     }
   return 0;

@@ -14,16 +14,21 @@ while a second user logs in and browses (catalog, tags, manifest, config
 blob, each round a fresh login and socket) and /ping is probed.
 
 Checks: the server's RSS grows by at most the attacker's budget
-(UserBufferLimit) plus a constant (LOAD_HOSTILE_SLACK_MIB, default 48: TLS
-buffers, lws and curl per connection, allocator slack); the second user and
-/ping never fail; once the attacker leaves, its connections are freed and
-the RSS comes back to within LOAD_HOSTILE_AFTER_MIB (default 16) of the
-baseline. Prints baseline, peak and after.
+(UserBufferLimit) plus a constant (LOAD_HOSTILE_SLACK_MIB, default 40: the
+buffers of 17 TLS connections and 128 upstream requests, and what the
+allocator takes beyond the bytes counted as buffers grow and are freed;
+measured 32-54 MiB in all); the second user and /ping never fail, and no
+round of the second user takes over 5 s (~0.2 s each: its requests must not
+wait for connections the attacker's hanging requests hold); once the
+attacker leaves, its connections are freed and the RSS comes back to within
+LOAD_HOSTILE_AFTER_MIB (default 8) of the baseline. Prints baseline, peak
+and after.
 
   hostile.py [--server PATH] [--report-only]
 --report-only measures and prints without checking (for an old binary,
 whose attacker volume is capped at LOAD_HOSTILE_CAP_MIB per socket, default
-32). Environment: RC_SERVER, top_srcdir, top_builddir."""
+32). Environment: RC_SERVER, top_srcdir, top_builddir; LOAD_HOSTILE_ONLY
+(e.g. "bodies,hangs": only those attacks, to see what costs what)."""
 
 import argparse
 import json
@@ -56,8 +61,8 @@ CONF = {                       # the budgets at their defaults, deadlines short 
     "MaxUpstreamConnections": 64, "MaxUpstreamConnectionsPerHost": 16,
 }
 BUDGET_MIB = 32
-SLACK_MIB = int(os.environ.get("LOAD_HOSTILE_SLACK_MIB", "48"))
-AFTER_MIB = int(os.environ.get("LOAD_HOSTILE_AFTER_MIB", "16"))
+SLACK_MIB = int(os.environ.get("LOAD_HOSTILE_SLACK_MIB", "40"))
+AFTER_MIB = int(os.environ.get("LOAD_HOSTILE_AFTER_MIB", "8"))
 CAP = int(os.environ.get("LOAD_HOSTILE_CAP_MIB", "32")) * MiB
 ATTACK_S = float(os.environ.get("LOAD_HOSTILE_SECONDS", "20"))
 
@@ -242,14 +247,15 @@ class Attacker:
         self.leave.wait()
 
     def run(self):
-        plan = ([self.channels] * 4 + [self.bodies] * 6 + [self.fragments] * 2 + [self.hangs] * 2)
+        plan = ([self.channels] * 4 + [self.bodies] * 6 + [self.fragments] * 2 + [self.hangs] * 2 +
+                [self.never_reads] * 2)
+        only = os.environ.get("LOAD_HOSTILE_ONLY")      # e.g. "bodies,hangs", to see what costs what
+        if only:
+            plan = [fn for fn in plan if fn.__name__ in only.split(",")]
         threads = []
         for fn in plan:
-            ws = self.socket()
+            ws = self.socket(rcvbuf=4096) if fn == self.never_reads else self.socket()
             threads.append(threading.Thread(target=fn, args=(ws,), daemon=True))
-        for _ in range(2):
-            ws = self.socket(rcvbuf=4096)
-            threads.append(threading.Thread(target=self.never_reads, args=(ws,), daemon=True))
         # one socket more than MaxSocketsPerUser
         try:
             extra = self.socket()
@@ -286,20 +292,21 @@ class Victim:
             return "login %s %s" % (st, body)
         ws = c.socket()
         try:
-            st, _, body = ws.http("GET", "/v2/_catalog")
-            if st != 200 or "demo/hello" not in json.loads(body)["repositories"]:
-                return "catalog %s" % st
-            st, _, body = ws.http("GET", "/v2/demo/hello/tags/list")
-            if st != 200 or "1.1" not in json.loads(body)["tags"]:
-                return "tags %s" % st
-            st, _, body = ws.http("GET", "/v2/demo/hello/manifests/1.1", headers={
-                "Accept": "application/vnd.oci.image.manifest.v1+json"})
-            if st != 200:
-                return "manifest %s" % st
-            digest = json.loads(body)["config"]["digest"]
-            st, _, body = ws.http("GET", "/v2/demo/hello/blobs/" + digest)
-            if st != 200 or "Labels" not in json.loads(body)["config"]:
-                return "config blob %s" % st
+            def get(what, path, headers=None):
+                t = time.monotonic()
+                st, resp, body = ws.http("GET", path, headers=headers)
+                if st != 200:
+                    raise RuntimeError("%s: %s after %.1f s" % (what, st or resp.get("problem"),
+                                                              time.monotonic() - t))
+                return json.loads(body)
+            if "demo/hello" not in get("catalog", "/v2/_catalog")["repositories"]:
+                return "catalog without demo/hello"
+            if "1.1" not in get("tags", "/v2/demo/hello/tags/list")["tags"]:
+                return "tags without 1.1"
+            digest = get("manifest", "/v2/demo/hello/manifests/1.1", {
+                "Accept": "application/vnd.oci.image.manifest.v1+json"})["config"]["digest"]
+            if "Labels" not in get("config blob", "/v2/demo/hello/blobs/" + digest)["config"]:
+                return "config blob without labels"
         finally:
             ws.close()
         self.times.append(time.monotonic() - t0)
@@ -404,15 +411,19 @@ def main():
             time.sleep(0.1)
         freed_s = time.monotonic() - t_left
         after_fds = fd_count(pid)
-        time.sleep(1)         # a second of the victim's browsing on the emptied server
+        # the victim browses on while the server gives the memory back
+        deadline = time.monotonic() + 10
+        while rss_mib(pid) - base_rss > AFTER_MIB and time.monotonic() < deadline:
+            time.sleep(0.1)
+        after_rss = rss_mib(pid)
+        back_s = time.monotonic() - t_left
         stop.set()
         for t in helpers:
             t.join(60)
-        after_rss = rss_mib(pid)
         alive = console.proc.poll() is None
-        print("  RSS: baseline %.1f MiB, peak %.1f MiB (+%.1f), after %.1f MiB (+%.1f); "
-              "descriptors %d → %d → %d (freed %.1f s after the attacker left)" %
-              (base_rss, peak_rss, peak_rss - base_rss, after_rss, after_rss - base_rss,
+        print("  RSS: baseline %.1f MiB, peak %.1f MiB (+%.1f), after %.1f MiB (+%.1f, %.1f s after "
+              "the attacker left); descriptors %d → %d → %d (freed after %.1f s)" %
+              (base_rss, peak_rss, peak_rss - base_rss, after_rss, after_rss - base_rss, back_s,
                base_fds, peak[1], after_fds, freed_s), flush=True)
         print("  second user: %d rounds (%d during the attack), %d failed; %s" %
               (victim.rounds, during_rounds, len(victim.failures), summary(victim.times)))
@@ -426,15 +437,17 @@ def main():
               "%d rounds, failures: %s" % (victim.rounds, victim.failures[:3]))
         check("hostile: /ping never failed", not victim.ping_failures and victim.pings > 10,
               "%d probes, failures: %s" % (victim.pings, victim.ping_failures[:3]))
-        slow = [t for t in victim.times if t > 2]
-        print("  second user's rounds over 2 s: %d (requests wait for upstream connections the "
-              "attacker's hanging requests hold, at most UpstreamTimeout)" % len(slow))
-        check("hostile: the second user's slowest round within UpstreamTimeout + 5 s",
-              max(victim.times, default=0) <= CONF["UpstreamTimeout"] + 5,
-              "%.1f s" % max(victim.times, default=0))
+        # not held up either: a round takes ~0.2 s; one that waits for the
+        # attacker's hanging requests to time out takes UpstreamTimeout
+        slow = ["%.1f s" % t for t in victim.times if t > 5]
+        check("hostile: no round of the second user waits for the attacker (over 5 s)", not slow,
+              "%d rounds over 5 s: %s" % (len(slow), ", ".join(slow)))
+        # channels and sockets over their limits are refused; bodies and
+        # messages over the budget close their channel (too-large) or their
+        # socket (protocol-error, or the connection ends while it sends)
         check("hostile: the attacker met the limits", {"close too-many", "close socket too-many"} <=
-              set(tally.counts) and ("close too-large" in tally.counts or
-                                     "close socket protocol-error" in tally.counts),
+              set(tally.counts) and bool({"close too-large", "close socket protocol-error",
+                                          "socket ended by the server"} & set(tally.counts)),
               json.dumps(tally.counts, sort_keys=True))
         check("hostile: RSS growth within the attacker's budget (%d MiB) + %d MiB" % (BUDGET_MIB, SLACK_MIB),
               peak_rss - base_rss <= BUDGET_MIB + SLACK_MIB, "+%.1f MiB" % (peak_rss - base_rss))
