@@ -28,6 +28,7 @@ import fixturelib as fl  # noqa: E402
 HOSTILE = "<img src=x onerror=alert(1)>"
 EXPECTED_TAGS = {
     "demo/hello": {"1.0", "1.1", "latest"},
+    "demo/labels": {"1.0"},
     "demo/tools": {"latest", "2.0"},
     "library/busybox-like": {"1.36", "latest"},
     "project-b/app": {"v1", "v2", "stable"},
@@ -124,6 +125,31 @@ class RegistryTest(unittest.TestCase):
         # latest and 1.1 are the same image
         _, h2 = self.get_json("/v2/demo/hello/manifests/latest", ACCEPT)
         self.assertEqual(h["Docker-Content-Digest"], h2["Docker-Content-Digest"])
+
+    def test_long_non_ascii_labels(self):
+        """demo/labels:1.0 carries long 2-, 3- and 4-byte UTF-8 label values,
+        written raw (not \\u-escaped) into its config blob, so that cutting
+        the blob into the console's 4 KiB pieces cuts characters of each
+        width: what the console's UTF-8 handling is tested with."""
+        m, _ = self.get_json("/v2/demo/labels/manifests/1.0", ACCEPT)
+        st, _, blob = request(self.reg.url + "/v2/demo/labels/blobs/" + m["config"]["digest"])
+        self.assertEqual(st, 200)
+        labels = json.loads(blob)["config"]["Labels"]
+        self.assertEqual(labels["org.example.text.latin"], "\u00e9" * 20000)
+        self.assertEqual(labels["org.example.text.cjk"], "\u4e2d\u6587" * 3500)
+        self.assertEqual(labels["org.example.text.emoji"], "\U0001f600\U0001d11e" * 2600)
+        self.assertEqual(labels["org.example.text.mixed"], "a\u00e9\u20ac\U0001f600" * 2000)
+        self.assertIn("\u00e9".encode() * 1000, blob)
+        # at a 4 KiB boundary: the width of the character it falls into,
+        # for each boundary inside a character
+        cut = set()
+        for off in range(4096, len(blob), 4096):
+            start = off
+            while 0x80 <= blob[start] < 0xC0:
+                start -= 1
+            if start != off:
+                cut.add(len(blob[start:start + 4].decode("utf-8", "ignore")[0].encode()))
+        self.assertEqual(cut, {2, 3, 4}, "4 KiB boundaries cut 2-, 3- and 4-byte characters")
 
     def test_index_and_schema2(self):
         idx, h = self.get_json("/v2/demo/tools/manifests/latest", ACCEPT)

@@ -27,6 +27,9 @@
 #include "common/rcutil.h"
 
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #define SOCKET_HIGH_WATER (1024 * 1024)
 #define SOCKET_LOW_WATER (256 * 1024)
@@ -59,6 +62,7 @@ struct _RcSocket {
   GQueue out;                 /* OutFrame* */
   gsize out_bytes;
   gsize held;                 /* out_bytes + rx->len + what channels reserved */
+  gsize held_max;             /* the most it held at once */
   GByteArray *rx;             /* partial incoming message, lazily allocated */
   gboolean rx_binary;
   gboolean rx_overflow;
@@ -92,6 +96,11 @@ void
 socket_set_limits (const SocketLimits *l)
 {
   limits = *l;
+  /* 0 means no limit (cockpit.conf(5)), not a budget of nothing */
+  if (!limits.socket_buffer)
+    limits.socket_buffer = G_MAXSIZE;
+  if (!limits.user_buffer)
+    limits.user_buffer = G_MAXSIZE;
 }
 
 /* A limit was hit: say so once per socket (an attacker's thousand channels
@@ -143,6 +152,7 @@ static void
 socket_account (RcSocket *self, gssize delta)
 {
   self->held += delta;
+  self->held_max = MAX (self->held_max, self->held);
   if (self->user)
     self->user->held += delta;
 }
@@ -153,6 +163,30 @@ socket_would_exceed (RcSocket *self, gsize len)
 {
   return (limits.socket_buffer && self->held + len > limits.socket_buffer) ||
          (limits.user_buffer && self->user && self->user->held + len > limits.user_buffer);
+}
+
+/* Once megabytes a socket held are freed, give the memory back to the
+ * system: glibc keeps freed heap memory otherwise, and the RSS of a server
+ * that fended off a hostile user would stay at its peak, or grow past what
+ * the budgets allow as freed buffers are not reused. At most once a
+ * second. */
+static guint trim_timer;
+
+static gboolean
+socket_trim_memory (gpointer unused)
+{
+  trim_timer = 0;
+#ifdef __GLIBC__
+  malloc_trim (0);
+#endif
+  return G_SOURCE_REMOVE;
+}
+
+static void
+socket_schedule_trim (gsize freed)
+{
+  if (freed >= SOCKET_HIGH_WATER && !trim_timer)
+    trim_timer = g_timeout_add_seconds (1, socket_trim_memory, NULL);
 }
 
 gboolean
@@ -168,6 +202,7 @@ void
 socket_release (RcSocket *self, gsize len)
 {
   socket_account (self, -(gssize) len);
+  socket_schedule_trim (len);
 }
 
 gboolean
@@ -417,6 +452,10 @@ socket_check_writes (gpointer data)
   g_message ("%s: closing socket: the browser has not read for %u s (%" G_GSIZE_FORMAT " bytes waiting)",
              self->peer, limits.write_timeout, self->out_bytes);
   lws_set_timeout (self->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+  /* This runs on a glib timer, outside lws: lws only looks at its due
+   * timeouts when it services something, so wake it now, or the kill
+   * waits for the next request on some other connection. */
+  lws_cancel_service (lws_get_context (self->wsi));
   return G_SOURCE_REMOVE;
 }
 
@@ -763,6 +802,7 @@ socket_free (RcSocket *self)
   if (self->user)
     self->user->held -= MIN (self->user->held, self->held);
   user_usage_unref (self->user);
+  socket_schedule_trim (self->held_max);
   session_unref (self->session);
   g_free (self->peer);
   g_free (self);
@@ -868,7 +908,9 @@ socket_receive (RcSocket *self, const void *in, size_t len)
         {
           self->rx_overflow = TRUE;
           socket_release (self, self->rx->len);
-          g_byte_array_set_size (self->rx, 0);
+          /* its memory too, not only its count (the socket may live on a
+           * while before it closes) */
+          g_clear_pointer (&self->rx, g_byte_array_unref);
         }
       else
         g_byte_array_append (self->rx, in, len);
@@ -889,12 +931,9 @@ socket_receive (RcSocket *self, const void *in, size_t len)
           socket_message (self, (const gchar *) self->rx->data, self->rx->len);
         }
       /* free big reassembly buffers; keep small ones for reuse */
-      if (self->rx->len > 65536)
-        {
-          g_byte_array_unref (self->rx);
-          self->rx = NULL;
-        }
-      else
+      if (self->rx && self->rx->len > 65536)
+        g_clear_pointer (&self->rx, g_byte_array_unref);
+      else if (self->rx)
         g_byte_array_set_size (self->rx, 0);
     }
   return 0;

@@ -7,7 +7,7 @@ import { shot, usePage, loginForm } from "./lib.mjs";
 const URL_ = process.env.RC_BULK_URL;
 const ctx = usePage();
 
-test("a registry with 10,004 repositories", async () => {
+test("a registry with 10,005 repositories", async () => {
     const page = ctx.page;
     await page.goto(URL_);
     await loginForm(page, "anyone", "x");
@@ -15,9 +15,9 @@ test("a registry with 10,004 repositories", async () => {
 
     let t = Date.now();
     await page.goto(`${URL_}#/images`);
-    await page.waitForFunction(() => /^10,004 image streams$/.test(document.querySelector("#stream-count")?.textContent || ""),
+    await page.waitForFunction(() => /^10,005 image streams$/.test(document.querySelector("#stream-count")?.textContent || ""),
                                null, { timeout: 60000 });
-    console.log(`# 10,004 streams listed in ${Date.now() - t} ms`);
+    console.log(`# 10,005 streams listed in ${Date.now() - t} ms`);
     const rows = await page.locator("#stream-list .row").count();
     assert.ok(rows > 5 && rows < 100, `only the visible rows are in the page (${rows})`);
 

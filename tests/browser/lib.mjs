@@ -7,13 +7,14 @@ import path from "node:path";
 export const artifacts = process.env.RC_ARTIFACTS || "artifacts";
 fs.mkdirSync(artifacts, { recursive: true });
 
-export async function launch() {
+// extraArgs: more Chromium switches (e.g. --host-resolver-rules for host names)
+export async function launch(extraArgs = []) {
     return chromium.launch({
         executablePath: "/usr/bin/chromium",
         headless: true,
         args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                "--disable-component-update", "--disable-sync", "--no-first-run",
-               "--disable-dev-shm-usage"],
+               "--disable-dev-shm-usage", ...extraArgs],
     });
 }
 

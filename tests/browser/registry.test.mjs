@@ -23,7 +23,7 @@ test("log in and see the overview", async () => {
     await page.waitForSelector("#recent-images");
     assert.equal(await page.locator("#user").textContent(), process.env.REGISTRY_USER);
     const names = await page.locator("#recent-images li").allTextContents();
-    assert.deepEqual(names.sort(), ["demo/hello", "demo/tools", "library/busybox-like", "project-b/app"]);
+    assert.deepEqual(names.sort(), ["demo/hello", "demo/labels", "demo/tools", "library/busybox-like", "project-b/app"]);
     assert.match(await page.locator(".command code").first().textContent(), /^docker login -u admin registry\.example\.com:5000$/);
     await shot(page, "registry-overview");
 });
@@ -32,13 +32,13 @@ test("the image list filters by text and project", async () => {
     const page = ctx.page;
     await page.goto(`${URL_}#/images`);
     await page.waitForSelector("#stream-list .row");
-    assert.equal(await page.locator("#stream-list .row").count(), 4);
+    assert.equal(await page.locator("#stream-list .row").count(), 5);
     await page.fill("#filter-text", "tool");
     await page.waitForFunction(() => document.querySelectorAll("#stream-list .row").length === 1);
     assert.equal(await page.locator("#stream-list .row .name").textContent(), "demo/tools");
     await page.fill("#filter-text", "");
     await page.selectOption("#filter-project", "demo");
-    await page.waitForFunction(() => document.querySelectorAll("#stream-list .row").length === 2);
+    await page.waitForFunction(() => document.querySelectorAll("#stream-list .row").length === 3);
     await shot(page, "registry-images");
 });
 
