@@ -41,6 +41,11 @@ class SocketTest(unittest.TestCase):
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp()
         os.makedirs(os.path.join(cls.tmp, "static"))
+        # these tests are about the protocol's own limits (16 MiB messages):
+        # memory budgets above them (the budgets have tests of their own,
+        # tests/test-hostile-user.py)
+        with open(os.path.join(cls.tmp, "cockpit.conf"), "w") as f:
+            f.write("[WebService]\nSocketBufferLimit = 64M\nUserBufferLimit = 256M\n")
         cls.server = ts.Server(cls.tmp)
 
     @classmethod

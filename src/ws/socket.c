@@ -35,6 +35,7 @@
 #define SOCKET_LOW_WATER (256 * 1024)
 #define SOCKET_WRITE_BATCH (256 * 1024)   /* bytes written per POLLOUT round at most */
 #define SOCKET_FRAGMENT (64 * 1024)       /* a larger message goes out in fragments */
+#define SOCKET_RX_FREE (64 * 1024)        /* of a message being reassembled, not charged */
 #define SOCKET_MAX_MESSAGE (16 * 1024 * 1024)
 #define SOCKET_PING_INTERVAL 30
 #define SOCKET_MAX_CHANNEL_ID 256
@@ -66,6 +67,8 @@ struct _RcSocket {
   GByteArray *rx;             /* partial incoming message, lazily allocated */
   gboolean rx_binary;
   gboolean rx_overflow;
+  gboolean rx_too_large;      /* the overflow was the budget, not the 16 MiB cap */
+  gboolean rx_too_large_channel;  /* ... and the channel it was for has failed */
   gboolean got_init;
   gboolean rx_paused;
   gboolean closing;           /* close after the queue drains */
@@ -884,6 +887,34 @@ socket_filter (struct lws *wsi, SocketPss *pss)
 
 /* ---------------------------------------------------------- lws callback */
 
+/* A message being reassembled went over the budget: fail the channel it is
+ * for (its id is the start of the message: in the buffer so far, or in the
+ * piece that just came). TRUE when there was such a channel. */
+static gboolean
+socket_fail_channel_of (RcSocket *self, const guint8 *held, gsize held_len, const void *in, gsize len)
+{
+  const gchar *data = held_len ? (const gchar *) held : in;
+  gsize n = held_len ? held_len : len;
+  const gchar *channel_id, *payload;
+  gsize channel_len, payload_len;
+  if (!socket_parse_frame (data, n, &channel_id, &channel_len, &payload, &payload_len) || channel_len == 0)
+    return FALSE;
+  g_autofree gchar *id = g_strndup (channel_id, channel_len);
+  RcChannel *channel = g_hash_table_lookup (self->channels, id);
+  if (!channel)
+    return FALSE;
+  socket_log_limit (self, "too-large", "a message over the socket's budget");
+  channel_fail (channel, "too-large", "message over the socket's memory budget");
+  return TRUE;
+}
+
+/* What a reassembly buffer of LEN bytes has charged (see socket_receive). */
+static gsize
+rx_charged (gsize len)
+{
+  return len > SOCKET_RX_FREE ? len - SOCKET_RX_FREE : 0;
+}
+
 static int
 socket_receive (RcSocket *self, const void *in, size_t len)
 {
@@ -902,12 +933,24 @@ socket_receive (RcSocket *self, const void *in, size_t len)
 
   if (!self->rx_overflow)
     {
+      /* A message arrives in pieces (TLS records, lws's buffer). The first
+       * SOCKET_RX_FREE bytes of one are not charged, so ordinary frames
+       * always reach their channel, whose own budget decides (a request
+       * body over it fails that channel, not the socket); beyond that the
+       * message counts, so an unfinished huge one is bounded. */
+      gsize before = self->rx ? self->rx->len : 0;
+      gsize charge = before + len > SOCKET_RX_FREE ? before + len - MAX (before, SOCKET_RX_FREE) : 0;
       if (!self->rx)
         self->rx = g_byte_array_new ();
-      if (self->rx->len + len > SOCKET_MAX_MESSAGE || !socket_reserve (self, len))
+      if (before + len > SOCKET_MAX_MESSAGE || !socket_reserve (self, charge))
         {
           self->rx_overflow = TRUE;
-          socket_release (self, self->rx->len);
+          self->rx_too_large = before + len <= SOCKET_MAX_MESSAGE;
+          /* over the budget: the channel the message is for fails (its rest
+           * is dropped); a control message over it fails the socket */
+          if (self->rx_too_large)
+            self->rx_too_large_channel = socket_fail_channel_of (self, self->rx->data, self->rx->len, in, len);
+          socket_release (self, rx_charged (self->rx->len));
           /* its memory too, not only its count (the socket may live on a
            * while before it closes) */
           g_clear_pointer (&self->rx, g_byte_array_unref);
@@ -921,13 +964,20 @@ socket_receive (RcSocket *self, const void *in, size_t len)
       if (self->rx_overflow)
         {
           self->rx_overflow = FALSE;
-          socket_fail (self, "protocol-error", "message too large");
+          if (self->rx_too_large && !self->rx_too_large_channel)
+            {
+              socket_log_limit (self, "too-large", "a message over the socket's budget");
+              socket_fail (self, "too-large", "message over the socket's memory budget");
+            }
+          else if (!self->rx_too_large)
+            socket_fail (self, "protocol-error", "message too large");
+          self->rx_too_large_channel = FALSE;
         }
       else
         {
           /* handed over whole: what the channel makes of it counts from
            * here (the message itself is freed right after) */
-          socket_release (self, self->rx->len);
+          socket_release (self, rx_charged (self->rx->len));
           socket_message (self, (const gchar *) self->rx->data, self->rx->len);
         }
       /* free big reassembly buffers; keep small ones for reuse */
