@@ -329,7 +329,7 @@ class UnreadSockets(Fixture):
         super().setUpClass()
         conf = write_conf(cls.tmp, "cockpit.conf", SocketWriteTimeout=2)
         cls.console = it.Console(cls.tmp, {"REGISTRY_URL": cls.reg["REGISTRY_URL"]},
-                                 args=["--config", conf])
+                                 args=["--config", conf], measures_rss=True)
 
     @classmethod
     def tearDownClass(cls):

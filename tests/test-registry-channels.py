@@ -703,12 +703,8 @@ class RegistryMemory(unittest.TestCase):
         conf = os.path.join(cls.tmp, "cockpit.conf")
         with open(conf, "w") as f:
             f.write("[WebService]\nRegistryCacheSize = 128K\nRegistryTagMemoTime = 0\n")
-        env = {"REGISTRY_URL": cls.env["REGISTRY_URL"]}
-        if os.environ.get("ASAN_OPTIONS"):
-            # a sanitizer build keeps freed memory in quarantine (256 MiB):
-            # without it, RSS says what the allocator keeps, as in a normal build
-            env["ASAN_OPTIONS"] = os.environ["ASAN_OPTIONS"] + ":quarantine_size_mb=0:thread_local_quarantine_size_kb=0"
-        cls.console = it.Console(cls.tmp, env, args=["--config", conf])
+        cls.console = it.Console(cls.tmp, {"REGISTRY_URL": cls.env["REGISTRY_URL"]},
+                                 args=["--config", conf], measures_rss=True)
 
     @classmethod
     def tearDownClass(cls):
