@@ -77,6 +77,7 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "rc-scale-"));
 const children = new Set();     // console servers we spawned
 const registries = new Set();   // registry-up dirs we started
 let browser = null;
+let artifacts = null;           // screenshots of visits that did not complete
 
 async function cleanup() {
     if (browser) {
@@ -366,38 +367,50 @@ function probe(spec) {
     }).observe(document, { childList: true, subtree: true, characterData: true });
 }
 
-// Counts the page's WebSocket frames: totals, the busiest second, and the
-// most channels open at once (open sent, close received).
+// Counts the page's WebSocket frames: totals, the busiest second, the most
+// channels open at once (open sent, close received), channels closed with a
+// problem (by problem), and when the page last exchanged anything but
+// ping/pong.
 function watchSocket(page) {
     const s = { sent: 0, received: 0, bytesSent: 0, bytesReceived: 0, peakPerSecond: 0,
-                open: 0, peakOpen: 0, last: Date.now(), closed: 0 };
+                opened: 0, closed: 0, open: 0, peakOpen: 0, problems: {}, last: Date.now(),
+                socketClosed: false };
     const perSecond = new Map();
-    const bump = () => {
+    const bump = (p) => {
         const sec = Math.floor(Date.now() / 1000);
         const n = (perSecond.get(sec) || 0) + 1;
         perSecond.set(sec, n);
         s.peakPerSecond = Math.max(s.peakPerSecond, n);
-        s.last = Date.now();
+        if (!(p.startsWith("\n") && /"command":"(ping|pong)"/.test(p)))
+            s.last = Date.now();
     };
+    const text = (f) => (typeof f.payload === "string" ? f.payload : f.payload.toString("utf8"));
     page.on("websocket", ws => {
+        ws.on("close", () => {
+            s.socketClosed = true;
+        });
         ws.on("framesent", f => {
-            const p = typeof f.payload === "string" ? f.payload : f.payload.toString("utf8");
+            const p = text(f);
             s.sent++;
             s.bytesSent += Buffer.byteLength(p);
-            bump();
+            bump(p);
             if (p.startsWith("\n") && p.includes('"command":"open"')) {
+                s.opened++;
                 s.open++;
                 s.peakOpen = Math.max(s.peakOpen, s.open);
             }
         });
         ws.on("framereceived", f => {
-            const p = typeof f.payload === "string" ? f.payload : f.payload.toString("utf8");
+            const p = text(f);
             s.received++;
             s.bytesReceived += Buffer.byteLength(p);
-            bump();
+            bump(p);
             if (p.startsWith("\n") && p.includes('"command":"close"') && p.includes('"channel"')) {
                 s.open = Math.max(0, s.open - 1);
                 s.closed++;
+                const m = /"problem":"([^"]+)"/.exec(p);
+                if (m)
+                    s.problems[m[1]] = (s.problems[m[1]] || 0) + 1;
             }
         });
     });
@@ -436,19 +449,24 @@ async function visit(context, con, registry, hash, spec, timeout) {
         const state = await page.evaluate(() => window.__bench).catch(() => null);
         if (state && state.marks.complete !== undefined)
             break;
-        const quiet = Date.now() - sock.last;
         if (Date.now() - t0 > timeout * 1000) {
             outcome = "timeout";
             break;
         }
-        // the UI stopped talking and the view still is not complete
-        if (quiet > 60000) {
-            outcome = "incomplete";
+        // the page stopped talking (pings aside) and the view is not complete
+        if (Date.now() - sock.last > 60000 || sock.socketClosed) {
+            outcome = sock.socketClosed ? "socket closed" : "incomplete (page idle 60 s)";
             break;
         }
         await new Promise(r => setTimeout(r, 250));   // poll interval; the page keeps its own times
     }
     const state = await page.evaluate(() => window.__bench).catch(() => ({ marks: {}, stats: null }));
+    const banner = await page.evaluate(() => {
+        const b = document.querySelector("#banner");
+        return b && !b.hidden ? b.textContent : "";
+    }).catch(() => "");
+    if (outcome !== "complete" && artifacts)
+        await page.screenshot({ path: path.join(artifacts, `${spec.view}-${Date.now()}.png`) }).catch(() => null);
     samp.stop();
     const after = procStat(con.pid);
     const regAfter = procStat(registry.pid);
@@ -456,11 +474,12 @@ async function visit(context, con, registry, hash, spec, timeout) {
     await page.close();
     const ms = (k) => (state.marks[k] === undefined ? null : state.marks[k] / 1000);
     return {
-        outcome, problems, marks: Object.fromEntries(Object.keys(state.marks).map(k => [k, ms(k)])),
+        outcome, problems, banner, marks: Object.fromEntries(Object.keys(state.marks).map(k => [k, ms(k)])),
         stats: state.stats, upstream: reqs.counts,
         socket: { sent: sock.sent, received: sock.received, bytesSent: sock.bytesSent,
                   bytesReceived: sock.bytesReceived, peakPerSecond: sock.peakPerSecond,
-                  peakOpenChannels: sock.peakOpen },
+                  peakOpenChannels: sock.peakOpen, opened: sock.opened, closed: sock.closed,
+                  neverClosed: sock.opened - sock.closed, problems: sock.problems },
         server: { cpu: after && before ? after.cpu - before.cpu : null, rssBefore: before && before.rss,
                   rssAfter: after && after.rss, rssPeak: Math.max(samp.peak.rss, after ? after.rss : 0),
                   hwm: after && after.hwm, fdsPeak: samp.peak.fds },
@@ -493,7 +512,7 @@ const ratio = (a, b) => (a === null || b === null || !b ? "—" : (a / b).toFixe
 function table(title, rows) {
     const w0 = Math.max(...rows.map(r => r[0].length));
     const widths = [1, 2, 3].map(i => Math.max(...rows.map(r => (r[i] || "").length)));
-    console.log(`\n== ${title}`);
+    console.log(`\n== ${title}; load average ${os.loadavg().map(x => x.toFixed(1)).join(" ")}`);
     for (const r of rows)
         console.log("  " + r[0].padEnd(w0) + "  " + [1, 2, 3].map(i => (r[i] || "").padStart(widths[i - 1])).join("  "));
 }
@@ -510,7 +529,10 @@ function visitRows(label, cold, warm, extra = []) {
         ["socket frames sent by the page", ...both(r => r.socket.sent, num), ""],
         ["socket frames received by the page", ...both(r => r.socket.received, num), ""],
         ["socket frames in the busiest second", ...both(r => r.socket.peakPerSecond, num), ""],
+        ["channels opened", ...both(r => r.socket.opened, num), ""],
         ["channels open at once (peak)", ...both(r => r.socket.peakOpenChannels, num), ""],
+        ["channels closed with a problem", ...both(r => Object.values(r.socket.problems).reduce((a, b) => a + b, 0), num), ""],
+        ["channels not closed when measured", ...both(r => r.socket.neverClosed, num), ""],
         ["server CPU", ...both(r => r.server.cpu, sec), ""],
         ["server RSS before", ...both(r => r.server.rssBefore, mib), ""],
         ["server RSS after", ...both(r => r.server.rssAfter, mib), ""],
@@ -542,7 +564,9 @@ async function benchTags(o, results) {
             list.push(r);
             log(`tags run ${run} ${label}: ${r.outcome}, first 50 rows ${sec(r.marks.first50 ?? null)}, ` +
                 `complete ${sec(r.marks.complete ?? null)}, ${JSON.stringify(r.stats)}, ` +
-                `${r.upstream.total} registry requests, RSS ${mib(r.server.rssAfter)}` +
+                `${r.upstream.total} registry requests, channel problems ${JSON.stringify(r.socket.problems)}, ` +
+                `${r.socket.neverClosed} channels not closed, RSS ${mib(r.server.rssAfter)}` +
+                (r.banner ? `, banner "${r.banner}"` : "") +
                 (r.problems.length ? `, page errors: ${r.problems.slice(0, 3).join("; ")}` : ""));
         }
         await context.close();
@@ -561,6 +585,8 @@ async function benchTags(o, results) {
     console.log(`  rows seen cold: ${cold.map(statRow).join(" | ")}`);
     console.log(`  rows seen warm: ${warm.map(statRow).join(" | ")}`);
     console.log(`  server RSS fresh: ${cold.map(r => mib(r.server.rssFresh)).join(", ")}`);
+    console.log(`  channel problems cold: ${cold.map(r => JSON.stringify(r.socket.problems)).join(" ")}; ` +
+                `warm: ${warm.map(r => JSON.stringify(r.socket.problems)).join(" ")}`);
 }
 
 async function benchRepos(o, results) {
@@ -600,6 +626,8 @@ async function benchRepos(o, results) {
                  ratio(pick(warm, r => r.marks.allListed), walk), ""]);
     table(`${o.repos}-repository catalog (median of ${o.runs})`, rows);
     console.log(`  registry walks: ${walks.map(w => sec(w.seconds)).join(", ")}`);
+    console.log(`  channel problems cold: ${cold.map(r => JSON.stringify(r.socket.problems)).join(" ")}; ` +
+                `warm: ${warm.map(r => JSON.stringify(r.socket.problems)).join(" ")}`);
     console.log(`  outcome cold: ${cold.map(r => r.outcome).join(", ")}; warm: ${warm.map(r => r.outcome).join(", ")}`);
 }
 
@@ -608,10 +636,14 @@ async function main() {
     for (const f of [SERVER, path.join(STATIC, "index.html"), "/usr/bin/chromium", "/usr/bin/docker-registry"])
         if (!fs.existsSync(f))
             throw new Error(`${f} is missing (build first: make; packages: scripts/install-deps)`);
-    process.env.RC_ARTIFACTS = process.env.RC_ARTIFACTS || path.join(tmp, "artifacts");
-    const { launch } = await import("../tests/browser/lib.mjs");
     if (o.state)
         fs.mkdirSync(o.state, { recursive: true });
+    artifacts = process.env.RC_ARTIFACTS || (o.state ? path.join(o.state, "artifacts") : null);
+    if (artifacts)
+        fs.mkdirSync(artifacts, { recursive: true });
+    // lib.mjs makes its artifacts directory on import
+    process.env.RC_ARTIFACTS = artifacts || path.join(tmp, "artifacts");
+    const { launch } = await import("../tests/browser/lib.mjs");
     log(`server ${SERVER}, ${os.cpus().length} CPUs, load ${os.loadavg().map(x => x.toFixed(1)).join(" ")}`);
     browser = await launch();
     const results = { options: o, load: os.loadavg() };
@@ -619,6 +651,7 @@ async function main() {
         await benchTags(o, results);
     if (o.repos)
         await benchRepos(o, results);
+    results.loadAfter = os.loadavg();
     if (o.json)
         fs.writeFileSync(o.json, JSON.stringify(results, null, 1));
 }
