@@ -31,16 +31,18 @@ const STATIC = process.env.RC_STATIC_DIR || path.join(builddir, "static");
 const TICK = 100;   // clock ticks per second in /proc/PID/stat (getconf CLK_TCK)
 const PAGE = 4096;
 
-const USAGE = `usage: bench/scale [--tags N] [--repos N] [--runs N] [--state DIR] [--timeout S]
+const USAGE = `usage: bench/scale [--tags N] [--repos N] [--runs N] [--visits N] [--state DIR] [--timeout S]
   --tags N     a repository with N tags (default 10000; 0 skips)
   --repos N    a registry with N repositories (default 10000; 0 skips)
   --runs N     runs per figure, medians printed (default 3)
+  --visits N   visits of the tag page per run (default 2: cold, warm; the
+               server's RSS after each is printed)
   --state DIR  keep the filled registries in DIR and reuse them next time
   --timeout S  give up on one page visit after S seconds (default 1800)
   --json FILE  also write every figure as JSON`;
 
 function parseArgs(argv) {
-    const o = { tags: 10000, repos: 10000, runs: 3, state: null, timeout: 1800, json: null };
+    const o = { tags: 10000, repos: 10000, runs: 3, visits: 2, state: null, timeout: 1800, json: null };
     for (let i = 0; i < argv.length; i++) {
         const a = argv[i];
         const v = () => {
@@ -51,6 +53,7 @@ function parseArgs(argv) {
         if (a === "--tags") o.tags = Number(v());
         else if (a === "--repos") o.repos = Number(v());
         else if (a === "--runs") o.runs = Number(v());
+        else if (a === "--visits") o.visits = Number(v());
         else if (a === "--state") o.state = path.resolve(v());
         else if (a === "--timeout") o.timeout = Number(v());
         else if (a === "--json") o.json = path.resolve(v());
@@ -61,11 +64,11 @@ function parseArgs(argv) {
             throw new Error(`unknown argument ${a}\n${USAGE}`);
         }
     }
-    for (const k of ["tags", "repos", "runs", "timeout"])
+    for (const k of ["tags", "repos", "runs", "visits", "timeout"])
         if (!Number.isInteger(o[k]) || o[k] < 0)
             throw new Error(`--${k} wants a whole number`);
-    if (o.runs < 1)
-        throw new Error("--runs wants at least 1");
+    if (o.runs < 1 || o.visits < 2)
+        throw new Error("--runs wants at least 1, --visits at least 2");
     return o;
 }
 
@@ -555,13 +558,17 @@ async function benchTags(o, results) {
         headers: { Authorization: "Basic " + Buffer.from(`${env.REGISTRY_USER}:${env.REGISTRY_PASSWORD}`).toString("base64") } });
     const expected = JSON.parse(tagList.body).tags.length;
     const spec = { view: "tags", expected };
-    const cold = [], warm = [];
+    const cold = [], warm = [], rssSeries = [];
     for (let run = 1; run <= o.runs; run++) {
         const con = await startConsole(env.REGISTRY_URL, `tags${run}`);
         const fresh = procStat(con.pid);
         const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 800 } });
         await login(context, con.url, env);
-        for (const [label, list] of [["cold", cold], ["warm", warm]]) {
+        const later = [];
+        const visits = [["cold", cold], ["warm", warm]];
+        for (let v = 3; v <= o.visits; v++)
+            visits.push([`visit ${v}`, later]);
+        for (const [label, list] of visits) {
             const r = await visit(context, con, registry, `#/images/scale/many-tags`, spec, o.timeout);
             r.server.rssFresh = fresh.rss;
             list.push(r);
@@ -572,10 +579,11 @@ async function benchTags(o, results) {
                 (r.banner ? `, banner "${r.banner}"` : "") +
                 (r.problems.length ? `, page errors: ${r.problems.slice(0, 3).join("; ")}` : ""));
         }
+        rssSeries.push([fresh.rss, ...[cold.at(-1), warm.at(-1), ...later].map(r => r.server.rssAfter)]);
         await context.close();
         await stopChild(con.proc);
     }
-    results.tags = { repo, expected, cold, warm };
+    results.tags = { repo, expected, cold, warm, rssSeries };
     const statRow = (r) => r.stats ? `${r.stats.rows} rows, ${r.stats.created} created, ${r.stats.size} size, ${r.stats.index} index, ${r.stats.failed} failed` : "no rows";
     table(`${expected}-tag repository ${repo} (median of ${o.runs})`, visitRows("", cold, warm, [
         ["first 50 tag rows in the DOM", mark("first50"), sec],
@@ -587,7 +595,8 @@ async function benchTags(o, results) {
     console.log(`  outcome cold: ${cold.map(r => r.outcome).join(", ")}; warm: ${warm.map(r => r.outcome).join(", ")}`);
     console.log(`  rows seen cold: ${cold.map(statRow).join(" | ")}`);
     console.log(`  rows seen warm: ${warm.map(statRow).join(" | ")}`);
-    console.log(`  server RSS fresh: ${cold.map(r => mib(r.server.rssFresh)).join(", ")}`);
+    for (const [i, series] of rssSeries.entries())
+        console.log(`  run ${i + 1}: server RSS fresh, then after each visit: ${series.map(mib).join(", ")}`);
     console.log(`  channel problems cold: ${cold.map(r => JSON.stringify(r.socket.problems)).join(" ")}; ` +
                 `warm: ${warm.map(r => JSON.stringify(r.socket.problems)).join(" ")}`);
 }
