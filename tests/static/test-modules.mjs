@@ -117,7 +117,7 @@ const leaf = name => import(pathToFileURL(path.join(copy, name)).href);
 // (a new view or page belongs here too).
 test("the pages load one entry module each, and there are views", () => {
     assert.deepEqual([...entries].sort(), ["login.js", "main.js"]);
-    assert.deepEqual([...views].sort(), ["image.js", "images.js", "overview.js", "projects.js", "stream.js",
+    assert.deepEqual([...views].sort(), ["image.js", "images.js", "overview.js", "projects.js", "search.js", "stream.js",
                                          "untagged.js", "users.js"]);
 });
 
