@@ -177,7 +177,7 @@ export async function show({ backend, params, main, navigate, showError }) {
         note.hidden = !filling;
         if (filling)
             note.textContent = format(_("Sorted by {column} where known: {known} of {total} so far. The rest follow as their details come in."),
-                                      { column: columnName(sort.key).toLowerCase(), known: formatNumber(known),
+                                      { column: columnName(sort.key), known: formatNumber(known),
                                         total: formatNumber(visible.length) });
         if (filling && (before.length !== visible.length || !queue.background.length))
             queue.setBackground([...visible].filter(it => !it.summarized).map(it => it.repository).sort());

@@ -105,10 +105,10 @@ export async function show({ backend, params, main, navigate }) {
         const holders = found.filter(r => ["layer", "config", "blob"].includes(r.match));
         const repos = list => new Set(list.map(r => r.repository)).size;
         replace(where, found.length ? h("ul", { class: "plain where" },
-            images.length ? h("li", { id: "where-image" }, format(_("{tags} in {repositories} are this image."), {
+            images.length ? h("li", { id: "where-image" }, format(_("Tags that are this image: {tags} in {repositories}."), {
                 tags: nformat("{n} tag", "{n} tags", images.length),
                 repositories: nformat("{n} repository", "{n} repositories", repos(images)) })) : null,
-            holders.length ? h("li", { id: "where-layer" }, format(_("{tags} in {repositories} are images that contain it."), {
+            holders.length ? h("li", { id: "where-layer" }, format(_("Images that contain it: {tags} in {repositories}."), {
                 tags: nformat("{n} tag", "{n} tags", holders.length),
                 repositories: nformat("{n} repository", "{n} repositories", repos(holders)) })) : null) : null);
     };

@@ -211,7 +211,7 @@ function registryTable(state) {
                            : sizeCell(x.shared, "shared"));
           }))),
         h("p", { class: "hint" },
-          _("Sizes count every layer and config of a repository once, however many of its tags use it. Shared: the part that other repositories use as well, stored once in the registry."),
+          _("Sizes count each layer and config once per repository, however many of its tags use it. Shared: the part that other repositories use as well (the registry stores it once)."),
           state.distinct !== undefined
               ? [" ", h("span", { id: "storage-distinct", dataset: { bytes: String(state.distinct) } },
                         format(_("All repositories together: {size}."), { size: formatSize(state.distinct) }))]
@@ -234,7 +234,7 @@ function projectTable(state) {
               h("td", null, formatNumber(x.streams)),
               sizeCell(x.size, "size"), sizeCell(x.shared, "shared"))))),
         h("p", { class: "hint" },
-          _("Sizes count every layer and config of the images a project's tags point at once, however many tags use it. Shared: the part that other projects use as well."),
+          _("Sizes count each layer and config of a project's tagged images once, however many of its tags use it. Shared: the part that other projects use as well."),
           state.incomplete ? [" ", _("Only some images could be read: the figures are incomplete.")] : null,
           state.distinct !== undefined
               ? [" ", h("span", { id: "storage-distinct", dataset: { bytes: String(state.distinct) } },
