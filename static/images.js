@@ -222,7 +222,7 @@ export async function show({ backend, params, main, navigate, showError }) {
             h("span", { class: "newest", title: partial || null },
               it.newest ? h("span", { class: "tag" }, it.newest) : it.partial ? "…" : ""),
             h("span", { class: "age", title: it.created || null }, it.created ? relativeTime(it.created) : ""),
-            h("span", { class: "size", title: partial || null },
+            h("span", { class: "size", title: partial || null, dataset: it.size !== undefined ? { bytes: String(it.size) } : null },
               it.size !== undefined ? formatSize(it.size) : it.partial ? "…" : ""),
         ];
     };
