@@ -291,9 +291,19 @@ export async function show({ backend, params, main, navigate, showError }) {
     };
 
     let projectsShown = 0;
+    let projectsAt = 0;
+    let projectsTimer = null;
+    // the select is rebuilt at most once a second while names stream in,
+    // never while the user has it open
     const fillProjects = () => {
-        if (projects.size === projectsShown || document.activeElement === select)
+        if (projects.size === projectsShown || projectsTimer)
             return;
+        const wait = projectsAt + 1000 - Date.now();
+        if (wait > 0 || document.activeElement === select) {
+            projectsTimer = setTimeout(() => { projectsTimer = null; fillProjects(); }, Math.max(wait, 1000));
+            return;
+        }
+        projectsAt = Date.now();
         projectsShown = projects.size;
         const names = [...projects].sort();
         if (projectFilter && !projects.has(projectFilter))
@@ -328,7 +338,7 @@ export async function show({ backend, params, main, navigate, showError }) {
     refilter(true);
 
     const cleanups = [() => queue.stop(), () => document.removeEventListener("visibilitychange", onVisibility),
-                      () => clearTimeout(filterTimer)];
+                      () => clearTimeout(filterTimer), () => clearTimeout(projectsTimer)];
 
     if (registry) {
         let catalog = null;

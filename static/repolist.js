@@ -79,7 +79,12 @@ function byName(a, b) {
 export function sortItems(items, key, desc) {
     const sort = SORTS[key] || SORTS.name;
     if (sort === SORTS.name) {
-        items.sort(byName);
+        // the registry's catalog comes sorted: most often nothing to do
+        let sorted = true;
+        for (let i = 1; sorted && i < items.length; i++)
+            sorted = byName(items[i - 1], items[i]) <= 0;
+        if (!sorted)
+            items.sort(byName);
         if (desc)
             items.reverse();
         return items.length;
