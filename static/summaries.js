@@ -101,6 +101,9 @@ export class SummaryQueue {
     cancel() {
         if (this.current) {
             this.current.stream.close();
+            // what the background batch did not get is looked for again
+            if (this.current.kind === "background")
+                this.backgroundAt = 0;
             this.current = null;
         }
     }
