@@ -366,6 +366,9 @@ export async function show({ backend, params, main, navigate, showError }) {
                 },
                 progress: p => {
                     catalogProgress = p;
+                    // while the server walks the registry's catalog, the
+                    // rows on screen are not polled: the walk goes first
+                    queue.holdPolls(!!p.walking);
                     showProgress();
                 },
             }, fresh ? { fresh: true } : {});
@@ -376,6 +379,7 @@ export async function show({ backend, params, main, navigate, showError }) {
                 catalogProgress = null;
                 catalogDone = done;
                 loading = false;
+                queue.holdPolls(false);
                 // gone from a catalog read to its end: gone
                 if (done.complete && !done.truncated)
                     for (const name of [...items.keys()])
@@ -390,6 +394,7 @@ export async function show({ backend, params, main, navigate, showError }) {
                 catalog = null;
                 loading = false;
                 catalogProgress = null;
+                queue.holdPolls(false);
                 refilter(true);
                 showError(e);
                 refreshTimer = setTimeout(() => readCatalog(false), CATALOG_REFRESH);

@@ -43,7 +43,18 @@ export class SummaryQueue {
         this.retryAt = 0;
         this.error = null;
         this.stopped = false;
+        this.held = false;              // no polls (the registry is busy)
         this.channels = 0;              // opened so far (for tests and progress)
+    }
+
+    // Hold the polls (not the rows still unknown) while HOLD, e.g. while
+    // the registry's catalog is walked: it has enough to do.
+    holdPolls(hold) {
+        if (this.held === hold)
+            return;
+        this.held = hold;
+        if (!hold)
+            this.pump();
     }
 
     // The summary row of REPOSITORY, or undefined.
@@ -128,7 +139,7 @@ export class SummaryQueue {
         const bg = this.missingBackground();
         if (bg.length)
             return { kind: "background", names: bg };
-        if (!this.poll)
+        if (!this.poll || this.held)
             return null;
         const due = this.visible.filter(n => now - this.rows.get(n).at >= this.interval);
         if (due.length)
@@ -155,7 +166,7 @@ export class SummaryQueue {
         const batch = this.next(now);
         if (!batch) {
             // the next poll: when the oldest row on screen falls due
-            if (this.poll && this.visible.length) {
+            if (this.poll && !this.held && this.visible.length) {
                 const oldest = Math.min(...this.visible.map(n => this.rows.get(n).at));
                 this.schedule(Math.max(250, oldest + this.interval - now));
             }

@@ -591,3 +591,20 @@ test("summaries: a failed channel is tried again later, not at once", async () =
         q.stop();
     }
 });
+
+test("summaries: no polls while held (the catalog is walked), the unknown rows still", async () => {
+    const { SummaryQueue, POLL_MIN } = await leaf("summaries.js");
+    const { opened, open, answer } = fakeChannels();
+    const q = new SummaryQueue(open, () => null, null);
+    try {
+        q.holdPolls(true);
+        q.setVisible(["a"]);
+        assert.deepEqual(opened[0].names, ["a"]);
+        await answer(opened[0]);
+        assert.equal(q.next(Date.now() + 10 * POLL_MIN), null);
+        q.holdPolls(false);
+        assert.deepEqual(q.next(Date.now() + POLL_MIN), { kind: "poll", names: ["a"] });
+    } finally {
+        q.stop();
+    }
+});
