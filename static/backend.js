@@ -776,6 +776,11 @@ export class RegistryBackend {
         return value;
     }
 
+    // Read the catalog again next time (after a repository was deleted).
+    forgetCatalog() {
+        this.catalogMemo = null;
+    }
+
     static split(repo) {
         const i = repo.lastIndexOf("/");
         return i < 0 ? ["", repo] : [repo.substring(0, i), repo.substring(i + 1)];
