@@ -151,7 +151,6 @@ export async function show({ backend, params, main, navigate, showError }) {
     let visible = [];
     let lastFilter = 0;
     let filterTimer = null;
-    let known = 0;
     const refilter = (now = false) => {
         if (stopped)
             return;
@@ -166,18 +165,20 @@ export async function show({ backend, params, main, navigate, showError }) {
         lastFilter = Date.now();
         const before = visible;
         visible = filterItems(all, text, projectFilter || null);
-        known = sortItems(visible, sort.key, sort.desc);
+        sortItems(visible, sort.key, sort.desc);
         count.textContent = registry
             ? nformat("{n} repository", "{n} repositories", visible.length)
             : nformat("{n} image stream", "{n} image streams", visible.length);
         spacer.style.height = `${visible.length * ROW}px`;
         showSortState();
-        // sorted by a column: fill in the rest, in the background
-        const filling = sort.key !== "name" && known < visible.length;
+        // sorted by a column the summaries fill (registry: all but the
+        // name; OpenShift: the size): fill in the rest, in the background
+        const filling = (registry ? sort.key !== "name" : sort.key === "size") && visible.some(it => !it.summarized);
         note.hidden = !filling;
         if (filling)
             note.textContent = format(_("Sorted by {column} where known: {known} of {total} so far. The rest follow as their details come in."),
-                                      { column: columnName(sort.key), known: formatNumber(known),
+                                      { column: columnName(sort.key),
+                                        known: formatNumber(visible.reduce((a, it) => a + (it.summarized ? 1 : 0), 0)),
                                         total: formatNumber(visible.length) });
         if (filling && (before.length !== visible.length || !queue.background.length))
             queue.setBackground([...visible].filter(it => !it.summarized).map(it => it.repository).sort());
