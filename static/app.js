@@ -15,6 +15,7 @@ import * as image from "./image.js";
 import * as projects from "./projects.js";
 import * as users from "./users.js";
 import * as untagged from "./untagged.js";
+import * as search from "./search.js";
 
 let root = "";
 let backend = null;
@@ -72,6 +73,8 @@ async function route() {
             current = await users.showGroup(ctx, parts[1]);
         else if (parts[0] === "untagged")
             current = await untagged.show(ctx);
+        else if (parts[0] === "search")
+            current = await search.show(ctx);
         else
             current = await overview.show(ctx);
     } catch (e) {

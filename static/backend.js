@@ -3,7 +3,7 @@
 //   Distribution v2 registry: namespaces = projects, repositories = streams,
 //   tags = tags, image = manifest + config blob.
 
-import { json, http, watch, query } from "./channel.js";
+import { json, http, watch, query, rows } from "./channel.js";
 import { _, format } from "./i18n.js";
 import { configHistory } from "./history.js";
 
@@ -575,6 +575,33 @@ export class OpenShiftBackend {
         }));
     }
 
+    // The blobs (config and layers: [[digest, size], …]) of an image, from
+    // its Image object, with its platforms' for a manifest list; kept by
+    // digest (an image never changes). The config's size is what the
+    // metadata's Size has beyond the layers.
+    imageBlobs(digest) {
+        if (!this.blobSizes)
+            this.blobSizes = new Map();
+        let hit = this.blobSizes.get(digest);
+        if (!hit) {
+            hit = json("master", "GET", `${IS}/images/${enc(digest)}`).then(async ({ body }) => {
+                const m = body.dockerImageMetadata || {};
+                const out = (body.dockerImageLayers || []).filter(l => l && l.name)
+                    .map(l => [l.name, Number(l.size) || 0]);
+                const layers = out.reduce((a, [, n]) => a + n, 0);
+                if (m.Id && m.Id !== body.metadata.name && !(body.dockerImageManifests || []).length)
+                    out.push([m.Id, Math.max(0, (Number(m.Size) || 0) - layers)]);
+                for (const p of body.dockerImageManifests || [])
+                    if (p.digest && p.digest !== digest)
+                        out.push(...await this.imageBlobs(p.digest).catch(() => []));
+                return out;
+            });
+            hit.catch(() => this.blobSizes.delete(digest));
+            this.blobSizes.set(digest, hit);
+        }
+        return hit;
+    }
+
     async image(project, stream, tagOrDigest) {
         let digest = tagOrDigest;
         if (!digest.startsWith("sha256:")) {
@@ -730,17 +757,28 @@ export class RegistryBackend {
         this.grants.clear();
     }
 
-    async repositories() {
-        const repos = [];
-        let path = "/v2/_catalog?n=1000";
-        for (let page = 0; path && page < 1000; page++) {
-            const { body, headers } = await json("registry", "GET", path);
-            repos.push(...(body.repositories || []));
-            const link = headers.link || "";
-            const m = /<([^>]+)>;\s*rel="next"/.exec(link);
-            path = m ? (m[1].startsWith("/") ? m[1] : new URL(m[1]).pathname + new URL(m[1]).search) : null;
-        }
-        return repos;
+    // Every repository name, from the catalog the server keeps (one
+    // registry-catalog channel: the user's own access check, then the kept
+    // list, or the server's one walk followed), never a walk of our own.
+    // Kept 5 s, so a view that asks twice (projects and streams) reads it
+    // once.
+    repositories() {
+        if (this.catalogMemo && Date.now() - this.catalogMemo.at < 5000)
+            return this.catalogMemo.value;
+        const names = [];
+        const value = this.catalogRows({ row: r => {
+            if (r.type === "names" && Array.isArray(r.names))
+                for (const n of r.names)
+                    names.push(n);
+        } }).done.then(() => names);
+        this.catalogMemo = { at: Date.now(), value };
+        value.catch(() => { this.catalogMemo = null; });
+        return value;
+    }
+
+    // Read the catalog again next time (after a repository was deleted).
+    forgetCatalog() {
+        this.catalogMemo = null;
     }
 
     static split(repo) {
@@ -857,38 +895,57 @@ export class RegistryBackend {
         }
     }
 
-    // The registry has no watch: poll.
-    watchStreams(project, onEvent, onEnd) {
-        let known = null;
-        let stopped = false;
-        const tick = async () => {
-            if (stopped)
-                return;
-            try {
-                const repos = new Set(await this.repositories());
-                if (known) {
-                    for (const r of repos) {
-                        if (!known.has(r)) {
-                            const [ns, name] = RegistryBackend.split(r);
-                            onEvent("ADDED", { project: ns, name, repository: r, tags: null });
-                        }
-                    }
-                    for (const r of known) {
-                        if (!repos.has(r)) {
-                            const [ns, name] = RegistryBackend.split(r);
-                            onEvent("DELETED", { project: ns, name, repository: r, tags: null });
-                        }
-                    }
-                }
-                known = repos;
-            } catch (e) {
-                if (onEnd)
-                    onEnd(e.problem || "disconnected");
-                return;
-            }
-            setTimeout(tick, 10000);
-        };
-        tick();
-        return () => { stopped = true; };
+    /* -- the registry channels (doc/architecture.md, "Registry channels"):
+     * streams of rows, see channel.js rows(). The registry has no watch:
+     * the repository list polls the summaries of the rows on screen. */
+
+    // The kept catalog: {"type":"names","names":[…]} rows; progress
+    // {names, matched, walking, pages}; done {complete, truncated, age,
+    // total, matched}. options: {contains, fresh}.
+    catalogRows(handlers, options = {}) {
+        return rows("registry-catalog", options, handlers);
+    }
+
+    // One {"type":"repository"} row per repository (at most 500): tags,
+    // newest, created, size (every distinct blob once), fingerprint,
+    // partial, error. One a session: a newer one ends the older.
+    summaryRows(repositories, handlers, options = {}) {
+        return rows("registry-summary", { ...options, repositories }, handlers);
+    }
+
+    // A tag name or a digest (or its prefix) across every repository the
+    // user can read: "tag" rows with "repository" and "match". options:
+    // {kind, exact, repositories}. One a session.
+    searchRows(query, handlers, options = {}) {
+        return rows("registry-search", { ...options, query }, handlers);
+    }
+
+    // A repository's tags with the digests of the blobs each uses
+    // (registry-tags with "blobs"): what storage sharing is computed from.
+    blobRows(repository, handlers) {
+        return rows("registry-tags", { repository, blobs: true }, handlers);
+    }
+
+    // The blobs (config and layers: [[digest, size], …]) of an image
+    // manifest, read in REPOSITORY; kept by digest (content never changes).
+    imageBlobs(repository, digest) {
+        if (!this.blobSizes)
+            this.blobSizes = new Map();
+        let hit = this.blobSizes.get(digest);
+        if (!hit) {
+            hit = this.manifest(repository, digest).then(m => {
+                const b = m.body || {};
+                const out = [];
+                if (b.config && b.config.digest)
+                    out.push([b.config.digest, Number(b.config.size) || 0]);
+                for (const l of b.layers || [])
+                    if (l && l.digest)
+                        out.push([l.digest, Number(l.size) || 0]);
+                return out;
+            });
+            hit.catch(() => this.blobSizes.delete(digest));
+            this.blobSizes.set(digest, hit);
+        }
+        return hit;
     }
 }

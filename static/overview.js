@@ -8,6 +8,7 @@ import { imagesHref, streamHref, projectHref, untaggedHref } from "./routes.js";
 import { authorName } from "./format.js";
 import { commandsBox } from "./commands.js";
 import { newProjectButton, newStreamButton, policyBadge } from "./actions.js";
+import { storageCard } from "./storage.js";
 
 // The session's OAuth token, for the login command (OpenShift).
 async function sessionToken() {
@@ -99,6 +100,8 @@ export async function show(ctx) {
                 h("li", null, h("a", { href: streamHref(s.project, s.name) }, s.repository || `${s.project}/${s.name}`))))
             : h("p", { class: "empty" }, _("The registry has no images yet.")));
 
+    // the largest repositories (projects), every blob counted once
+    const storage = storageCard(backend, streams);
     replace(main,
             h("h1", null, _("Overview")),
             h("div", { class: "columns" },
@@ -117,9 +120,10 @@ export async function show(ctx) {
                         policies.get(p.name))))
                     : h("p", { class: "empty" }, _("No projects.")),
                 untagged),
+              storage.node,
               h("section", { class: "card wide" },
                 h("h2", null, _("Commands")),
                 h("label", { for: "cmd-project" }, backend.hasMembers ? _("Project") : _("Namespace"), " "), projectSelect,
                 commands)));
-    return null;
+    return storage.stop;
 }

@@ -26,12 +26,15 @@ export function projectHref(name) {
     return `#/projects/${part(projectPart(name))}`;
 }
 
-export function imagesHref({ project = "", q = "" } = {}) {
+// sort: "" (by name) or a column of the list, "size" or "size:asc"
+export function imagesHref({ project = "", q = "", sort = "" } = {}) {
     const query = new URLSearchParams();
     if (project)
         query.set("project", project);
     if (q)
         query.set("q", q);
+    if (sort)
+        query.set("sort", sort);
     const s = query.toString();
     return `#/images${s ? "?" + s : ""}`;
 }
@@ -59,6 +62,21 @@ export function groupHref(name) {
 
 export function untaggedHref() {
     return "#/untagged";
+}
+
+// The search across the registry: a tag name or a digest (q), and what it
+// is when the user said so (kind: "tag" or "digest"); exact: whole tag
+// names only.
+export function searchHref({ q = "", kind = "", exact = false } = {}) {
+    const query = new URLSearchParams();
+    if (q)
+        query.set("q", q);
+    if (kind)
+        query.set("kind", kind);
+    if (exact)
+        query.set("exact", "1");
+    const s = query.toString();
+    return `#/search${s ? "?" + s : ""}`;
 }
 
 // "#/images/p/n?q=x" → { parts: ["images", "p", "n"], params: URLSearchParams }.

@@ -117,7 +117,7 @@ const leaf = name => import(pathToFileURL(path.join(copy, name)).href);
 // (a new view or page belongs here too).
 test("the pages load one entry module each, and there are views", () => {
     assert.deepEqual([...entries].sort(), ["login.js", "main.js"]);
-    assert.deepEqual([...views].sort(), ["image.js", "images.js", "overview.js", "projects.js", "stream.js",
+    assert.deepEqual([...views].sort(), ["image.js", "images.js", "overview.js", "projects.js", "search.js", "stream.js",
                                          "untagged.js", "users.js"]);
 });
 
@@ -478,4 +478,133 @@ test("the layers table shows image text as text, with sizes and the total", asyn
     assert.ok(table.textContent.includes(hostile));
     assert.ok(table.textContent.includes("no layer"));
     assert.ok(table.textContent.includes("Total of 1 layer"));
+});
+
+/* ------------------------------------------------------------- the repository list */
+
+test("the repository list sorts what is known first, either way, ties by name", async () => {
+    const list = await leaf("repolist.js");
+    const items = ["b/two", "a/one", "c/three", "d/four"].map(list.itemFromName);
+    const sizes = { "b/two": 30, "a/one": 10, "d/four": 30 };
+    for (const it of items)
+        if (sizes[it.repository] !== undefined)
+            assert.equal(list.applySummary(it, { type: "repository", repository: it.repository, tags: 1,
+                                                 size: sizes[it.repository], created: "2024-01-01T00:00:00Z" }), true);
+    assert.equal(list.sortItems(items, "size", true), 3);
+    assert.deepEqual(items.map(i => i.repository), ["b/two", "d/four", "a/one", "c/three"]);
+    assert.equal(list.sortItems(items, "size", false), 3);
+    assert.deepEqual(items.map(i => i.repository), ["a/one", "b/two", "d/four", "c/three"]);
+    assert.equal(list.sortItems(items, "name", false), 4);
+    assert.deepEqual(items.map(i => i.repository), ["a/one", "b/two", "c/three", "d/four"]);
+    // the same summary again changes nothing shown; a new tag does
+    assert.equal(list.applySummary(items[0], { repository: "a/one", tags: 1, size: 10, created: "2024-01-01T00:00:00Z" }), false);
+    assert.equal(list.applySummary(items[0], { repository: "a/one", tags: 2, size: 10, created: "2024-01-01T00:00:00Z" }), true);
+    // nanoseconds and offsets compare as times, not as text
+    const [x, y] = ["x", "y"].map(list.itemFromName);
+    list.applySummary(x, { repository: "x", created: "2024-01-01T10:00:00.5Z" });
+    list.applySummary(y, { repository: "y", created: "2024-01-01T11:00:00+02:00" });
+    const xy = [y, x];
+    list.sortItems(xy, "updated", true);
+    assert.deepEqual(xy.map(i => i.repository), ["x", "y"]);
+    assert.deepEqual(list.filterItems(items, "ONE", null).map(i => i.repository), ["a/one"]);
+    assert.deepEqual(list.filterItems(items, "", "b").map(i => i.repository), ["b/two"]);
+    assert.equal(list.distinctSize([[["sha256:a", 5], ["sha256:b", 7]], [["sha256:a", 5]]]), 12);
+});
+
+// A stand-in for rows(): every channel the queue opens, resolved by hand.
+function fakeChannels() {
+    const opened = [];
+    const open = (names, handlers) => {
+        let settle;
+        const done = new Promise((resolve, reject) => { settle = { resolve, reject }; });
+        const ch = { names, handlers, closed: false, settle, done, close: () => { ch.closed = true; } };
+        opened.push(ch);
+        return ch;
+    };
+    const answer = async (ch, fingerprint = "f") => {
+        for (const n of ch.names)
+            ch.handlers.row({ type: "repository", repository: n, tags: 1, fingerprint });
+        ch.settle.resolve({});
+        await new Promise(r => setImmediate(r));
+    };
+    return { opened, open, answer };
+}
+
+test("summaries: one channel at a time, the rows on screen first, then the background, then polls backing off", async () => {
+    const { SummaryQueue, POLL_MIN, POLL_MAX } = await leaf("summaries.js");
+    const { opened, open, answer } = fakeChannels();
+    const rows = [];
+    const q = new SummaryQueue(open, row => rows.push(row.repository), null);
+    try {
+        q.setVisible(["a", "b"]);
+        assert.equal(opened.length, 1);
+        assert.deepEqual(opened[0].names, ["a", "b"]);
+        q.setBackground(["a", "b", "c", "d"]);
+        assert.equal(opened.length, 1, "one channel at a time");
+        await answer(opened[0]);
+        assert.deepEqual(opened[1].names, ["c", "d"], "then the rest, in the order given");
+        // a scroll to rows nobody asked for yet ends the background batch
+        q.setVisible(["x"]);
+        assert.ok(opened[1].closed);
+        assert.deepEqual(opened[2].names, ["x"]);
+        await answer(opened[2]);
+        // ... which goes on afterwards with what it had not got
+        assert.deepEqual(opened[3].names, ["c", "d"]);
+        await answer(opened[3]);
+        assert.equal(opened.length, 4);
+        assert.deepEqual(rows, ["a", "b", "x", "c", "d"]);
+        // polls: what is on screen once its summary is older than the interval
+        const now = Date.now();
+        assert.equal(q.next(now), null);
+        assert.deepEqual(q.next(now + POLL_MIN), { kind: "poll", names: ["x"] });
+        q.start(q.next(now + POLL_MIN));
+        await answer(opened[4]);
+        assert.equal(q.interval, 2 * POLL_MIN, "nothing changed: back off");
+        q.start({ kind: "poll", names: ["x"] });
+        await answer(opened[5]);
+        q.start({ kind: "poll", names: ["x"] });
+        await answer(opened[6], "changed");
+        assert.equal(q.interval, POLL_MIN, "a change: poll often again");
+        // no further than POLL_MAX
+        for (let i = 0; i < 10; i++) {
+            q.start({ kind: "poll", names: ["x"] });
+            await answer(opened.at(-1), "changed");
+        }
+        assert.equal(q.interval, POLL_MAX);
+    } finally {
+        q.stop();
+    }
+});
+
+test("summaries: a failed channel is tried again later, not at once", async () => {
+    const { SummaryQueue } = await leaf("summaries.js");
+    const { opened, open } = fakeChannels();
+    const q = new SummaryQueue(open, () => null, null);
+    try {
+        q.setVisible(["a"]);
+        opened[0].settle.reject(Object.assign(new Error("terminated"), { problem: "terminated" }));
+        await new Promise(r => setImmediate(r));
+        assert.equal(opened.length, 1, "no new channel at once");
+        assert.equal(q.state().error.problem, "terminated");
+        assert.ok(q.retryAt > Date.now());
+    } finally {
+        q.stop();
+    }
+});
+
+test("summaries: no polls while held (the catalog is walked), the unknown rows still", async () => {
+    const { SummaryQueue, POLL_MIN } = await leaf("summaries.js");
+    const { opened, open, answer } = fakeChannels();
+    const q = new SummaryQueue(open, () => null, null);
+    try {
+        q.holdPolls(true);
+        q.setVisible(["a"]);
+        assert.deepEqual(opened[0].names, ["a"]);
+        await answer(opened[0]);
+        assert.equal(q.next(Date.now() + 10 * POLL_MIN), null);
+        q.holdPolls(false);
+        assert.deepEqual(q.next(Date.now() + POLL_MIN), { kind: "poll", names: ["a"] });
+    } finally {
+        q.stop();
+    }
 });
