@@ -557,5 +557,138 @@ class MasterTest(unittest.TestCase):
         self.assertEqual((st, u["metadata"]["name"]), (200, "alice"))
 
 
+class ScaleTest(unittest.TestCase):
+    """registry-up --tags/--repos/--bulk and registry-fill (scalegen.py)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.reg = Registry("--htpasswd", "--tags", "scale/t:40", "--repos", "300", "--bulk", "30")
+        e = cls.reg.env
+        cls.auth = basic(e["REGISTRY_USER"], e["REGISTRY_PASSWORD"])
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.reg.down()
+
+    def get(self, path, accept=None):
+        h = dict(self.auth, **({"Accept": accept} if accept else {}))
+        st, hdrs, body = request(self.reg.url + path, headers=h)
+        self.assertEqual(st, 200, path)
+        return json.loads(body), hdrs
+
+    def catalog(self):
+        names, path = [], "/v2/_catalog?n=100"
+        while path:
+            body, h = self.get(path)
+            names += body["repositories"]
+            link = h.get("Link") or ""
+            path = link[1:link.index(">")] if link else None
+        return names
+
+    def test_tags_through_the_api(self):
+        tags = self.get("/v2/scale/t/tags/list")[0]["tags"]
+        self.assertEqual(len(tags), 40)
+        for t in ["latest", "1.9", "1.10", "v2.0.0-rc1", "v2.0.0", "multi", "multi-docker"]:
+            self.assertIn(t, tags)
+        images = {}
+        for t in tags:
+            m, h = self.get("/v2/scale/t/manifests/" + t, ACCEPT)
+            images[t] = (h["Docker-Content-Digest"], h["Content-Type"], m)
+        # every 10th tag is an alias of the one before; the others are distinct
+        names = [t for t in sorted(tags, key=lambda t: (not t.startswith("build-"), t))
+                 if t.startswith("build-")]
+        self.assertEqual(images["build-00002"][0], images["build-00001"][0])
+        self.assertEqual(images["build-00012"][0], images["build-00011"][0])
+        self.assertEqual(len({images[t][0] for t in tags}), 37)   # 3 aliases
+        created, sizes = {}, {}
+        for t, (digest, ctype, m) in images.items():
+            if "index" in ctype or "list" in ctype:
+                self.assertEqual(sorted(x["platform"]["architecture"] for x in m["manifests"]),
+                                 ["amd64", "arm64"])
+                continue
+            self.assertIn(len(m["layers"]), (1, 2, 3))
+            conf, _ = self.get("/v2/scale/t/blobs/" + m["config"]["digest"])
+            created[digest] = conf["created"]
+            sizes[digest] = m["config"]["size"] + sum(x["size"] for x in m["layers"])
+        self.assertEqual(len(set(created.values())), len(created))
+        self.assertEqual(len(set(sizes.values())), len(sizes))
+        self.assertEqual(images["multi"][1], OCI_INDEX)
+        self.assertIn("application/vnd.docker.distribution.manifest.v2+json",
+                      {c for _, c, _ in images.values()})
+        # created spans months, not minutes, and is not in name order
+        self.assertGreater(max(created.values())[:7], min(created.values())[:7])
+        order = [created[images[t][0]] for t in names]
+        self.assertNotEqual(order, sorted(order))
+
+    def test_repositories_in_storage(self):
+        names = self.catalog()
+        gen = [n for n in names
+               if not n.startswith(("bulk/", "demo/", "library/", "project-b/", "scale/"))]
+        self.assertEqual(len(gen), 300)
+        kinds = {n.split("-")[0] for n in gen}
+        self.assertEqual(kinds, {"team", "user", "tool", "org"})
+        self.assertTrue(any(n.count("/") == 2 for n in gen))
+        counts = set()
+        for n in gen[:40]:
+            tags = self.get("/v2/%s/tags/list" % n)[0]["tags"]
+            counts.add(len(tags))
+            m, h = self.get("/v2/%s/manifests/%s" % (n, tags[0]), ACCEPT)
+            if "config" in m:
+                conf, _ = self.get("/v2/%s/blobs/%s" % (n, m["config"]["digest"]))
+                self.assertTrue(conf["created"])
+        self.assertGreater(len(counts), 2)
+        self.assertTrue(counts <= {1, 2, 3, 4, 5}, counts)
+
+    def test_bulk(self):
+        names = self.catalog()
+        self.assertEqual(len([n for n in names if n.startswith("bulk/image-")]), 30)
+        self.assertEqual(self.get("/v2/bulk/image-00030/tags/list")[0]["tags"], ["latest"])
+        _, h1 = self.get("/v2/bulk/image-00030/manifests/latest", ACCEPT)
+        _, h2 = self.get("/v2/library/busybox-like/manifests/latest", ACCEPT)
+        self.assertEqual(h1["Docker-Content-Digest"], h2["Docker-Content-Digest"])
+
+    def test_full_layout_keeps_repositories_apart(self):
+        reg = Registry("--empty")
+        try:
+            run([os.path.join(FIX, "registry-fill"), "repos", reg.dir, "--count", "20",
+                 "--layout", "full", "--seed", "full"])
+            body = json.loads(request(reg.url + "/v2/_catalog")[2])["repositories"]
+            self.assertEqual(len(body), 20)
+            one, two = body[0], body[1]
+            t1 = json.loads(request(reg.url + "/v2/%s/tags/list" % one)[2])["tags"]
+            st, h, _ = request(reg.url + "/v2/%s/manifests/%s" % (one, t1[0]),
+                               headers={"Accept": ACCEPT})
+            digest = h["Docker-Content-Digest"]
+            st, _, _ = request(reg.url + "/v2/%s/manifests/%s" % (one, digest), method="DELETE")
+            self.assertEqual(st, 202)
+            st, _, _ = request(reg.url + "/v2/%s/manifests/%s" % (one, digest),
+                               headers={"Accept": ACCEPT})
+            self.assertEqual(st, 404)
+            # the other repositories keep their tags
+            t2 = json.loads(request(reg.url + "/v2/%s/tags/list" % two)[2])["tags"]
+            for t in t2:
+                st, _, _ = request(reg.url + "/v2/%s/manifests/%s" % (two, t),
+                                   headers={"Accept": ACCEPT})
+                self.assertEqual(st, 200, "%s:%s" % (two, t))
+        finally:
+            reg.down()
+
+    def test_tags_with_token_auth(self):
+        reg = Registry("--token", "--empty", "--tags", "scale/tok:12")
+        try:
+            e = reg.env
+            q = urllib.parse.urlencode({"service": e["REGISTRY_TOKEN_SERVICE"],
+                                        "scope": "repository:scale/tok:pull"})
+            st, _, body = request(e["REGISTRY_TOKEN_REALM"] + "?" + q,
+                                  headers=basic(e["REGISTRY_USER"], e["REGISTRY_PASSWORD"]))
+            tok = json.loads(body)["token"]
+            st, _, body = request(reg.url + "/v2/scale/tok/tags/list",
+                                  headers={"Authorization": "Bearer " + tok})
+            self.assertEqual(st, 200)
+            self.assertEqual(len(json.loads(body)["tags"]), 12)
+        finally:
+            reg.down()
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
