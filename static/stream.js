@@ -1,159 +1,594 @@
-// stream.js: one image stream: its tags, pull commands and management
-// (add/remove tag, sync from a remote registry, delete).
+// stream.js: one repository (image stream): its tags as images (tags on
+// one digest together), sortable by version, name, created time and size,
+// filtered by text or glob, streamed from the server (registry-tags or
+// openshift-images: names first, then a row per tag; the rows on screen
+// first), drawn only where visible; pull commands; management (add tag,
+// sync, delete stream in OpenShift; delete one image, a selection, or the
+// whole repository in a registry), each delete saying what it frees.
 
 import { h, replace } from "./dom.js";
-import { _, relativeTime, formatSize, format, nformat } from "./i18n.js";
+import { _, format, nformat, formatSize } from "./i18n.js";
 import { dialog, confirmDelete } from "./dialogs.js";
-import { projectFromPart, imagesHref, imageHref } from "./routes.js";
+import { projectFromPart, imagesHref, streamHref } from "./routes.js";
 import { shortDigest } from "./format.js";
 import { commandsBox } from "./commands.js";
+import { TagList, Selection, SORTS } from "./taglist.js";
+import { tagTable, summaryText } from "./tagtable.js";
+import { runDeletions, freedText } from "./deletions.js";
 
-export async function show({ backend, session, main, navigate, showError }, projectPart, name) {
+// How many tags a dialog names before "and N more".
+const NAMED = 20;
+// OpenShift: image objects read to count what a removal frees.
+const IMAGES_COUNTED = 300;
+
+function tagNames(tags) {
+    if (tags.length <= NAMED)
+        return tags.join(", ");
+    return format(_("{tags} and {n} more"), { tags: tags.slice(0, NAMED).join(", "), n: tags.length - NAMED });
+}
+
+function problemText(e, repo) {
+    if (e && e.problem === "access-denied")
+        return format(_("You may not read {repository}."), { repository: repo });
+    if (e && e.problem === "not-found")
+        return format(_("{repository} does not exist."), { repository: repo });
+    return (e && e.message) || String(e);
+}
+
+export async function show({ backend, session, params, main, navigate, showError }, projectPart, name) {
     const project = projectFromPart(projectPart);
     const repo = project ? `${project}/${name}` : name;
     const registryHost = session.registry_host || location.hostname;
-    let s;
+    const master = backend.kind === "master";
     // what the user may do here: actions and commands only for that
     const asked = backend.permissions(project, name);
-    let may = null;
+    let s = master ? await backend.stream(project, name) : null;
+    const may = await asked;
+    const canDelete = !!may.deleteImage;
 
-    const tagsBox = h("div", { id: "tags" });
-    const render = () => {
-        const actions = [];
-        if (backend.kind === "master" && may.editStream) {
-            actions.push(h("button", { type: "button", class: "secondary", id: "add-tag", onclick: async () => {
-                const r = await dialog({
-                    title: _("Add tag"), action: _("Add"),
-                    fields: [{ name: "tag", label: _("Tag"), required: true, pattern: "[\\w][\\w.-]{0,127}" },
-                             { name: "from", label: _("From image"), required: true, placeholder: "docker.io/library/busybox:latest" }],
-                    run: v => backend.addTag(project, name, v.tag, v.from),
-                });
-                if (r)
-                    refresh();
-            } }, _("Add tag")));
-            actions.push(h("button", { type: "button", class: "secondary", id: "edit-sync", onclick: async () => {
-                const r = await dialog({
-                    title: _("Sync from a remote registry"), action: _("Save"),
-                    fields: [
-                        { name: "mode", label: _("Follow"), type: "radio", value: s.dockerImageRepository ? "all" : "none",
-                          options: [["none", _("Nothing: only pushed images")], ["all", _("All tags of a remote image")],
-                                    ["tags", _("Named tags of a remote image")]] },
-                        { name: "remote", label: _("Remote image"), value: s.dockerImageRepository, placeholder: "docker.io/library/busybox" },
-                        { name: "tags", label: _("Tags (space separated)"), value: "" },
-                    ],
-                    run: v => {
-                        if (v.mode !== "none" && !v.remote)
-                            throw new Error(_("Remote image is required"));
-                        return backend.setSync(project, name, v.mode, v.remote, v.tags.split(/\s+/).filter(Boolean));
-                    },
-                });
-                if (r)
-                    refresh();
-            } }, _("Sync…")));
+    const state = {
+        filter: params.get("q") || "",
+        sort: SORTS.includes(params.get("sort")) ? params.get("sort") : "version",
+        descending: params.get("order") !== "asc",
+    };
+    let list = new TagList();
+    const selection = new Selection();
+    let channel = null;
+    let complete = false;
+    let failure = null;
+    let stopped = false;
+
+    /* ---- the page */
+    const filterInput = h("input", { id: "tag-filter", type: "search", placeholder: _("Filter tags: text or a glob such as v1.*"),
+                                     "aria-label": _("Filter tags") });
+    filterInput.value = state.filter;
+    const sortSelect = h("select", { id: "tag-sort", "aria-label": _("Sort by") },
+                         [["version", _("Version")], ["name", _("Name")], ["created", _("Created")], ["size", _("Size")]]
+                             .map(([v, l]) => h("option", { value: v, selected: v === state.sort }, l)));
+    const orderButton = h("button", { type: "button", class: "secondary", id: "tag-order" });
+    const count = h("span", { class: "count", id: "tag-count", role: "status" });
+    const selectAll = canDelete ? h("button", { type: "button", class: "secondary", id: "select-matching" }) : null;
+    const reload = h("button", { type: "button", class: "secondary", id: "reload-tags" }, _("Reload"));
+    const summary = h("p", { class: "tag-summary", id: "tag-summary" });
+    const progressBar = h("progress", { id: "tag-progress-bar", max: "1", value: "0" });
+    const progressText = h("span", null);
+    const progress = h("div", { class: "tag-progress", id: "tag-progress", role: "status" }, progressBar, progressText);
+    const errors = h("div", { id: "tag-errors" });
+    const selectionText = h("span", { id: "selection-count" });
+    const deleteSelected = h("button", { type: "button", class: "danger", id: "delete-selected" }, _("Delete selected…"));
+    const clearSelection = h("button", { type: "button", class: "secondary", id: "clear-selection" }, _("Clear selection"));
+    const selectionBar = h("div", { class: "selection-bar", id: "selection-bar", hidden: true },
+                           selectionText, deleteSelected, clearSelection);
+    const emptyBox = h("div", { id: "tags-empty" });
+    const commands = h("div", { id: "stream-commands-box" });
+    // registry mode: delete every manifest of the repository
+    const deleteRepo = !master && canDelete
+        ? h("button", { type: "button", class: "danger", id: "delete-repository", disabled: true,
+                        title: _("Every manifest of the repository, after every tag was read") }, _("Delete repository…"))
+        : null;
+
+    let view = [];
+    let viewStamp = "";
+    const computeView = () => {
+        const stamp = `${list.version}|${state.filter}|${state.sort}|${state.descending}`;
+        if (stamp !== viewStamp) {
+            view = list.view(state);
+            viewStamp = stamp;
         }
-        if (backend.kind === "master" && may.deleteStream) {
-            actions.push(h("button", { type: "button", class: "danger", id: "delete-stream", onclick: async () => {
-                const ok = await confirmDelete({
-                    title: _("Delete image stream"),
-                    what: [nformat("The image stream {name} and its {n} tag will be deleted.",
-                                    "The image stream {name} and its {n} tags will be deleted.", s.tags.length, { name: repo })],
-                    typeName: name,
-                    run: () => backend.deleteStream(project, name),
-                });
-                if (ok)
-                    navigate(imagesHref());
-            } }, _("Delete")));
-        }
-
-        const rows = (s.tags || []).map(t => {
-            const href = imageHref(project, name, t.digest || t.name);
-            const cells = [
-                h("td", null, h("a", { href: imageHref(project, name, t.name), class: "tag-link" }, t.name),
-                  t.multiarch ? h("span", { class: "badge" }, _("multi-arch")) : null),
-                h("td", null, t.digest ? h("a", { href, class: "digest", title: t.digest }, shortDigest(t.digest))
-                                        : h("span", { class: t.error ? "tag-error" : "muted" }, t.error || _("not yet imported"))),
-                h("td", { title: t.created || "" }, t.created ? relativeTime(t.created) : ""),
-                h("td", null, t.size ? formatSize(t.size) : ""),
-            ];
-            const del = h("button", { type: "button", class: "danger small", "aria-label": format(_("Delete {what}"), { what: `${repo}:${t.name}` }) },
-                          _("Delete"));
-            if (backend.kind === "master") {
-                del.addEventListener("click", async () => {
-                    if (await confirmDelete({ title: _("Remove tag"),
-                                              what: [format(_("The tag {tag} will be removed from {name}. The image stays in the registry until it is pruned."), { tag: t.name, name: repo })],
-                                              run: () => backend.removeTag(project, name, t.name) }))
-                        refresh();
-                });
-            } else {
-                del.disabled = !t.digest;
-                del.addEventListener("click", async () => {
-                    const others = s.tags.filter(x => x.digest === t.digest && x.name !== t.name).map(x => x.name);
-                    const what = [format(_("The manifest {digest} will be deleted from {name}."), { digest: t.digest, name: repo })];
-                    what.push(others.length
-                        ? format(_("Tags that point at it and will go too: {tags}"), { tags: [t.name, ...others].join(", ") })
-                        : format(_("The tag {tag} will go with it."), { tag: t.name }));
-                    if (await confirmDelete({ title: _("Delete image manifest"), what, typeName: shortDigest(t.digest),
-                                              run: () => backend.deleteManifest(project, name, t.digest) }))
-                        refresh();
-                });
-            }
-            cells.push(h("td", { class: "actions" }, may.deleteImage ? del : null));
-            return h("tr", { dataset: { tag: t.name } }, cells);
-        });
-
-        replace(tagsBox,
-                rows.length
-                    ? h("table", { class: "list" },
-                        h("thead", null, h("tr", null, h("th", null, _("Tag")), h("th", null, _("Digest")),
-                                           h("th", null, _("Created")), h("th", null, _("Size")), h("th", null, ""))),
-                        h("tbody", null, rows))
-                    : h("p", { class: "empty" }, _("This image stream has no tags yet. Push an image to it:")),
-                commandsBox({ host: registryHost, repo, ref: (s.tags[0] && s.tags[0].name) || "latest", push: may.push,
-                              id: "stream-commands" }),
-                may.known && !may.push
-                    ? h("p", { class: "hint", id: "no-push-hint" }, _("You may pull from this repository but not push to it."))
-                    : null);
-        replace(main,
-                h("nav", { class: "breadcrumb", "aria-label": _("Breadcrumb") },
-                  h("a", { href: imagesHref() }, _("Images")), " / ",
-                  project ? h("a", { href: imagesHref({ project }) }, project) : null,
-                  project ? " / " : null, h("span", null, name)),
-                h("div", { class: "title-row" }, h("h1", null, repo), h("div", { class: "buttons" }, actions)),
-                s.dockerImageRepository ? h("p", null, _("Follows"), " ", h("code", null, s.dockerImageRepository)) : null,
-                tagsBox);
+        return view;
     };
 
+    /* ---- priority: the tags on screen that are not read yet go first */
+    let lastPriority = "";
+    let priorityTimer = null;
+    const onVisible = entries => {
+        if (master || !channel || complete)
+            return;
+        const tags = entries.filter(e => e.group.pending).map(e => e.group.tags[0]);
+        const key = tags.join("\n");
+        if (!tags.length || key === lastPriority)
+            return;
+        clearTimeout(priorityTimer);
+        priorityTimer = setTimeout(() => {
+            lastPriority = key;
+            if (channel)
+                channel.control({ command: "priority", tags });
+        }, 80);
+    };
+
+    const table = tagTable({
+        project, name, selectable: canDelete, deleteTagless: master, onVisible,
+        onToggle: (key, shift) => {
+            const i = view.findIndex(e => e.group.key === key);
+            selection.click(view, i, shift);
+            render();
+        },
+        onDelete: canDelete ? entry => deleteOne(entry) : null,
+    });
+
+    const render = () => {
+        if (stopped)
+            return;
+        const v = computeView();
+        const storage = list.storage();
+        summary.textContent = list.size || complete ? summaryText(list, storage) : "";
+        const matchedTags = v.reduce((n, e) => n + e.matched, 0);
+        count.textContent = state.filter
+            ? format(_("{tags} of {total} match"), {
+                tags: nformat("{n} tag", "{n} tags", matchedTags), total: list.size })
+            : "";
+        orderButton.textContent = state.descending ? _("Descending") : _("Ascending");
+        orderButton.setAttribute("aria-label", state.descending ? _("Descending order: change to ascending")
+                                                                 : _("Ascending order: change to descending"));
+        if (selectAll)
+            selectAll.textContent = state.filter ? _("Select all matching") : _("Select all");
+        selection.prune(list);
+        const chosen = [...selection.keys].map(k => list.group(k)).filter(Boolean);
+        selectionBar.hidden = !chosen.length;
+        selectionText.textContent = format(_("{images} selected ({tags})"), {
+            images: nformat("{n} image", "{n} images", chosen.length),
+            tags: nformat("{n} tag", "{n} tags", chosen.reduce((n, g) => n + g.tags.length, 0)) });
+        if (deleteRepo)
+            deleteRepo.disabled = !complete || !list.size;
+        const empty = complete && !list.size
+            ? h("p", { class: "empty" }, master ? _("This image stream has no tags yet. Push an image to it:")
+                                                : _("This repository has no tags. Push an image to it:"))
+            : list.size && !v.length ? h("p", { class: "empty" }, _("No tags match the filter.")) : null;
+        replace(emptyBox, empty);
+        table.element.hidden = !v.length;
+        replace(errors, list.errors.map(r => h("p", { class: "tag-error" },
+            format(_("Not every tag could be listed: {error}"), { error: r.error || "" }))));
+        table.update(v, selection);
+    };
+
+    let frame = null;
+    let last = 0;
+    const scheduleRender = () => {
+        if (frame !== null)
+            return;
+        // while rows stream in, redraw at most every 150 ms
+        const wait = Math.max(0, 150 - (performance.now() - last));
+        frame = setTimeout(() => requestAnimationFrame(() => {
+            frame = null;
+            last = performance.now();
+            render();
+        }), wait);
+    };
+
+    const updateUrl = () => {
+        const q = new URLSearchParams();
+        if (state.filter)
+            q.set("q", state.filter);
+        if (state.sort !== "version")
+            q.set("sort", state.sort);
+        if (!state.descending)
+            q.set("order", "asc");
+        const qs = q.toString();
+        history.replaceState(null, "", `${streamHref(project, name)}${qs ? "?" + qs : ""}`);
+    };
+    filterInput.addEventListener("input", () => {
+        state.filter = filterInput.value;
+        updateUrl();
+        render();
+        table.reveal(0);
+    });
+    sortSelect.addEventListener("change", () => {
+        state.sort = sortSelect.value;
+        // the newest and the largest first; names and versions as chosen
+        updateUrl();
+        render();
+        table.reveal(0);
+    });
+    orderButton.addEventListener("click", () => {
+        state.descending = !state.descending;
+        updateUrl();
+        render();
+        table.reveal(0);
+    });
+    if (selectAll) {
+        selectAll.addEventListener("click", () => {
+            selection.selectAll(computeView());
+            table.invalidate();
+            render();
+        });
+    }
+    clearSelection.addEventListener("click", () => {
+        selection.clear();
+        table.invalidate();
+        render();
+    });
+    reload.addEventListener("click", () => open({ fresh: true }));
+
+    /* ---- the rows from the server */
+    const specTags = () => {
+        // OpenShift: tags the stream names without an image (not imported,
+        // or an import that failed) get a row of their own at once
+        if (!master || !s)
+            return;
+        for (const t of s.tags)
+            if (!t.digest && !list.groupOfTag(t.name))
+                list.addRow({ type: "tag", tag: t.name, importError: t.error || "" });
+    };
+    const importError = row => {
+        if (master && s && !row.digest) {
+            const t = s.tags.find(x => x.name === row.tag);
+            if (t && t.error)
+                row.importError = t.error;
+        }
+        return row;
+    };
+
+    // open the channel; swap: keep showing the old list until the new one
+    // is complete (live updates in OpenShift), else start afresh
+    const open = ({ fresh = false, swap = false } = {}) => {
+        if (channel)
+            channel.close();
+        const next = swap ? new TagList() : (list = new TagList());
+        if (!swap) {
+            complete = false;
+            failure = null;
+            lastPriority = "";
+            progress.hidden = false;
+            progressBar.removeAttribute("value");
+            progressText.textContent = _("Listing tags…");
+            specTags();
+            render();
+        }
+        const mine = backend.tagRows(project, name, {
+            row: row => {
+                if (row.type === "names") {
+                    const first = !next.size;
+                    next.addNames(row.names);
+                    if (first && !swap)
+                        renderCommands();
+                }
+                else if (row.type === "tag")
+                    next.addRow(importError(row));
+                else if (row.type === "error")
+                    next.addError(row);
+                if (!swap)
+                    scheduleRender();
+            },
+            progress: msg => {
+                if (swap || channel !== mine)
+                    return;
+                const listed = msg.listed || 0, done = msg.done || 0;
+                progressBar.max = String(Math.max(listed, 1));
+                progressBar.value = String(done);
+                progressText.textContent = format(_("Reading tags: {done} of {listed}"),
+                                                  { done: done.toLocaleString(), listed: listed.toLocaleString() });
+            },
+        }, { fresh });
+        channel = mine;
+        mine.done.then(() => {
+            if (channel !== mine)
+                return;
+            channel = null;
+            if (swap)
+                list = next;
+            specTags();
+            complete = true;
+            progress.hidden = true;
+            render();
+            renderCommands();
+        }, e => {
+            if (channel !== mine || e.problem === "cancelled")
+                return;
+            channel = null;
+            failure = e;
+            progress.hidden = true;
+            replace(errors, h("p", { class: "tag-error", id: "tags-failed" }, problemText(e, repo), " ",
+                              h("button", { type: "button", class: "secondary small", onclick: () => open() }, _("Retry"))));
+            if (e.problem !== "not-found" && e.problem !== "access-denied")
+                showError(e);
+        });
+    };
+
+    /* ---- deleting */
+    const mode = master ? "openshift" : "registry";
+
+    // OpenShift: read the layers of the images of this stream (what the
+    // plan compares with), at most IMAGES_COUNTED of them
+    const loadBlobs = async keys => {
+        if (!master)
+            return;
+        const groups = [...list.groups.values()].filter(g => g.digest && !g.blobs);
+        const first = groups.filter(g => keys.includes(g.key));
+        const rest = groups.filter(g => !keys.includes(g.key)).slice(0, Math.max(0, IMAGES_COUNTED - first.length));
+        await Promise.all([...first, ...rest].map(async g => {
+            g.blobs = await backend.imageBlobs(g.digest).catch(() => null);
+        }));
+    };
+
+    const deleteManifests = digests => digests.reduce(
+        (p, d) => p.then(() => backend.deleteManifest(project, name, d)), Promise.resolve());
+
+    const afterDelete = tags => {
+        list.removeTags(tags);
+        selection.prune(list);
+        table.invalidate();
+        render();
+    };
+
+    const planLines = (plan, groups) => {
+        const lines = [];
+        if (plan.children.length)
+            lines.push(nformat("The index's {n} platform manifest goes too: no other tag uses it.",
+                               "The indexes' {n} platform manifests go too: no other tag uses them.",
+                               plan.children.length));
+        for (const b of plan.broken)
+            lines.push(format(_("Warning: the index {tags} uses {digest} for a platform; it will point at a manifest that is gone."),
+                              { tags: b.tags.join(", "), digest: shortDigest(b.platform) }));
+        lines.push(freedText(plan, mode));
+        if (groups && groups.some(g => !g.digest))
+            lines.push(_("Tags without an image have nothing to delete in the registry."));
+        return lines;
+    };
+
+    const deleteOne = async entry => {
+        const g = entry.group;
+        if (master) {
+            await loadBlobs([g.key]);
+            const plan = g.digest ? list.plan([g.digest]) : null;
+            const what = [g.tags.length === 1
+                ? format(_("The tag {tag} will be removed from {name}. The image stays in the registry until it is pruned."),
+                         { tag: g.tags[0], name: repo })
+                : format(_("The tags {tags} will be removed from {name}. The image stays in the registry until it is pruned."),
+                         { tags: g.tags.join(", "), name: repo })];
+            if (plan)
+                what.push(freedText(plan, mode));
+            if (await confirmDelete({ title: g.tags.length === 1 ? _("Remove tag") : _("Remove tags"), what,
+                                      run: () => g.tags.reduce((p, t) => p.then(() => backend.removeTag(project, name, t)),
+                                                               Promise.resolve()) }))
+                afterDelete(g.tags.slice());
+            return;
+        }
+        const plan = list.plan([g.digest]);
+        const others = g.tags.filter(t => t !== entry.primary);
+        const what = [format(_("The manifest {digest} will be deleted from {name}."), { digest: g.digest, name: repo })];
+        what.push(others.length
+            ? format(_("Tags that point at it and will go too: {tags}"), { tags: [entry.primary, ...others].join(", ") })
+            : format(_("The tag {tag} will go with it."), { tag: entry.primary }));
+        what.push(...planLines(plan));
+        if (await confirmDelete({ title: _("Delete image manifest"), what, typeName: shortDigest(g.digest),
+                                  run: () => deleteManifests(plan.manifests) }))
+            afterDelete(plan.tags);
+    };
+
+    const stopOn = e => e && (e.status === 405 || e.status === 401 || e.status === 403 || e.problem === "disconnected");
+
+    const resultSummary = (results, plan, whole) => {
+        const ok = results.filter(r => r.ok);
+        const failed = results.filter(r => !r.ok && !r.skipped);
+        const lines = [nformat("{n} deleted.", "{n} deleted.", ok.length)];
+        if (failed.length || results.some(r => r.skipped))
+            lines.push(nformat("{n} not deleted: see the list above.", "{n} not deleted: see the list above.",
+                               results.length - ok.length));
+        if (!master && ok.length) {
+            lines.push(plan.freed
+                ? format(_("The registry reclaims about {size} at its next garbage collection (registry garbage-collect), not before."),
+                         { size: formatSize(plan.freed) })
+                : _("Storage comes back only at the registry's next garbage collection (registry garbage-collect)."));
+        }
+        if (whole) {
+            lines.push(_("Manifests that no tag names (pushed by digest only) cannot be listed through the registry's API and were not deleted; garbage collection with --delete-untagged removes them."));
+            lines.push(format(_("The registry keeps listing {repository} in its catalog, without tags, until its storage is cleaned up."),
+                              { repository: repo }));
+        }
+        return lines;
+    };
+
+    // the tags whose deletion succeeded: registry manifests take every tag
+    // on them (and a platform manifest none); OpenShift items are tags
+    const deletedTags = (results, plan) => {
+        if (master)
+            return results.filter(r => r.ok).map(r => r.item.id);
+        const gone = new Set(results.filter(r => r.ok).map(r => r.item.id));
+        return plan.tags.filter(t => {
+            const g = list.groupOfTag(t);
+            return g && gone.has(g.digest);
+        });
+    };
+
+    const itemsOf = plan => plan.manifests.map(d => {
+        const g = list.group(d);
+        return { id: d, label: g ? `${tagNames(g.tags)} (${shortDigest(d)})`
+                                 : format(_("platform manifest {digest}"), { digest: shortDigest(d) }) };
+    });
+
+    deleteSelected.addEventListener("click", async () => {
+        const keys = [...selection.keys];
+        const groups = keys.map(k => list.group(k)).filter(Boolean);
+        if (!groups.length)
+            return;
+        await loadBlobs(keys);
+        const plan = list.plan(groups.map(g => g.digest));
+        const tags = groups.flatMap(g => g.tags);
+        const what = master
+            ? [format(_("{tags} will be removed from {name}: {list}. The images stay in the registry until they are pruned."),
+                      { tags: nformat("{n} tag", "{n} tags", tags.length), name: repo, list: tagNames(tags) })]
+            : [format(_("{images} will be deleted from {name}: {manifests} and every tag on them, {tags}: {list}."), {
+                images: nformat("{n} image", "{n} images", groups.length), name: repo,
+                manifests: nformat("{n} manifest", "{n} manifests", plan.manifests.length),
+                tags: nformat("{n} tag", "{n} tags", tags.length), list: tagNames(tags) })];
+        what.push(...planLines(plan));
+        const ok = await confirmDelete({
+            title: master ? _("Remove the selected tags") : _("Delete the selected images"), what,
+            action: master ? nformat("Remove {n} tag", "Remove {n} tags", tags.length)
+                           : nformat("Delete {n} image", "Delete {n} images", groups.length),
+        });
+        if (!ok)
+            return;
+        const items = master ? tags.map(t => ({ id: t, label: t })) : itemsOf(plan);
+        const results = await runDeletions({
+            title: master ? _("Removing tags") : _("Deleting images"), items, stopOn,
+            run: item => (master ? backend.removeTag(project, name, item.id) : backend.deleteManifest(project, name, item.id)),
+            summary: results => resultSummary(results, plan, false),
+        });
+        selection.clear();
+        afterDelete(deletedTags(results, plan));
+    });
+
+    if (deleteRepo) {
+        deleteRepo.addEventListener("click", async () => {
+            const groups = [...list.groups.values()].filter(g => g.digest);
+            const unreadable = [...list.groups.values()].filter(g => !g.digest).flatMap(g => g.tags);
+            const plan = list.plan(groups.map(g => g.digest));
+            const what = [format(_("Every manifest of {name} will be deleted: {manifests}, with every tag, {tags}."), {
+                name: repo, manifests: nformat("{n} manifest", "{n} manifests", plan.manifests.length),
+                tags: nformat("{n} tag", "{n} tags", plan.tags.length) })];
+            if (unreadable.length)
+                what.push(format(_("Tags that could not be read are not deleted: {tags}"), { tags: tagNames(unreadable) }));
+            if (plan.freed !== null)
+                what.push(format(_("This frees about {size} (every blob of this repository once); the registry reclaims it at its next garbage collection. Other repositories were not checked: a layer they share stays."),
+                                 { size: formatSize(plan.freed) }));
+            what.push(_("Storage comes back only after the registry's garbage collection."));
+            const ok = await confirmDelete({ title: _("Delete repository"), what, typeName: repo,
+                                             action: _("Delete repository") });
+            if (!ok)
+                return;
+            const results = await runDeletions({
+                title: format(_("Deleting {repository}"), { repository: repo }), items: itemsOf(plan), stopOn,
+                run: item => backend.deleteManifest(project, name, item.id),
+                summary: results => resultSummary(results, plan, true),
+            });
+            selection.clear();
+            afterDelete(deletedTags(results, plan));
+            // what the registry has now
+            open({ fresh: true });
+        });
+    }
+
+    /* ---- OpenShift management */
+    const actions = [];
     const refresh = async () => {
         try {
             s = await backend.stream(project, name);
-            render();
-            if (backend.tagSizes)
-                backend.tagSizes(s).then(render, () => null);
+            open({ swap: list.size > 0 });
         } catch (e) {
             showError(e);
         }
     };
-    s = await backend.stream(project, name);
-    may = await asked;
-    render();
-    const sizes = () => {
-        if (backend.tagSizes)
-            backend.tagSizes(s).then(render, () => null);
-    };
-    sizes();
+    if (master && may.editStream) {
+        actions.push(h("button", { type: "button", class: "secondary", id: "add-tag", onclick: async () => {
+            const r = await dialog({
+                title: _("Add tag"), action: _("Add"),
+                fields: [{ name: "tag", label: _("Tag"), required: true, pattern: "[\\w][\\w.-]{0,127}" },
+                         { name: "from", label: _("From image"), required: true, placeholder: "docker.io/library/busybox:latest" }],
+                run: v => backend.addTag(project, name, v.tag, v.from),
+            });
+            if (r)
+                refresh();
+        } }, _("Add tag")));
+        actions.push(h("button", { type: "button", class: "secondary", id: "edit-sync", onclick: async () => {
+            const r = await dialog({
+                title: _("Sync from a remote registry"), action: _("Save"),
+                fields: [
+                    { name: "mode", label: _("Follow"), type: "radio", value: s.dockerImageRepository ? "all" : "none",
+                      options: [["none", _("Nothing: only pushed images")], ["all", _("All tags of a remote image")],
+                                ["tags", _("Named tags of a remote image")]] },
+                    { name: "remote", label: _("Remote image"), value: s.dockerImageRepository, placeholder: "docker.io/library/busybox" },
+                    { name: "tags", label: _("Tags (space separated)"), value: "" },
+                ],
+                run: v => {
+                    if (v.mode !== "none" && !v.remote)
+                        throw new Error(_("Remote image is required"));
+                    return backend.setSync(project, name, v.mode, v.remote, v.tags.split(/\s+/).filter(Boolean));
+                },
+            });
+            if (r)
+                refresh();
+        } }, _("Sync…")));
+    }
+    if (master && may.deleteStream) {
+        actions.push(h("button", { type: "button", class: "danger", id: "delete-stream", onclick: async () => {
+            const ok = await confirmDelete({
+                title: _("Delete image stream"),
+                what: [nformat("The image stream {name} and its {n} tag will be deleted.",
+                               "The image stream {name} and its {n} tags will be deleted.", list.size || s.tags.length,
+                               { name: repo })],
+                typeName: name,
+                run: () => backend.deleteStream(project, name),
+            });
+            if (ok)
+                navigate(imagesHref());
+        } }, _("Delete")));
+    }
+    if (deleteRepo)
+        actions.push(deleteRepo);
 
-    if (backend.kind === "master") {
-        return backend.watchStreams(project, (type, obj) => {
+    // the pull command names the first tag by name (not the sort chosen)
+    const firstTag = () => list.names.reduce((a, t) => (a === null || t < a ? t : a), null) || "latest";
+    const renderCommands = () => replace(commands,
+        commandsBox({ host: registryHost, repo, ref: firstTag(), push: may.push, id: "stream-commands" }),
+        may.known && !may.push
+            ? h("p", { class: "hint", id: "no-push-hint" }, _("You may pull from this repository but not push to it."))
+            : null);
+
+    replace(main,
+            h("nav", { class: "breadcrumb", "aria-label": _("Breadcrumb") },
+              h("a", { href: imagesHref() }, _("Images")), " / ",
+              project ? h("a", { href: imagesHref({ project }) }, project) : null,
+              project ? " / " : null, h("span", null, name)),
+            h("div", { class: "title-row" }, h("h1", null, repo), h("div", { class: "buttons" }, actions)),
+            s && s.dockerImageRepository ? h("p", null, _("Follows"), " ", h("code", null, s.dockerImageRepository)) : null,
+            summary, progress,
+            h("div", { class: "toolbar tag-toolbar" }, filterInput,
+              h("label", { class: "sort" }, h("span", { class: "offscreen" }, _("Sort by")), sortSelect), orderButton,
+              count, selectAll, reload),
+            selectionBar, errors, emptyBox, table.element, commands);
+    render();
+    open();
+    renderCommands();
+
+    let stopWatch = null;
+    if (master) {
+        let timer = null;
+        stopWatch = backend.watchStreams(project, (type, obj) => {
             if (obj.name !== name)
                 return;
             if (type === "DELETED") {
-                replace(tagsBox, h("p", { class: "empty" }, _("This image stream was deleted.")));
+                if (channel)
+                    channel.close();
+                replace(emptyBox, h("p", { class: "empty" }, _("This image stream was deleted.")));
+                table.element.hidden = true;
                 return;
             }
             s = obj;
-            render();
-            sizes();
+            clearTimeout(timer);
+            timer = setTimeout(() => open({ swap: list.size > 0 }), 300);
         });
     }
-    return null;
+    return () => {
+        stopped = true;
+        clearTimeout(priorityTimer);
+        if (frame !== null)
+            clearTimeout(frame);
+        if (channel)
+            channel.close();
+        channel = null;
+        table.destroy();
+        if (stopWatch)
+            stopWatch();
+    };
 }
