@@ -122,7 +122,7 @@ export function runDeletions({ title, items, run, stopOn = () => false, summary 
         update();
         if (!listAll)
             tbody.append(h("tr", { class: "note" }, h("td", { colspan: "2" },
-                nformat("{n} items: only those that fail are listed here.",
+                nformat("{n} item: it is listed here only if it fails.",
                         "{n} items: only those that fail are listed here.", items.length))));
         pump();
     });
@@ -137,10 +137,17 @@ export function freedText(plan, mode) {
         return mode === "openshift"
             ? _("The space this frees after image pruning is not known: the image's layers could not be read.")
             : _("The space this frees is not known: the registry did not give the sizes of these images' blobs.");
-    const counted = plan.counted.otherTags
-        ? nformat("counted: the {n} other tag of this repository", "counted: the {n} other tags of this repository",
-                  plan.counted.otherTags)
-        : _("no other tag of this repository is left");
+    let counted;
+    if (mode === "openshift")
+        counted = plan.counted.otherTags
+            ? nformat("counted: the {n} other tag of this image stream", "counted: the {n} other tags of this image stream",
+                      plan.counted.otherTags)
+            : _("no other tag of this image stream is left");
+    else
+        counted = plan.counted.otherTags
+            ? nformat("counted: the {n} other tag of this repository", "counted: the {n} other tags of this repository",
+                      plan.counted.otherTags)
+            : _("no other tag of this repository is left");
     const parts = [];
     if (plan.freed === 0) {
         parts.push(mode === "openshift"

@@ -291,6 +291,9 @@ export async function show({ backend, session, params, main, navigate, showError
             progress.hidden = true;
             render();
             renderCommands();
+            // OpenShift: the layers of the stream's images, for its storage
+            if (master)
+                loadBlobs([]).then(render, () => null);
         }, e => {
             if (channel !== mine || e.problem === "cancelled")
                 return;
@@ -309,6 +312,7 @@ export async function show({ backend, session, params, main, navigate, showError
 
     // OpenShift: read the layers of the images of this stream (what the
     // plan compares with), at most IMAGES_COUNTED of them
+    const blobCache = new Map();    // digest → its layers (images never change)
     const loadBlobs = async keys => {
         if (!master)
             return;
@@ -316,8 +320,11 @@ export async function show({ backend, session, params, main, navigate, showError
         const first = groups.filter(g => keys.includes(g.key));
         const rest = groups.filter(g => !keys.includes(g.key)).slice(0, Math.max(0, IMAGES_COUNTED - first.length));
         await Promise.all([...first, ...rest].map(async g => {
-            g.blobs = await backend.imageBlobs(g.digest).catch(() => null);
+            if (!blobCache.has(g.digest))
+                blobCache.set(g.digest, backend.imageBlobs(g.digest).catch(() => null));
+            g.blobs = await blobCache.get(g.digest);
         }));
+        list.version++;
     };
 
     const deleteManifests = digests => digests.reduce(
@@ -379,9 +386,12 @@ export async function show({ backend, session, params, main, navigate, showError
 
     const resultSummary = (results, plan, whole) => {
         const ok = results.filter(r => r.ok);
-        const failed = results.filter(r => !r.ok && !r.skipped);
-        const lines = [nformat("{n} deleted.", "{n} deleted.", ok.length)];
-        if (failed.length || results.some(r => r.skipped))
+        const lines = [master
+            ? nformat("{n} tag removed.", "{n} tags removed.", ok.length)
+            : format(_("{manifests} deleted, and with them {tags}."), {
+                manifests: nformat("{n} manifest", "{n} manifests", ok.length),
+                tags: nformat("{n} tag", "{n} tags", deletedTags(results, plan).length) })];
+        if (ok.length < results.length)
             lines.push(nformat("{n} not deleted: see the list above.", "{n} not deleted: see the list above.",
                                results.length - ok.length));
         if (!master && ok.length) {

@@ -36,6 +36,10 @@ export function rowBlobs(row) {
     return m;
 }
 
+function isIndexRow(row) {
+    return !!row && Array.isArray(row.platforms);
+}
+
 export class TagList {
     constructor() {
         this.names = [];            // every tag, in the order first seen
@@ -225,7 +229,9 @@ export class TagList {
     // remaining indexes that would lose a platform.
     plan(digests) {
         const doomed = new Set(digests);
-        const groups = [...doomed].map(d => this.groups.get(d)).filter(g => g && g.digest);
+        // indexes first: none points at a manifest already gone meanwhile
+        const groups = [...doomed].map(d => this.groups.get(d)).filter(g => g && g.digest)
+            .sort((a, b) => Number(isIndexRow(b.row)) - Number(isIndexRow(a.row)));
         const remaining = [...this.groups.values()].filter(g => g.digest && !doomed.has(g.digest));
         // manifests still used: remaining tags' digests and their platforms
         const kept = new Set();

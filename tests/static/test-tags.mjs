@@ -208,8 +208,8 @@ test("deleting an image: its tags go, shared blobs stay, only its own are freed"
     assert.equal(plan.freed, 2000);     // c's blobs 5 and 6
     // everything: every blob once
     plan = list.plan([D("a"), D("b"), D("m")]);
-    assert.deepEqual(plan.tags, ["1.0", "1.1", "latest", "multi"]);
-    assert.deepEqual(plan.manifests, [D("a"), D("b"), D("m"), D("c")]);
+    assert.deepEqual(plan.tags, ["multi", "1.0", "1.1", "latest"]);
+    assert.deepEqual(plan.manifests, [D("m"), D("a"), D("b"), D("c")]);     // the index first
     assert.equal(plan.freed, 3600);
     assert.deepEqual(plan.broken, []);
     // without blob sizes the space is unknown, not zero
