@@ -7,13 +7,13 @@
 // whole repository in a registry), each delete saying what it frees.
 
 import { h, replace } from "./dom.js";
-import { _, format, nformat, formatSize } from "./i18n.js";
+import { _, format, nformat, formatSize, formatNumber } from "./i18n.js";
 import { dialog, confirmDelete } from "./dialogs.js";
 import { projectFromPart, imagesHref, streamHref } from "./routes.js";
 import { shortDigest } from "./format.js";
 import { commandsBox } from "./commands.js";
 import { TagList, Selection, SORTS } from "./taglist.js";
-import { tagTable, summaryText } from "./tagtable.js";
+import { tagTable, summaryText, summaryTitle } from "./tagtable.js";
 import { runDeletions, freedText } from "./deletions.js";
 
 // How many tags a dialog names before "and N more".
@@ -132,10 +132,11 @@ export async function show({ backend, session, params, main, navigate, showError
         const v = computeView();
         const storage = list.storage();
         summary.textContent = list.size || complete ? summaryText(list, storage) : "";
+        summary.title = summaryTitle(storage);
         const matchedTags = v.reduce((n, e) => n + e.matched, 0);
         count.textContent = state.filter
             ? format(_("{tags} of {total} match"), {
-                tags: nformat("{n} tag", "{n} tags", matchedTags), total: list.size })
+                tags: nformat("{n} tag", "{n} tags", matchedTags), total: formatNumber(list.size) })
             : "";
         orderButton.textContent = state.descending ? _("Descending") : _("Ascending");
         orderButton.setAttribute("aria-label", state.descending ? _("Descending order: change to ascending")
@@ -276,7 +277,7 @@ export async function show({ backend, session, params, main, navigate, showError
                 progressBar.max = String(Math.max(listed, 1));
                 progressBar.value = String(done);
                 progressText.textContent = format(_("Reading tags: {done} of {listed}"),
-                                                  { done: done.toLocaleString(), listed: listed.toLocaleString() });
+                                                  { done: formatNumber(done), listed: formatNumber(listed) });
             },
         }, { fresh });
         channel = mine;

@@ -95,7 +95,8 @@ export function tagTable({ project, name, selectable = false, onToggle = null, o
         }
         const size = r && typeof r.size === "number" ? formatSize(r.size) : "";
         const sizeTitle = r && typeof r.size === "number"
-            ? (index_ ? _("Compressed, every distinct blob of its platforms once") : _("Compressed: config and layers"))
+            ? `${nformat("{n} byte", "{n} bytes", r.size)}; ${
+                index_ ? _("compressed, every distinct blob of its platforms once") : _("compressed: config and layers")}`
             : "";
         const out = [
             h("td", { class: "platform", title: platformTitle || null }, platform),
@@ -182,8 +183,22 @@ export function tagTable({ project, name, selectable = false, onToggle = null, o
     return {
         element: viewport,
         update(list, sel) {
+            // keep the row at the top of the screen where it is while rows
+            // above it change (tags read merge into one image, rows go)
+            const top = viewport.scrollTop;
+            const at = Math.floor(top / rowHeight);
+            const anchor = top > 0 && entries[at] ? { tag: entries[at].primary, offset: top - at * rowHeight } : null;
             entries = list;
             selection = sel;
+            if (anchor) {
+                const i = entries.findIndex(e => e.tags.includes(anchor.tag));
+                if (i >= 0 && i !== at) {
+                    before.style.height = "0px";
+                    after.style.height = `${entries.length * rowHeight}px`;
+                    body.replaceChildren(before, after);
+                    viewport.scrollTop = i * rowHeight + anchor.offset;
+                }
+            }
             draw();
             if (onVisible)
                 onVisible(entries.slice(shown[0], shown[1]));
@@ -204,6 +219,11 @@ export function tagTable({ project, name, selectable = false, onToggle = null, o
             window.removeEventListener("resize", schedule);
         },
     };
+}
+
+// The exact size of a summary line, for its title.
+export function summaryTitle(storage) {
+    return storage.bytes ? nformat("{n} byte", "{n} bytes", storage.bytes) : "";
 }
 
 // The words for a summary line: "3 tags · 2 images · 5.6 kB".
