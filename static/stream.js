@@ -7,25 +7,13 @@
 // whole repository in a registry), each delete saying what it frees.
 
 import { h, replace } from "./dom.js";
-import { _, format, nformat, formatSize, formatNumber } from "./i18n.js";
+import { _, format, nformat, formatNumber } from "./i18n.js";
 import { dialog, confirmDelete } from "./dialogs.js";
 import { projectFromPart, imagesHref, streamHref } from "./routes.js";
-import { shortDigest } from "./format.js";
 import { commandsBox } from "./commands.js";
 import { TagList, Selection, SORTS } from "./taglist.js";
 import { tagTable, summaryText, summaryTitle } from "./tagtable.js";
-import { runDeletions, freedText } from "./deletions.js";
-
-// How many tags a dialog names before "and N more".
-const NAMED = 20;
-// OpenShift: image objects read to count what a removal frees.
-const IMAGES_COUNTED = 300;
-
-function tagNames(tags) {
-    if (tags.length <= NAMED)
-        return tags.join(", ");
-    return format(_("{tags} and {n} more"), { tags: tags.slice(0, NAMED).join(", "), n: tags.length - NAMED });
-}
+import { tagDeleter } from "./tagdelete.js";
 
 function problemText(e, repo) {
     if (e && e.problem === "access-denied")
@@ -33,6 +21,58 @@ function problemText(e, repo) {
     if (e && e.problem === "not-found")
         return format(_("{repository} does not exist."), { repository: repo });
     return (e && e.message) || String(e);
+}
+
+// OpenShift: the image stream's own actions (add a tag, sync from a remote
+// registry, delete the stream), each only for those who may.
+function streamActions({ backend, project, name, may, navigate, refresh, stream, tagCount }) {
+    const actions = [];
+    if (may.editStream) {
+        actions.push(h("button", { type: "button", class: "secondary", id: "add-tag", onclick: async () => {
+            const r = await dialog({
+                title: _("Add tag"), action: _("Add"),
+                fields: [{ name: "tag", label: _("Tag"), required: true, pattern: "[\\w][\\w.-]{0,127}" },
+                         { name: "from", label: _("From image"), required: true, placeholder: "docker.io/library/busybox:latest" }],
+                run: v => backend.addTag(project, name, v.tag, v.from),
+            });
+            if (r)
+                refresh();
+        } }, _("Add tag")));
+        actions.push(h("button", { type: "button", class: "secondary", id: "edit-sync", onclick: async () => {
+            const r = await dialog({
+                title: _("Sync from a remote registry"), action: _("Save"),
+                fields: [
+                    { name: "mode", label: _("Follow"), type: "radio", value: stream().dockerImageRepository ? "all" : "none",
+                      options: [["none", _("Nothing: only pushed images")], ["all", _("All tags of a remote image")],
+                                ["tags", _("Named tags of a remote image")]] },
+                    { name: "remote", label: _("Remote image"), value: stream().dockerImageRepository, placeholder: "docker.io/library/busybox" },
+                    { name: "tags", label: _("Tags (space separated)"), value: "" },
+                ],
+                run: v => {
+                    if (v.mode !== "none" && !v.remote)
+                        throw new Error(_("Remote image is required"));
+                    return backend.setSync(project, name, v.mode, v.remote, v.tags.split(/\s+/).filter(Boolean));
+                },
+            });
+            if (r)
+                refresh();
+        } }, _("Sync…")));
+    }
+    if (may.deleteStream) {
+        actions.push(h("button", { type: "button", class: "danger", id: "delete-stream", onclick: async () => {
+            const ok = await confirmDelete({
+                title: _("Delete image stream"),
+                what: [nformat("The image stream {name} and its {n} tag will be deleted.",
+                               "The image stream {name} and its {n} tags will be deleted.", tagCount(),
+                               { name: `${project}/${name}` })],
+                typeName: name,
+                run: () => backend.deleteStream(project, name),
+            });
+            if (ok)
+                navigate(imagesHref());
+        } }, _("Delete")));
+    }
+    return actions;
 }
 
 export async function show({ backend, session, params, main, navigate, showError }, projectPart, name) {
@@ -294,7 +334,7 @@ export async function show({ backend, session, params, main, navigate, showError
             renderCommands();
             // OpenShift: the layers of the stream's images, for its storage
             if (master)
-                loadBlobs([]).then(render, () => null);
+                deleter.loadBlobs([]).then(render, () => null);
         }, e => {
             if (channel !== mine || e.problem === "cancelled")
                 return;
@@ -309,188 +349,25 @@ export async function show({ backend, session, params, main, navigate, showError
     };
 
     /* ---- deleting */
-    const mode = master ? "openshift" : "registry";
-
-    // OpenShift: read the layers of the images of this stream (what the
-    // plan compares with), at most IMAGES_COUNTED of them
-    const blobCache = new Map();    // digest → its layers (images never change)
-    const loadBlobs = async keys => {
-        if (!master)
-            return;
-        const groups = [...list.groups.values()].filter(g => g.digest && !g.blobs);
-        const first = groups.filter(g => keys.includes(g.key));
-        const rest = groups.filter(g => !keys.includes(g.key)).slice(0, Math.max(0, IMAGES_COUNTED - first.length));
-        await Promise.all([...first, ...rest].map(async g => {
-            if (!blobCache.has(g.digest))
-                blobCache.set(g.digest, backend.imageBlobs(g.digest).catch(() => null));
-            g.blobs = await blobCache.get(g.digest);
-        }));
-        list.version++;
-    };
-
-    const deleteManifests = digests => digests.reduce(
-        (p, d) => p.then(() => backend.deleteManifest(project, name, d)), Promise.resolve());
-
-    const afterDelete = tags => {
-        list.removeTags(tags);
-        selection.prune(list);
-        table.invalidate();
-        render();
-    };
-
-    const planLines = (plan, groups) => {
-        const lines = [];
-        if (plan.children.length)
-            lines.push(nformat("The index's {n} platform manifest goes too: no other tag uses it.",
-                               "The indexes' {n} platform manifests go too: no other tag uses them.",
-                               plan.children.length));
-        for (const b of plan.broken)
-            lines.push(format(_("Warning: the index {tags} uses {digest} for a platform; it will point at a manifest that is gone."),
-                              { tags: b.tags.join(", "), digest: shortDigest(b.platform) }));
-        lines.push(freedText(plan, mode));
-        if (groups && groups.some(g => !g.digest))
-            lines.push(_("Tags without an image have nothing to delete in the registry."));
-        return lines;
-    };
-
-    const deleteOne = async entry => {
-        const g = entry.group;
-        if (master) {
-            await loadBlobs([g.key]);
-            const plan = g.digest ? list.plan([g.digest]) : null;
-            const what = [g.tags.length === 1
-                ? format(_("The tag {tag} will be removed from {name}. The image stays in the registry until it is pruned."),
-                         { tag: g.tags[0], name: repo })
-                : format(_("The tags {tags} will be removed from {name}. The image stays in the registry until it is pruned."),
-                         { tags: g.tags.join(", "), name: repo })];
-            if (plan)
-                what.push(freedText(plan, mode));
-            if (await confirmDelete({ title: g.tags.length === 1 ? _("Remove tag") : _("Remove tags"), what,
-                                      run: () => g.tags.reduce((p, t) => p.then(() => backend.removeTag(project, name, t)),
-                                                               Promise.resolve()) }))
-                afterDelete(g.tags.slice());
-            return;
-        }
-        const plan = list.plan([g.digest]);
-        const others = g.tags.filter(t => t !== entry.primary);
-        const what = [format(_("The manifest {digest} will be deleted from {name}."), { digest: g.digest, name: repo })];
-        what.push(others.length
-            ? format(_("Tags that point at it and will go too: {tags}"), { tags: [entry.primary, ...others].join(", ") })
-            : format(_("The tag {tag} will go with it."), { tag: entry.primary }));
-        what.push(...planLines(plan));
-        if (await confirmDelete({ title: _("Delete image manifest"), what, typeName: shortDigest(g.digest),
-                                  run: () => deleteManifests(plan.manifests) }))
-            afterDelete(plan.tags);
-    };
-
-    const stopOn = e => e && (e.status === 405 || e.status === 401 || e.status === 403 || e.problem === "disconnected");
-
-    const resultSummary = (results, plan, whole) => {
-        const ok = results.filter(r => r.ok);
-        const lines = [master
-            ? nformat("{n} tag removed.", "{n} tags removed.", ok.length)
-            : format(_("{manifests} deleted, and with them {tags}."), {
-                manifests: nformat("{n} manifest", "{n} manifests", ok.length),
-                tags: nformat("{n} tag", "{n} tags", deletedTags(results, plan).length) })];
-        if (ok.length < results.length)
-            lines.push(nformat("{n} not deleted: see the list above.", "{n} not deleted: see the list above.",
-                               results.length - ok.length));
-        if (!master && ok.length) {
-            lines.push(plan.freed
-                ? format(_("The registry reclaims about {size} at its next garbage collection (registry garbage-collect), not before."),
-                         { size: formatSize(plan.freed) })
-                : _("Storage comes back only at the registry's next garbage collection (registry garbage-collect)."));
-        }
-        if (whole) {
-            lines.push(_("Manifests that no tag names (pushed by digest only) cannot be listed through the registry's API and were not deleted; garbage collection with --delete-untagged removes them."));
-            lines.push(format(_("The registry keeps listing {repository} in its catalog, without tags, until its storage is cleaned up."),
-                              { repository: repo }));
-        }
-        return lines;
-    };
-
-    // the tags whose deletion succeeded: registry manifests take every tag
-    // on them (and a platform manifest none); OpenShift items are tags
-    const deletedTags = (results, plan) => {
-        if (master)
-            return results.filter(r => r.ok).map(r => r.item.id);
-        const gone = new Set(results.filter(r => r.ok).map(r => r.item.id));
-        return plan.tags.filter(t => {
-            const g = list.groupOfTag(t);
-            return g && gone.has(g.digest);
-        });
-    };
-
-    const itemsOf = plan => plan.manifests.map(d => {
-        const g = list.group(d);
-        return { id: d, label: g ? `${tagNames(g.tags)} (${shortDigest(d)})`
-                                 : format(_("platform manifest {digest}"), { digest: shortDigest(d) }) };
+    const deleter = tagDeleter({
+        backend, project, name, list: () => list,
+        deleted: tags => {
+            list.removeTags(tags);
+            selection.prune(list);
+            table.invalidate();
+            render();
+        },
     });
-
-    deleteSelected.addEventListener("click", async () => {
-        const keys = [...selection.keys];
-        const groups = keys.map(k => list.group(k)).filter(Boolean);
-        if (!groups.length)
-            return;
-        await loadBlobs(keys);
-        const plan = list.plan(groups.map(g => g.digest));
-        const tags = groups.flatMap(g => g.tags);
-        const what = master
-            ? [format(_("{tags} will be removed from {name}: {list}. The images stay in the registry until they are pruned."),
-                      { tags: nformat("{n} tag", "{n} tags", tags.length), name: repo, list: tagNames(tags) })]
-            : [format(_("{images} will be deleted from {name}: {manifests} and every tag on them, {tags}: {list}."), {
-                images: nformat("{n} image", "{n} images", groups.length), name: repo,
-                manifests: nformat("{n} manifest", "{n} manifests", plan.manifests.length),
-                tags: nformat("{n} tag", "{n} tags", tags.length), list: tagNames(tags) })];
-        what.push(...planLines(plan));
-        const ok = await confirmDelete({
-            title: master ? _("Remove the selected tags") : _("Delete the selected images"), what,
-            action: master ? nformat("Remove {n} tag", "Remove {n} tags", tags.length)
-                           : nformat("Delete {n} image", "Delete {n} images", groups.length),
-        });
-        if (!ok)
-            return;
-        const items = master ? tags.map(t => ({ id: t, label: t })) : itemsOf(plan);
-        const results = await runDeletions({
-            title: master ? _("Removing tags") : _("Deleting images"), items, stopOn,
-            run: item => (master ? backend.removeTag(project, name, item.id) : backend.deleteManifest(project, name, item.id)),
-            summary: results => resultSummary(results, plan, false),
-        });
-        selection.clear();
-        afterDelete(deletedTags(results, plan));
-    });
-
+    const deleteOne = entry => deleter.one(entry);
+    deleteSelected.addEventListener("click", () => deleter.selected([...selection.keys]));
     if (deleteRepo) {
         deleteRepo.addEventListener("click", async () => {
-            const groups = [...list.groups.values()].filter(g => g.digest);
-            const unreadable = [...list.groups.values()].filter(g => !g.digest).flatMap(g => g.tags);
-            const plan = list.plan(groups.map(g => g.digest));
-            const what = [format(_("Every manifest of {name} will be deleted: {manifests}, with every tag, {tags}."), {
-                name: repo, manifests: nformat("{n} manifest", "{n} manifests", plan.manifests.length),
-                tags: nformat("{n} tag", "{n} tags", plan.tags.length) })];
-            if (unreadable.length)
-                what.push(format(_("Tags that could not be read are not deleted: {tags}"), { tags: tagNames(unreadable) }));
-            if (plan.freed !== null)
-                what.push(format(_("This frees about {size} (every blob of this repository once); the registry reclaims it at its next garbage collection. Other repositories were not checked: a layer they share stays."),
-                                 { size: formatSize(plan.freed) }));
-            what.push(_("Storage comes back only after the registry's garbage collection."));
-            const ok = await confirmDelete({ title: _("Delete repository"), what, typeName: repo,
-                                             action: _("Delete repository") });
-            if (!ok)
-                return;
-            const results = await runDeletions({
-                title: format(_("Deleting {repository}"), { repository: repo }), items: itemsOf(plan), stopOn,
-                run: item => backend.deleteManifest(project, name, item.id),
-                summary: results => resultSummary(results, plan, true),
-            });
-            selection.clear();
-            afterDelete(deletedTags(results, plan));
-            // what the registry has now
-            open({ fresh: true });
+            if (await deleter.repository())
+                open({ fresh: true });      // what the registry has now
         });
     }
 
-    /* ---- OpenShift management */
+    /* ---- OpenShift: add a tag, sync, delete the stream */
     const actions = [];
     const refresh = async () => {
         try {
@@ -500,51 +377,9 @@ export async function show({ backend, session, params, main, navigate, showError
             showError(e);
         }
     };
-    if (master && may.editStream) {
-        actions.push(h("button", { type: "button", class: "secondary", id: "add-tag", onclick: async () => {
-            const r = await dialog({
-                title: _("Add tag"), action: _("Add"),
-                fields: [{ name: "tag", label: _("Tag"), required: true, pattern: "[\\w][\\w.-]{0,127}" },
-                         { name: "from", label: _("From image"), required: true, placeholder: "docker.io/library/busybox:latest" }],
-                run: v => backend.addTag(project, name, v.tag, v.from),
-            });
-            if (r)
-                refresh();
-        } }, _("Add tag")));
-        actions.push(h("button", { type: "button", class: "secondary", id: "edit-sync", onclick: async () => {
-            const r = await dialog({
-                title: _("Sync from a remote registry"), action: _("Save"),
-                fields: [
-                    { name: "mode", label: _("Follow"), type: "radio", value: s.dockerImageRepository ? "all" : "none",
-                      options: [["none", _("Nothing: only pushed images")], ["all", _("All tags of a remote image")],
-                                ["tags", _("Named tags of a remote image")]] },
-                    { name: "remote", label: _("Remote image"), value: s.dockerImageRepository, placeholder: "docker.io/library/busybox" },
-                    { name: "tags", label: _("Tags (space separated)"), value: "" },
-                ],
-                run: v => {
-                    if (v.mode !== "none" && !v.remote)
-                        throw new Error(_("Remote image is required"));
-                    return backend.setSync(project, name, v.mode, v.remote, v.tags.split(/\s+/).filter(Boolean));
-                },
-            });
-            if (r)
-                refresh();
-        } }, _("Sync…")));
-    }
-    if (master && may.deleteStream) {
-        actions.push(h("button", { type: "button", class: "danger", id: "delete-stream", onclick: async () => {
-            const ok = await confirmDelete({
-                title: _("Delete image stream"),
-                what: [nformat("The image stream {name} and its {n} tag will be deleted.",
-                               "The image stream {name} and its {n} tags will be deleted.", list.size || s.tags.length,
-                               { name: repo })],
-                typeName: name,
-                run: () => backend.deleteStream(project, name),
-            });
-            if (ok)
-                navigate(imagesHref());
-        } }, _("Delete")));
-    }
+    if (master)
+        actions.push(...streamActions({ backend, project, name, may, navigate, refresh, stream: () => s,
+                                        tagCount: () => list.size || s.tags.length }));
     if (deleteRepo)
         actions.push(deleteRepo);
 
