@@ -582,11 +582,17 @@ export class OpenShiftBackend {
         return rows("openshift-images", { namespace: project, name }, handlers);
     }
 
-    // The layers of an image (digest → compressed size), from its Image
-    // object: what image pruning could free.
+    // The blobs of an image (digest → compressed size), from its Image
+    // object: what image pruning could free. The layers, and the config
+    // (dockerImageMetadata.Id), whose size is what Size counts beyond them.
     async imageBlobs(digest) {
         const { body } = await json("master", "GET", `${IS}/images/${enc(digest)}`);
-        return new Map(imageLayers(body).map(l => [l.digest, l.size || 0]));
+        const blobs = new Map(imageLayers(body).map(l => [l.digest, l.size || 0]));
+        const m = body.dockerImageMetadata || {};
+        const layers = [...blobs.values()].reduce((a, n) => a + n, 0);
+        if (m.Id && /^sha256:/.test(m.Id) && m.Size > layers)
+            blobs.set(m.Id, m.Size - layers);
+        return blobs;
     }
 
     async image(project, stream, tagOrDigest) {

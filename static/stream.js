@@ -80,11 +80,12 @@ export async function show({ backend, session, params, main, navigate, showError
     const repo = project ? `${project}/${name}` : name;
     const registryHost = session.registry_host || location.hostname;
     const master = backend.kind === "master";
-    // what the user may do here: actions and commands only for that
-    const asked = backend.permissions(project, name);
-    let s = master ? await backend.stream(project, name) : null;
-    const may = await asked;
-    const canDelete = !!may.deleteImage;
+    // what the user may do here (actions and commands only for that) and,
+    // in OpenShift, the stream itself: asked while the tags stream in
+    const asked = Promise.all([backend.permissions(project, name),
+                               master ? backend.stream(project, name) : null]);
+    let may = null;             // then the page is up
+    let s = null;
 
     const state = {
         filter: params.get("q") || "",
@@ -107,7 +108,7 @@ export async function show({ backend, session, params, main, navigate, showError
                              .map(([v, l]) => h("option", { value: v, selected: v === state.sort }, l)));
     const orderButton = h("button", { type: "button", class: "secondary", id: "tag-order" });
     const count = h("span", { class: "count", id: "tag-count", role: "status" });
-    const selectAll = canDelete ? h("button", { type: "button", class: "secondary", id: "select-matching" }) : null;
+    let selectAll = null;       // for those who may delete
     const reload = h("button", { type: "button", class: "secondary", id: "reload-tags" }, _("Reload"));
     const summary = h("p", { class: "tag-summary", id: "tag-summary" });
     const progressBar = h("progress", { id: "tag-progress-bar", max: "1", value: "0" });
@@ -121,11 +122,7 @@ export async function show({ backend, session, params, main, navigate, showError
                            selectionText, deleteSelected, clearSelection);
     const emptyBox = h("div", { id: "tags-empty" });
     const commands = h("div", { id: "stream-commands-box" });
-    // registry mode: delete every manifest of the repository
-    const deleteRepo = !master && canDelete
-        ? h("button", { type: "button", class: "danger", id: "delete-repository", disabled: true,
-                        title: _("Every manifest of the repository, after every tag was read") }, _("Delete repository…"))
-        : null;
+    let deleteRepo = null;      // registry mode: every manifest of the repository
 
     let view = [];
     let viewStamp = "";
@@ -156,18 +153,10 @@ export async function show({ backend, session, params, main, navigate, showError
         }, 80);
     };
 
-    const table = tagTable({
-        project, name, selectable: canDelete, deleteTagless: master, onVisible,
-        onToggle: (key, shift) => {
-            const i = view.findIndex(e => e.group.key === key);
-            selection.click(view, i, shift);
-            render();
-        },
-        onDelete: canDelete ? entry => deleteOne(entry) : null,
-    });
+    let table = null;
 
     const render = () => {
-        if (stopped)
+        if (stopped || !table)
             return;
         const v = computeView();
         const storage = list.storage();
@@ -246,13 +235,6 @@ export async function show({ backend, session, params, main, navigate, showError
         render();
         table.reveal(0);
     });
-    if (selectAll) {
-        selectAll.addEventListener("click", () => {
-            selection.selectAll(computeView());
-            table.invalidate();
-            render();
-        });
-    }
     clearSelection.addEventListener("click", () => {
         selection.clear();
         table.invalidate();
@@ -348,6 +330,18 @@ export async function show({ backend, session, params, main, navigate, showError
         });
     };
 
+    // the pull command names the first tag by name (not the sort chosen)
+    const firstTag = () => list.names.reduce((a, t) => (a === null || t < a ? t : a), null) || "latest";
+    function renderCommands() {
+        if (!may || stopped)
+            return;
+        replace(commands,
+                commandsBox({ host: registryHost, repo, ref: firstTag(), push: may.push, id: "stream-commands" }),
+                may.known && !may.push
+                    ? h("p", { class: "hint", id: "no-push-hint" }, _("You may pull from this repository but not push to it."))
+                    : null);
+    }
+
     /* ---- deleting */
     const deleter = tagDeleter({
         backend, project, name, list: () => list,
@@ -358,38 +352,60 @@ export async function show({ backend, session, params, main, navigate, showError
             render();
         },
     });
-    const deleteOne = entry => deleter.one(entry);
+
+    // the tags start streaming in at once; the page is built when the
+    // user's permissions (and the OpenShift stream) are known
+    open();
+    try {
+        [may, s] = await asked;
+    } catch (e) {
+        stopped = true;
+        if (channel)
+            channel.close();
+        throw e;
+    }
+    const canDelete = !!may.deleteImage;
+    table = tagTable({
+        project, name, selectable: canDelete, deleteTagless: master, onVisible,
+        onToggle: (key, shift) => {
+            const i = view.findIndex(e => e.group.key === key);
+            selection.click(view, i, shift);
+            render();
+        },
+        onDelete: canDelete ? entry => deleter.one(entry) : null,
+    });
+    if (canDelete) {
+        selectAll = h("button", { type: "button", class: "secondary", id: "select-matching" });
+        selectAll.addEventListener("click", () => {
+            selection.selectAll(computeView());
+            table.invalidate();
+            render();
+        });
+    }
     deleteSelected.addEventListener("click", () => deleter.selected([...selection.keys]));
-    if (deleteRepo) {
+    const actions = [];
+    if (master) {
+        // OpenShift: add a tag, sync, delete the stream
+        const refresh = async () => {
+            try {
+                s = await backend.stream(project, name);
+                open({ swap: list.size > 0 });
+            } catch (e) {
+                showError(e);
+            }
+        };
+        actions.push(...streamActions({ backend, project, name, may, navigate, refresh, stream: () => s,
+                                        tagCount: () => list.size || s.tags.length }));
+    } else if (canDelete) {
+        deleteRepo = h("button", { type: "button", class: "danger", id: "delete-repository", disabled: true,
+                                   title: _("Every manifest of the repository, after every tag was read") },
+                       _("Delete repository…"));
         deleteRepo.addEventListener("click", async () => {
             if (await deleter.repository())
                 open({ fresh: true });      // what the registry has now
         });
-    }
-
-    /* ---- OpenShift: add a tag, sync, delete the stream */
-    const actions = [];
-    const refresh = async () => {
-        try {
-            s = await backend.stream(project, name);
-            open({ swap: list.size > 0 });
-        } catch (e) {
-            showError(e);
-        }
-    };
-    if (master)
-        actions.push(...streamActions({ backend, project, name, may, navigate, refresh, stream: () => s,
-                                        tagCount: () => list.size || s.tags.length }));
-    if (deleteRepo)
         actions.push(deleteRepo);
-
-    // the pull command names the first tag by name (not the sort chosen)
-    const firstTag = () => list.names.reduce((a, t) => (a === null || t < a ? t : a), null) || "latest";
-    const renderCommands = () => replace(commands,
-        commandsBox({ host: registryHost, repo, ref: firstTag(), push: may.push, id: "stream-commands" }),
-        may.known && !may.push
-            ? h("p", { class: "hint", id: "no-push-hint" }, _("You may pull from this repository but not push to it."))
-            : null);
+    }
 
     replace(main,
             h("nav", { class: "breadcrumb", "aria-label": _("Breadcrumb") },
@@ -403,8 +419,8 @@ export async function show({ backend, session, params, main, navigate, showError
               h("label", { class: "sort" }, h("span", { class: "offscreen" }, _("Sort by")), sortSelect), orderButton,
               count, selectAll, reload),
             selectionBar, errors, emptyBox, table.element, commands);
+    specTags();
     render();
-    open();
     renderCommands();
 
     let stopWatch = null;
@@ -420,6 +436,8 @@ export async function show({ backend, session, params, main, navigate, showError
                 table.element.hidden = true;
                 return;
             }
+            if (s && s.raw && obj.raw && s.raw.metadata.resourceVersion === obj.raw.metadata.resourceVersion)
+                return;     // the stream as read: nothing new
             s = obj;
             clearTimeout(timer);
             timer = setTimeout(() => open({ swap: list.size > 0 }), 300);
