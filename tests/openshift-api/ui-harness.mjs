@@ -124,6 +124,9 @@ export async function json(backend, method, path, body) {
 export async function query() {
     throw new Error("harness: no registry-access channel");
 }
+export function rows() {
+    throw new Error("harness: no streaming channels");
+}
 export function watch(backend, path, onEvent, onEnd) {
     const abort = new AbortController();
     let cancelled = false;
