@@ -9,7 +9,7 @@
 //   // results: [{ item, ok, error, skipped }] in the order of items
 
 import { h, replace } from "./dom.js";
-import { _, format, nformat, formatSize } from "./i18n.js";
+import { _, format, nformat, formatSize, formatNumber } from "./i18n.js";
 
 const AT_ONCE = 4;          // deletions in flight together
 const LISTED = 500;         // above this, only the failures are listed one by one
@@ -52,19 +52,23 @@ export function runDeletions({ title, items, run, stopOn = () => false, summary 
                       h("h2", null, title), status, bar, h("div", { class: "delete-results-box" }, table), summaryBox,
                       h("div", { class: "dialog-actions" }, stop, close));
         document.body.append(dlg);
-        dlg.addEventListener("cancel", ev => ev.preventDefault());   // Escape does not hide a running deletion
+        // Escape does not hide a running deletion; once it is done, it closes
+        dlg.addEventListener("cancel", ev => {
+            ev.preventDefault();
+            if (!close.hidden)
+                close.click();
+        });
 
         let stopped = false;
         let next = 0, running = 0, finished = 0;
+        const counts = { ok: 0, failed: 0, skipped: 0 };
         const update = () => {
-            const ok = results.filter(r => r.ok).length;
-            const failed = results.filter(r => r.done && !r.ok && !r.skipped).length;
             bar.value = finished;
+            const n = { total: formatNumber(items.length), done: formatNumber(finished), ok: formatNumber(counts.ok),
+                        failed: formatNumber(counts.failed), skipped: formatNumber(counts.skipped) };
             status.textContent = finished < items.length
-                ? format(_("Deleting: {done} of {total} done, {failed} failed"),
-                         { done: finished, total: items.length, failed })
-                : format(_("Done: {ok} of {total} deleted, {failed} failed, {skipped} not tried"),
-                         { ok, total: items.length, failed, skipped: results.filter(r => r.skipped).length });
+                ? format(_("Deleting: {done} of {total} done, {failed} failed"), n)
+                : format(_("Done: {ok} of {total} deleted, {failed} failed, {skipped} not tried"), n);
         };
         const end = () => {
             update();
@@ -80,8 +84,10 @@ export function runDeletions({ title, items, run, stopOn = () => false, summary 
                 running++;
                 Promise.resolve().then(() => run(r.item)).then(() => {
                     r.ok = true;
+                    counts.ok++;
                 }, err => {
                     r.error = err;
+                    counts.failed++;
                     if (stopOn(err))
                         stopped = true;
                 }).finally(() => {
@@ -98,6 +104,7 @@ export function runDeletions({ title, items, run, stopOn = () => false, summary 
                     if (!r.done) {
                         r.done = true;
                         r.skipped = true;
+                        counts.skipped++;
                         finished++;
                         show(r);
                     }

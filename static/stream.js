@@ -284,11 +284,11 @@ export async function show({ backend, session, params, main, navigate, showError
                     next.addNames(row.names);
                     if (first && !swap)
                         renderCommands();
-                }
-                else if (row.type === "tag")
+                } else if (row.type === "tag") {
                     next.addRow(importError(row));
-                else if (row.type === "error")
+                } else if (row.type === "error") {
                     next.addError(row);
+                }
                 if (!swap)
                     scheduleRender();
             },
