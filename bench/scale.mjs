@@ -322,10 +322,39 @@ function probe(spec) {
     };
     const digits = (s) => (s || "").replace(/[^\d]/g, "");
     function check() {
-        if (spec.view === "tags") {
+        if (spec.view === "tags" && document.querySelector("table.taglist")) {
+            // the tag page that draws only the rows on screen: the first
+            // rows, names then created and size; every tag read when its
+            // progress is gone and its summary counts every blob
+            const rows = [...document.querySelectorAll("#tags tbody tr[data-key]")];
+            const first = rows.slice(0, Math.min(50, spec.expected));
+            if (first.length >= Math.min(50, spec.expected)) {
+                mark("first50");
+                if (first.every(r => r.querySelector("td.created").textContent.trim() &&
+                                     r.querySelector("td.size").textContent.trim()))
+                    mark("first50Sized");
+            }
+            const progress = document.querySelector("#tag-progress");
+            const summary = (document.querySelector("#tag-summary") || {}).textContent || "";
+            const tags = Number((/^([\d,]+) tags? · /.exec(summary) || [0, "0"])[1].replace(/,/g, ""));
+            if (tags >= spec.expected)
+                mark("allRows");
+            if (progress && progress.hidden && tags >= spec.expected && / stored /.test(summary) &&
+                !/ at least /.test(summary)) {
+                mark("allCreated");
+                mark("allSized");
+                mark("complete");
+            }
+            b.stats = { rows: rows.length, tags, summary };
+        } else if (spec.view === "tags") {
             const rows = document.querySelectorAll("#tags tbody tr");
             if (rows.length >= Math.min(50, spec.expected))
                 mark("first50");
+            const firstRows = [...rows].slice(0, Math.min(50, spec.expected));
+            if (firstRows.length >= Math.min(50, spec.expected) &&
+                firstRows.every(r => r.cells[0].querySelector(".badge") ||
+                                     (r.cells[2].textContent.trim() && r.cells[3].textContent.trim())))
+                mark("first50Sized");
             if (rows.length >= spec.expected) {
                 mark("allRows");
                 let created = 0, size = 0, index = 0, failed = 0;
@@ -452,14 +481,42 @@ function watchSocket(page) {
     return s;
 }
 
-async function login(context, url, env) {
+// After a visit (not timed): the tag page draws only the rows on screen, so
+// scroll through all of it and count what every row shows (null for the
+// page that draws every row: the probe counted those).
+function everyRow(page) {
+    return page.evaluate(async () => {
+        const v = document.querySelector("#tags");
+        if (!v || !document.querySelector("table.taglist"))
+            return {};
+        const seen = new Map();
+        for (v.scrollTop = 0; ; v.scrollTop += Math.max(40, v.clientHeight - 80)) {
+            await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+            for (const tr of v.querySelectorAll("tbody tr[data-key]"))
+                seen.set(tr.dataset.key, {
+                    tags: tr.dataset.tags.split(" ").length,
+                    created: !!tr.querySelector("td.created").textContent.trim(),
+                    size: !!tr.querySelector("td.size").textContent.trim(),
+                    failed: !!tr.querySelector(".tag-error") || !!tr.querySelector(".pending"),
+                });
+            if (v.scrollTop + v.clientHeight >= v.scrollHeight - 1)
+                break;
+        }
+        const rows = [...seen.values()];
+        const count = f => rows.filter(f).reduce((a, r) => a + r.tags, 0);
+        return { images: rows.length, tagsSeen: count(() => true), created: count(r => r.created),
+                 size: count(r => r.size), failed: count(r => r.failed) };
+    });
+}
+
+async function login(context, url, env, user = null) {
     const page = await context.newPage();
     await page.goto(`${url}/`);
     const status = await page.evaluate(async ([u, p]) => {
         const r = await fetch("/cockpit/login", { method: "POST", credentials: "same-origin",
                                                    headers: { Authorization: `Basic ${btoa(`${u}:${p}`)}` } });
         return r.status;
-    }, [env.REGISTRY_USER, env.REGISTRY_PASSWORD]);
+    }, user || [env.REGISTRY_USER, env.REGISTRY_PASSWORD]);
     await page.close();
     if (status !== 200)
         throw new Error(`login to the console: ${status}`);
@@ -500,6 +557,8 @@ async function visit(context, con, registry, hash, spec, timeout) {
     if (outcome === "complete" && spec.filter)
         await page.evaluate(filterProbe, spec.filter).catch(e => problems.push(`filter: ${e}`));
     const state = await page.evaluate(() => window.__bench).catch(() => ({ marks: {}, stats: null }));
+    if (spec.view === "tags" && outcome === "complete")
+        state.stats = { ...state.stats, ...(await everyRow(page).catch(e => ({ error: String(e) }))) };
     const banner = await page.evaluate(() => {
         const b = document.querySelector("#banner");
         return b && !b.hidden ? b.textContent : "";
@@ -559,27 +618,29 @@ function table(title, rows) {
         console.log("  " + r[0].padEnd(w0) + "  " + [1, 2, 3].map(i => (r[i] || "").padStart(widths[i - 1])).join("  "));
 }
 
-function visitRows(label, cold, warm, extra = []) {
-    const both = (f, fmt) => [fmt(pick(cold, f)), fmt(pick(warm, f))];
+// Rows of figures for the visits COLD, WARM and (optional) OTHER: the third
+// column is OTHER's when given.
+function visitRows(label, cold, warm, extra = [], other = null) {
+    const both = (f, fmt) => [fmt(pick(cold, f)), fmt(pick(warm, f)), other ? fmt(pick(other, f)) : ""];
     return [
-        [label, "cold", "warm", ""],
-        ...extra.map(([name, f, fmt]) => [name, ...both(f, fmt), ""]),
-        ["registry requests (access log)", ...both(r => r.upstream.total, num), ""],
+        [label, "cold", "warm", other ? "other user" : ""],
+        ...extra.map(([name, f, fmt]) => [name, ...both(f, fmt)]),
+        ["registry requests (access log)", ...both(r => r.upstream.total, num)],
         ...[["tags", "tags/list"], ["manifests", "manifests"], ["blobs", "blobs"], ["catalog", "_catalog"]]
-            .map(([k, name]) => [`  ${name}`, ...both(r => r.upstream[k], num), ""]),
-        ["registry CPU", ...both(r => r.registryCpu, sec), ""],
-        ["socket frames sent by the page", ...both(r => r.socket.sent, num), ""],
-        ["socket frames received by the page", ...both(r => r.socket.received, num), ""],
-        ["socket frames in the busiest second", ...both(r => r.socket.peakPerSecond, num), ""],
-        ["channels opened", ...both(r => r.socket.opened, num), ""],
-        ["channels open at once (peak)", ...both(r => r.socket.peakOpenChannels, num), ""],
-        ["channels closed with a problem", ...both(r => Object.values(r.socket.problems).reduce((a, b) => a + b, 0), num), ""],
-        ["channels not closed when measured", ...both(r => r.socket.neverClosed, num), ""],
-        ["server CPU", ...both(r => r.server.cpu, sec), ""],
-        ["server RSS before", ...both(r => r.server.rssBefore, mib), ""],
-        ["server RSS after", ...both(r => r.server.rssAfter, mib), ""],
-        ["server RSS peak (sampled)", ...both(r => r.server.rssPeak, mib), ""],
-        ["server open descriptors (peak)", ...both(r => r.server.fdsPeak, num), ""],
+            .map(([k, name]) => [`  ${name}`, ...both(r => r.upstream[k], num)]),
+        ["registry CPU", ...both(r => r.registryCpu, sec)],
+        ["socket frames sent by the page", ...both(r => r.socket.sent, num)],
+        ["socket frames received by the page", ...both(r => r.socket.received, num)],
+        ["socket frames in the busiest second", ...both(r => r.socket.peakPerSecond, num)],
+        ["channels opened", ...both(r => r.socket.opened, num)],
+        ["channels open at once (peak)", ...both(r => r.socket.peakOpenChannels, num)],
+        ["channels closed with a problem", ...both(r => Object.values(r.socket.problems).reduce((a, b) => a + b, 0), num)],
+        ["channels not closed when measured", ...both(r => r.socket.neverClosed, num)],
+        ["server CPU", ...both(r => r.server.cpu, sec)],
+        ["server RSS before", ...both(r => r.server.rssBefore, mib)],
+        ["server RSS after", ...both(r => r.server.rssAfter, mib)],
+        ["server RSS peak (sampled)", ...both(r => r.server.rssPeak, mib)],
+        ["server open descriptors (peak)", ...both(r => r.server.fdsPeak, num)],
     ];
 }
 
@@ -588,17 +649,23 @@ function visitRows(label, cold, warm, extra = []) {
 async function benchTags(o, results) {
     const repo = "scale/many-tags";
     const dir = path.join(o.state || tmp, `tags-${o.tags}`);
-    const env = registryUp(dir, ["--empty", "--tags", `${repo}:${o.tags}`], `${o.tags} tags`);
+    // the repository --tags pushes through the registry's API, written into
+    // its storage instead (the same tags, manifests and blobs; seconds
+    // instead of minutes)
+    const env = registryUp(dir, ["--empty", "--write-tags", `${repo}:${o.tags}`], `${o.tags} tags`);
     const registry = { pid: Number(env.REGISTRY_PID), log: path.join(dir, "registry.log") };
     const tagList = await get(`${env.REGISTRY_URL}/v2/${repo}/tags/list`, {
         headers: { Authorization: "Basic " + Buffer.from(`${env.REGISTRY_USER}:${env.REGISTRY_PASSWORD}`).toString("base64") } });
     const expected = JSON.parse(tagList.body).tags.length;
     const spec = { view: "tags", expected };
-    const cold = [], warm = [], rssSeries = [];
+    const cold = [], warm = [], other = [], rssSeries = [];
+    // a tall window: the first 50 rows are on screen (a page that draws only
+    // what is on screen draws them)
+    const viewport = { width: 1280, height: 2400 };
     for (let run = 1; run <= o.runs; run++) {
         const con = await startConsole(env.REGISTRY_URL, `tags${run}`);
         const fresh = procStat(con.pid);
-        const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 800 } });
+        const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport });
         await login(context, con.url, env);
         const later = [];
         const visits = [["cold", cold], ["warm", warm]];
@@ -617,20 +684,33 @@ async function benchTags(o, results) {
         }
         rssSeries.push([fresh.rss, ...[cold.at(-1), warm.at(-1), ...later].map(r => r.server.rssAfter)]);
         await context.close();
+        // another user of the same console (the registry's reader): the
+        // cache is shared, the tag → digest memo is not
+        const second = await browser.newContext({ ignoreHTTPSErrors: true, viewport });
+        await login(second, con.url, env, [env.REGISTRY_READER_USER, env.REGISTRY_READER_PASSWORD]);
+        const r = await visit(second, con, registry, `#/images/scale/many-tags`, spec, o.timeout);
+        other.push(r);
+        log(`tags run ${run} other user: ${r.outcome}, first 50 rows ${sec(r.marks.first50 ?? null)}, ` +
+            `complete ${sec(r.marks.complete ?? null)}, ${JSON.stringify(r.stats)}, ${r.upstream.total} registry requests`);
+        await second.close();
         await stopChild(con.proc);
     }
-    results.tags = { repo, expected, cold, warm, rssSeries };
-    const statRow = (r) => r.stats ? `${r.stats.rows} rows, ${r.stats.created} created, ${r.stats.size} size, ${r.stats.index} index, ${r.stats.failed} failed` : "no rows";
+    results.tags = { repo, expected, cold, warm, other, rssSeries };
+    const statRow = (r) => !r.stats ? "no rows"
+        : r.stats.tagsSeen !== undefined
+            ? `${r.stats.tagsSeen} tags in ${r.stats.images} rows, ${r.stats.created} with created, ${r.stats.size} with size, ${r.stats.failed} failed or unread`
+            : `${r.stats.rows} rows, ${r.stats.created} created, ${r.stats.size} size, ${r.stats.index} index, ${r.stats.failed} failed`;
     table(`${expected}-tag repository ${repo} (median of ${o.runs})`, visitRows("", cold, warm, [
-        ["first 50 tag rows in the DOM", mark("first50"), sec],
-        ["all tag rows in the DOM", mark("allRows"), sec],
-        ["all rows have created (index rows exempt)", mark("allCreated"), sec],
-        ["all rows have size (index rows exempt)", mark("allSized"), sec],
-        ["complete (all rows, created and size)", mark("complete"), sec],
-    ]));
-    console.log(`  outcome cold: ${cold.map(r => r.outcome).join(", ")}; warm: ${warm.map(r => r.outcome).join(", ")}`);
+        ["first 50 tag rows on screen", mark("first50"), sec],
+        ["first 50 rows with created and size", mark("first50Sized"), sec],
+        ["all tags listed", mark("allRows"), sec],
+        ["complete (every tag, created and size)", mark("complete"), sec],
+    ], other));
+    console.log(`  outcome cold: ${cold.map(r => r.outcome).join(", ")}; warm: ${warm.map(r => r.outcome).join(", ")}; ` +
+                `other user: ${other.map(r => r.outcome).join(", ")}`);
     console.log(`  rows seen cold: ${cold.map(statRow).join(" | ")}`);
     console.log(`  rows seen warm: ${warm.map(statRow).join(" | ")}`);
+    console.log(`  rows seen other user: ${other.map(statRow).join(" | ")}`);
     for (const [i, series] of rssSeries.entries())
         console.log(`  run ${i + 1}: server RSS fresh, then after each visit: ${series.map(mib).join(", ")}`);
     console.log(`  channel problems cold: ${cold.map(r => JSON.stringify(r.socket.problems)).join(" ")}; ` +

@@ -575,6 +575,13 @@ export class OpenShiftBackend {
         }));
     }
 
+    // An image stream's tags with created, size, platforms from the Image
+    // objects, streamed by the server ("openshift-images"; see channel.js
+    // rows() for HANDLERS and what comes back).
+    tagRows(project, name, handlers) {
+        return rows("openshift-images", { namespace: project, name }, handlers);
+    }
+
     // The blobs (config and layers: [[digest, size], …]) of an image, from
     // its Image object, with its platforms' for a manifest list; kept by
     // digest (an image never changes). The config's size is what the
@@ -713,6 +720,21 @@ export class OpenShiftBackend {
 
 /* ------------------------------------------------------------- registry */
 
+// Layers stored as plain tar: their size is their unpacked size.
+const UNCOMPRESSED_LAYERS = ["application/vnd.oci.image.layer.v1.tar",
+                             "application/vnd.docker.image.rootfs.diff.tar"];
+
+// An image manifest's sizes: {size: config + layers as stored (compressed),
+// configSize, uncompressed: the layers unpacked, or null when the manifest
+// does not say (compressed layers record only their compressed size)}.
+function imageSizes(body) {
+    const layers = body.layers || [];
+    const configSize = (body.config && body.config.size) || 0;
+    const size = layers.reduce((a, l) => a + (l.size || 0), configSize);
+    const plain = layers.length > 0 && layers.every(l => UNCOMPRESSED_LAYERS.includes(l.mediaType));
+    return { size, configSize, uncompressed: plain ? size - configSize : null };
+}
+
 export class RegistryBackend {
     constructor(session) {
         this.kind = "registry";
@@ -844,6 +866,15 @@ export class RegistryBackend {
         return { project, name, repository: repo, created: "", tags };
     }
 
+    // A repository's tags: names first, then a row per tag with digest,
+    // created, size, platforms and its blobs with their sizes, streamed by
+    // the server ("registry-tags"; see channel.js rows() for HANDLERS and
+    // what comes back). fresh: ask the registry for every tag again.
+    tagRows(project, name, handlers, { fresh = false } = {}) {
+        const repository = project ? `${project}/${name}` : name;
+        return rows("registry-tags", { repository, blobs: true, fresh }, handlers);
+    }
+
     async image(project, stream, ref) {
         const repo = project ? `${project}/${stream}` : stream;
         const m = await this.manifest(repo, ref);
@@ -856,6 +887,19 @@ export class RegistryBackend {
                 digest: p.digest, os: (p.platform || {}).os || "", architecture: (p.platform || {}).architecture || "",
                 variant: (p.platform || {}).variant || "", size: p.size,
             }));
+            // each platform's size, and the index's: every distinct blob once
+            const blobs = new Map();
+            await Promise.all(image.platforms.slice(0, 64).map(async p => {
+                const pm = await this.manifest(repo, p.digest).catch(() => null);
+                if (!pm || !pm.body.config)
+                    return;
+                const sizes = imageSizes(pm.body);
+                p.imageSize = sizes.size;
+                p.uncompressed = sizes.uncompressed;
+                for (const l of [pm.body.config, ...(pm.body.layers || [])])
+                    blobs.set(l.digest, l.size || 0);
+            }));
+            image.size = blobs.size ? [...blobs.values()].reduce((a, n) => a + n, 0) : null;
             const first = image.platforms.find(p => p.architecture === "amd64") || image.platforms[0];
             if (!first)
                 return image;
@@ -863,7 +907,8 @@ export class RegistryBackend {
         }
         const b = manifest.body;
         image.layers = (b.layers || []).map(l => ({ digest: l.digest, size: l.size, mediaType: l.mediaType }));
-        image.size = image.layers.reduce((a, l) => a + (l.size || 0), (b.config && b.config.size) || 0);
+        if (!image.platforms.length)
+            Object.assign(image, imageSizes(b));
         if (b.config && b.config.digest) {
             const { body: cfg } = await json("registry", "GET", `/v2/${repoPath(repo)}/blobs/${enc(b.config.digest)}`);
             image.created = cfg.created || "";

@@ -3,7 +3,7 @@
 // config, layers and history are shown.
 
 import { h, replace } from "./dom.js";
-import { _, formatDate, formatSize } from "./i18n.js";
+import { _, format, nformat, formatDate, formatSize } from "./i18n.js";
 import { projectFromPart, imagesHref, streamHref, imageHref } from "./routes.js";
 import { shortDigest, textBlock } from "./format.js";
 import { commandsBox } from "./commands.js";
@@ -25,6 +25,17 @@ function joinCmd(v) {
     return Array.isArray(v) ? v.map(a => (/\s/.test(a) ? JSON.stringify(a) : a)).join(" ") : String(v);
 }
 
+// The image's compressed size as the registry stores it, and what it counts.
+function storageText(img) {
+    const what = img.platforms.length
+        ? _("compressed; every distinct blob of its platforms once")
+        : typeof img.configSize === "number"
+            ? format(_("compressed: the config and {layers} as stored"),
+                     { layers: nformat("{n} layer", "{n} layers", img.layers.length) })
+            : _("compressed");
+    return `${formatSize(img.size)} (${what})`;
+}
+
 export async function show({ backend, session, main }, projectPart, name, ref) {
     const project = projectFromPart(projectPart);
     const repo = project ? `${project}/${name}` : name;
@@ -44,14 +55,18 @@ export async function show({ backend, session, main }, projectPart, name, ref) {
             [_("Built"), img.created ? h("time", { datetime: img.created, title: img.created }, formatDate(img.created)) : "", "image-created"],
             [_("Docker version"), img.dockerVersion],
             [_("Architecture"), [img.os, img.architecture].filter(Boolean).join("/")],
-            [_("Size"), img.size ? formatSize(img.size) : "", "image-size"]]),
+            [_("Size"), img.size ? storageText(img) : "", "image-size"],
+            [_("Uncompressed size"), typeof img.uncompressed === "number" ? formatSize(img.uncompressed) : "",
+             "image-uncompressed"]]),
         img.platforms.length ? [h("h3", null, _("Platforms")),
             h("table", { class: "list", id: "image-platforms" },
-              h("thead", null, h("tr", null, h("th", null, _("Platform")), h("th", null, _("Digest")))),
+              h("thead", null, h("tr", null, h("th", null, _("Platform")), h("th", null, _("Digest")),
+                                 h("th", { class: "size" }, _("Size")))),
               h("tbody", null, img.platforms.map(p => h("tr", null,
                   h("td", null, [p.os, p.architecture, p.variant].filter(Boolean).join("/")),
                   h("td", null, h("a", { href: imageHref(project, name, p.digest),
-                                        title: p.digest, class: "digest" }, shortDigest(p.digest)))))))] : null,
+                                        title: p.digest, class: "digest" }, shortDigest(p.digest))),
+                  h("td", { class: "size" }, typeof p.imageSize === "number" ? formatSize(p.imageSize) : "")))))] : null,
         h("h3", null, _("Labels")), kv(labels, "image-labels"),
         annotations.length ? [h("h3", null, _("Annotations")), kv(annotations, "image-annotations")] : null,
         commandsBox({ host: registryHost, repo, ref: /^sha256:/.test(ref) ? null : ref,

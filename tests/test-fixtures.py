@@ -588,7 +588,8 @@ class ScaleTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.reg = Registry("--htpasswd", "--tags", "scale/t:40", "--repos", "300", "--bulk", "30")
+        cls.reg = Registry("--htpasswd", "--tags", "scale/t:40", "--write-tags", "scale/w:40", "--repos", "300",
+                           "--bulk", "30")
         e = cls.reg.env
         cls.auth = basic(e["REGISTRY_USER"], e["REGISTRY_PASSWORD"])
 
@@ -645,6 +646,21 @@ class ScaleTest(unittest.TestCase):
         self.assertGreater(max(created.values())[:7], min(created.values())[:7])
         order = [created[images[t][0]] for t in names]
         self.assertNotEqual(order, sorted(order))
+
+    def test_tags_written_into_the_storage_are_the_pushed_ones(self):
+        pushed = self.get("/v2/scale/t/tags/list")[0]["tags"]
+        written = self.get("/v2/scale/w/tags/list")[0]["tags"]
+        self.assertEqual(sorted(written), sorted(pushed))
+        for t in pushed:
+            m, h = self.get("/v2/scale/w/manifests/" + t, ACCEPT)
+            _, ht = self.get("/v2/scale/t/manifests/" + t, ACCEPT)
+            self.assertEqual(h["Docker-Content-Digest"], ht["Docker-Content-Digest"], t)
+            for d in [x["digest"] for x in m.get("manifests", [])]:
+                self.get("/v2/scale/w/manifests/" + d, ACCEPT)
+            if "config" in m:
+                st, hdrs, _ = request(self.reg.url + "/v2/scale/w/blobs/" + m["layers"][0]["digest"],
+                                      headers=self.auth, method="HEAD")
+                self.assertEqual((st, int(hdrs["Content-Length"])), (200, m["layers"][0]["size"]), t)
 
     def test_repositories_in_storage(self):
         names = self.catalog()

@@ -464,6 +464,9 @@ class RegistryChannels(Base):
         blobs = w.tags()["t-0000"]["blobs"]
         self.assertEqual(sorted(blobs), sorted([sha(self.images[0]["config"])] +
                                                [sha(b) for b in self.images[0]["layers"]]))
+        # each blob's size beside it: the registry's own lengths
+        sizes = dict(zip(blobs, w.tags()["t-0000"]["blobSizes"]))
+        self.assertEqual(sizes, {sha(b): len(b) for b in [self.images[0]["config"]] + self.images[0]["layers"]})
 
 
 def registry_catalog_walking(test):

@@ -129,6 +129,12 @@ blobs_append (GString *out, GHashTable *seen)
         g_string_append_c (out, ',');
       registry_json_append_string (out, l->data);
     }
+  /* the size of each, in the same order: shared layers counted once need
+   * them (doc/architecture.md, "registry-tags") */
+  g_string_append (out, "],\"blobSizes\":[");
+  for (GList *l = keys; l; l = l->next)
+    g_string_append_printf (out, "%s%" G_GINT64_FORMAT, l != keys ? "," : "",
+                            *(const gint64 *) g_hash_table_lookup (seen, l->data));
   g_string_append_c (out, ']');
 }
 

@@ -49,7 +49,8 @@ RegistryPlatformResult *registry_tag_result_get_platform (RegistryTagResult *res
 
 /* Append the row of RESULT: {"type":"tag", …} and "\n". WITH_BLOBS adds
  * "blobs": the digests of its config and layers (of every platform for an
- * index), for sizes with shared layers counted once. */
+ * index), and "blobSizes": their sizes in the same order, for sizes with
+ * shared layers counted once. */
 void registry_row_append_tag (GString *out, const RegistryTagResult *result, gboolean with_blobs);
 
 /* Append {"type":"names","names":[…]} and "\n" for N names (invalid UTF-8

@@ -69,6 +69,7 @@ test_image_row_has_created_size_layers (void **state)
   assert_false (json_object_has_member (o, "error"));
   assert_false (json_object_has_member (o, "warning"));
   assert_false (json_object_has_member (o, "blobs"));
+  assert_false (json_object_has_member (o, "blobSizes"));
   assert_false (json_object_has_member (o, "variant"));   /* unknown: left out */
 }
 
@@ -109,6 +110,13 @@ test_index_row_counts_shared_layers_once (void **state)
   assert_false (json_object_has_member (p2, "size"));
   JsonArray *blobs = json_object_get_array_member (o, "blobs");
   assert_int_equal (json_array_get_length (blobs), 5);   /* 2 configs, 3 distinct layers */
+  /* each blob's size in the same order; together the index's size */
+  JsonArray *sizes = json_object_get_array_member (o, "blobSizes");
+  assert_int_equal (json_array_get_length (sizes), 5);
+  gint64 total = 0;
+  for (guint i = 0; i < 5; i++)
+    total += json_array_get_int_element (sizes, i);
+  assert_int_equal (total, json_object_get_int_member (o, "size"));
 }
 
 static void

@@ -101,20 +101,20 @@ test("a failed image import is shown: in the dialog and on the tag", async () =>
     await error.filter({ hasText: /Importing docker\.io\/library\/busybox:latest failed: unable to access/ }).waitFor();
     await shot(page, "openshift-import-failed");
     await page.locator("dialog.modal button.secondary").click();
-    assert.equal(await page.locator('tr[data-tag="remote"]').count(), 0);
+    assert.equal(await page.locator('tr[data-tags~="remote"]').count(), 0);
     // one it can: the tag gets the image
     await page.click("#add-tag");
     await page.fill("#field-tag", "copied");
     await page.fill("#field-from", `${registryHost}/demo/hello:1.0`);
     await page.keyboard.press("Enter");
-    await page.waitForSelector('tr[data-tag="copied"] a.digest');
+    await page.waitForSelector('tr[data-tags~="copied"] a.digest');
     // a tag that follows another registry: the failed import is on its row
     await page.click("#edit-sync");
     await page.check('input[name="mode"][value="tags"]');
     await page.fill("#field-remote", "docker.io/library/busybox");
     await page.fill("#field-tags", "1.36");
     await page.locator("dialog.modal button.primary").click();
-    const failed = page.locator('tr[data-tag="1.36"] .tag-error');
+    const failed = page.locator('tr[data-tags~="1.36"] .tag-error');
     await failed.waitFor();
     assert.match(await failed.textContent(), /^Import failed: .*docker\.io\/library\/busybox:1\.36/);
     await shot(page, "openshift-tag-import-failed");

@@ -89,12 +89,12 @@ test("the access policy can be changed", async () => {
 test("a newly pushed tag appears without reload", async () => {
     const page = ctx.page;
     await page.goto(`${URL_}#/images/demo/hello`);
-    await page.waitForSelector('tr[data-tag="1.0"]');
+    await page.waitForSelector('tr[data-tags~="1.0"]');
     // sizes come from the tags' image objects, filled in after the list
-    await page.waitForFunction(() => /\d/.test(document.querySelector('tr[data-tag="1.0"] td:nth-child(4)').textContent));
-    assert.equal(await page.locator('tr[data-tag="pushed-now"]').count(), 0);
+    await page.waitForFunction(() => /\d/.test(document.querySelector('tr[data-tags~="1.0"] td.size').textContent));
+    assert.equal(await page.locator('tr[data-tags~="pushed-now"]').count(), 0);
     execFileSync(process.env.RC_REGISTRY_PUSH, [process.env.RC_REGISTRY_DIR, "hello-1.0", "demo/hello:pushed-now"]);
-    await page.waitForSelector('tr[data-tag="pushed-now"]', { timeout: 20000 });
+    await page.waitForSelector('tr[data-tags~="pushed-now"]', { timeout: 20000 });
     await shot(page, "openshift-live-tag");
 });
 

@@ -89,8 +89,8 @@ test("deleting a manifest asks for confirmation and deletes exactly that digest"
     const digest = v1.headers.get("docker-content-digest");
     const v2 = await registry("/v2/project-b/app/manifests/v2", MANIFEST_TYPES);
     await page.goto(`${URL_}#/images/project-b/app`);
-    await page.waitForSelector('tr[data-tag="v1"]');
-    await page.click('tr[data-tag="v1"] button.danger');
+    await page.waitForSelector('tr[data-tags~="v1"]');
+    await page.click('tr[data-tags~="v1"] button.danger');
     const dialog = page.locator("dialog.modal");
     await dialog.waitFor();
     assert.match(await dialog.textContent(), new RegExp(digest.replace(/[:]/g, ".")));
@@ -102,12 +102,12 @@ test("deleting a manifest asks for confirmation and deletes exactly that digest"
     await dialog.waitFor({ state: "detached" });
     assert.equal((await registry("/v2/project-b/app/manifests/v1", MANIFEST_TYPES)).status, 200);
 
-    await page.click('tr[data-tag="v1"] button.danger');
+    await page.click('tr[data-tags~="v1"] button.danger');
     await dialog.waitFor();
     await page.fill("#confirm-name", digest.replace(/^sha256:/, "").substring(0, 12));
     await page.keyboard.press("Enter");
     await dialog.waitFor({ state: "detached" });
-    await page.waitForFunction(() => !document.querySelector('tr[data-tag="v1"]'));
+    await page.waitForFunction(() => !document.querySelector('tr[data-tags~="v1"]'));
     assert.equal((await registry(`/v2/project-b/app/manifests/${digest}`, MANIFEST_TYPES)).status, 404);
     // the other tag is untouched
     assert.equal((await registry(`/v2/project-b/app/manifests/${v2.headers.get("docker-content-digest")}`, MANIFEST_TYPES)).status, 200);

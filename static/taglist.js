@@ -1,0 +1,358 @@
+// taglist.js: a repository's tags as the tag page shows them, built from
+// the rows of the "registry-tags" / "openshift-images" channels
+// (doc/architecture.md, "Registry channels"). Pure data, no DOM; imports
+// only versions.js and touches nothing at import time.
+//
+//   const list = new TagList();
+//   list.addNames(["1.0", "latest"]);     // a "names" row: every tag, not yet read
+//   list.addRow(row);                      // a "tag" row: its digest, created, size, …
+//   list.view({ filter: "v1.*", sort: "version", descending: true })  // groups in order
+//   list.plan(["sha256:…"])                // what deleting these manifests does
+//
+// Tags on the same manifest (digest) are one group: one image with several
+// tags, as Portus shows them. A tag not read yet, or whose row has an
+// error, is a group of its own.
+
+import { compareVersions, tagMatcher } from "./versions.js";
+
+export const SORTS = ["version", "name", "created", "size"];
+
+function pendingKey(tag) {
+    return `?${tag}`;
+}
+
+function errorKey(tag) {
+    return `!${tag}`;
+}
+
+// digest → size of every blob a row names (with "blobs" and "blobSizes"),
+// or null when the row does not say.
+export function rowBlobs(row) {
+    if (!row || !Array.isArray(row.blobs) || !Array.isArray(row.blobSizes) ||
+        row.blobs.length !== row.blobSizes.length)
+        return null;
+    const m = new Map();
+    row.blobs.forEach((d, i) => m.set(d, Number(row.blobSizes[i]) || 0));
+    return m;
+}
+
+function isIndexRow(row) {
+    return !!row && Array.isArray(row.platforms);
+}
+
+export class TagList {
+    constructor() {
+        this.names = [];            // every tag, in the order first seen
+        this.nameSet = new Set();
+        this.groups = new Map();    // key → group
+        this.groupOf = new Map();   // tag → key
+        this.errors = [];           // "error" rows (a later tags/list page failed)
+        this.resolved = 0;          // tags with a row
+        this.version = 0;           // bumped on every change (views cache by it)
+        this.ranks = null;          // tag → position in version order, by sort
+    }
+
+    get size() {
+        return this.names.length;
+    }
+
+    addNames(names) {
+        for (const tag of names || []) {
+            if (typeof tag !== "string" || this.nameSet.has(tag))
+                continue;
+            this.nameSet.add(tag);
+            this.names.push(tag);
+            const key = pendingKey(tag);
+            this.groups.set(key, { key, digest: "", tags: [tag], pending: true, row: null });
+            this.groupOf.set(tag, key);
+        }
+        this.ranks = null;
+        this.version++;
+    }
+
+    // Take TAG out of its group (the group goes when it was the last).
+    detach(tag) {
+        const key = this.groupOf.get(tag);
+        if (key === undefined)
+            return;
+        const g = this.groups.get(key);
+        this.groupOf.delete(tag);
+        if (!g)
+            return;
+        if (!g.pending)
+            this.resolved--;
+        g.tags = g.tags.filter(t => t !== tag);
+        if (!g.tags.length)
+            this.groups.delete(key);
+    }
+
+    addRow(row) {
+        if (!row || row.type !== "tag" || typeof row.tag !== "string")
+            return;
+        const tag = row.tag;
+        if (!this.nameSet.has(tag)) {
+            this.nameSet.add(tag);
+            this.names.push(tag);
+            this.ranks = null;
+        }
+        this.detach(tag);
+        const failed = !!row.error || !row.digest;
+        const key = failed ? errorKey(tag) : row.digest;
+        let g = this.groups.get(key);
+        if (!g) {
+            g = { key, digest: row.digest || "", tags: [], pending: false, row, blobs: rowBlobs(row) };
+            this.groups.set(key, g);
+        }
+        g.tags.push(tag);
+        this.groupOf.set(tag, key);
+        this.resolved++;
+        this.version++;
+    }
+
+    addError(row) {
+        this.errors.push(row);
+        this.version++;
+    }
+
+    // Forget TAGS (deleted): they leave their groups.
+    removeTags(tags) {
+        for (const tag of tags) {
+            if (!this.nameSet.has(tag))
+                continue;
+            this.detach(tag);
+            this.nameSet.delete(tag);
+        }
+        this.names = this.names.filter(t => this.nameSet.has(t));
+        this.ranks = null;
+        this.version++;
+    }
+
+    group(key) {
+        return this.groups.get(key) || null;
+    }
+
+    groupOfTag(tag) {
+        const key = this.groupOf.get(tag);
+        return key === undefined ? null : this.groups.get(key);
+    }
+
+    // tag → its place in version order (computed once per set of names)
+    versionRanks() {
+        if (!this.ranks) {
+            const sorted = this.names.slice().sort(compareVersions);
+            this.ranks = new Map(sorted.map((t, i) => [t, i]));
+        }
+        return this.ranks;
+    }
+
+    // The groups to show, in order: those with a tag the filter matches
+    // (the first such tag in the chosen order is the group's "primary",
+    // shown first and deciding its place). Unknown created times and sizes
+    // go last in both directions.
+    view({ filter = "", sort = "version", descending = false } = {}) {
+        const match = tagMatcher(filter);
+        const digestFilter = /^(sha256:)?[0-9a-f]{6,}$/.test(filter.trim()) && !/^\d+$/.test(filter.trim())
+            ? filter.trim().replace(/^sha256:/, "") : null;
+        const ranks = this.versionRanks();
+        const byName = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
+        const tagOrder = sort === "name" ? byName : (a, b) => ranks.get(a) - ranks.get(b);
+        const dir = descending ? -1 : 1;
+        const out = [];
+        for (const g of this.groups.values()) {
+            let tags = g.tags.filter(match);
+            if (!tags.length && digestFilter && g.digest && g.digest.replace(/^sha256:/, "").startsWith(digestFilter))
+                tags = g.tags.slice();
+            if (!tags.length)
+                continue;
+            tags.sort((a, b) => dir * tagOrder(a, b));
+            const others = g.tags.filter(t => !tags.includes(t)).sort((a, b) => dir * tagOrder(a, b));
+            out.push({ group: g, primary: tags[0], tags: [...tags, ...others], matched: tags.length });
+        }
+        const value = e => {
+            const r = e.group.row;
+            if (!r)
+                return null;
+            if (sort === "created") {
+                const t = r.created ? Date.parse(r.created) : NaN;
+                return isNaN(t) ? null : t;
+            }
+            return typeof r.size === "number" ? r.size : null;
+        };
+        let cmp;
+        if (sort === "created" || sort === "size") {
+            const vals = new Map(out.map(e => [e, value(e)]));
+            cmp = (a, b) => {
+                const va = vals.get(a), vb = vals.get(b);
+                if (va === null || vb === null) {
+                    if (va !== vb)
+                        return va === null ? 1 : -1;
+                } else if (va !== vb) {
+                    return dir * (va < vb ? -1 : 1);
+                }
+                return ranks.get(a.primary) - ranks.get(b.primary);
+            };
+        } else {
+            cmp = (a, b) => dir * tagOrder(a.primary, b.primary);
+        }
+        out.sort(cmp);
+        return out;
+    }
+
+    // Every distinct blob of the repository's images that were read, once:
+    // {bytes, blobs, images, complete (every tag read, every row with its
+    // blobs)}.
+    storage() {
+        const seen = new Map();
+        let images = 0, complete = this.resolved === this.names.length;
+        for (const g of this.groups.values()) {
+            if (g.pending || !g.digest)
+                continue;
+            images++;
+            if (!g.blobs) {
+                complete = false;
+                continue;
+            }
+            for (const [d, n] of g.blobs)
+                seen.set(d, n);
+        }
+        let bytes = 0;
+        for (const n of seen.values())
+            bytes += n;
+        return { bytes, blobs: seen.size, images, complete };
+    }
+
+    // What deleting the manifests DIGESTS does (registry mode): the tags
+    // that go with them, the manifests deleted (an index's platform
+    // manifests too, unless a remaining tag still uses them), the space
+    // freed once the registry collects its garbage (blobs only the deleted
+    // images use; shared layers counted once), what was counted, and
+    // remaining indexes that would lose a platform.
+    plan(digests) {
+        const doomed = new Set(digests);
+        // indexes first: none points at a manifest already gone meanwhile
+        const groups = [...doomed].map(d => this.groups.get(d)).filter(g => g && g.digest)
+            .sort((a, b) => Number(isIndexRow(b.row)) - Number(isIndexRow(a.row)));
+        const remaining = [...this.groups.values()].filter(g => g.digest && !doomed.has(g.digest));
+        // manifests still used: remaining tags' digests and their platforms
+        const kept = new Set();
+        for (const g of remaining) {
+            kept.add(g.digest);
+            for (const p of (g.row && g.row.platforms) || [])
+                if (p.digest)
+                    kept.add(p.digest);
+        }
+        const manifests = [];
+        const children = [];
+        for (const g of groups) {
+            manifests.push(g.digest);
+            for (const p of (g.row && g.row.platforms) || [])
+                if (p.digest && !kept.has(p.digest) && !doomed.has(p.digest) && !children.includes(p.digest))
+                    children.push(p.digest);
+        }
+        const broken = [];
+        for (const g of remaining)
+            for (const p of (g.row && g.row.platforms) || [])
+                if (doomed.has(p.digest))
+                    broken.push({ index: g.digest, tags: g.tags.slice(), platform: p.digest });
+        const tags = groups.flatMap(g => g.tags);
+        // blobs
+        let known = true;
+        const freed = new Map();
+        for (const g of groups) {
+            if (!g.blobs) {
+                known = false;
+                continue;
+            }
+            for (const [d, n] of g.blobs)
+                freed.set(d, n);
+        }
+        for (const g of remaining) {
+            if (g.blobs)
+                for (const d of g.blobs.keys())
+                    freed.delete(d);
+        }
+        // a kept platform's blobs stay too (the index's blob list names them)
+        let bytes = 0;
+        for (const n of freed.values())
+            bytes += n;
+        const otherTags = remaining.reduce((n, g) => n + g.tags.length, 0);
+        const otherUnknown = remaining.filter(g => !g.blobs).reduce((n, g) => n + g.tags.length, 0);
+        // tags not read yet, or that failed, may use these blobs too
+        const pending = [...this.groups.values()].filter(g => !g.digest).reduce((n, g) => n + g.tags.length, 0);
+        return {
+            tags, manifests: [...manifests, ...children], indexes: manifests.length, children,
+            freed: known ? bytes : null, freedBlobs: freed.size, broken,
+            counted: { otherTags: otherTags - otherUnknown, unknown: otherUnknown + pending },
+        };
+    }
+}
+
+// Selection of groups (by key) over a view: click, shift-click ranges,
+// everything the filter shows.
+export class Selection {
+    constructor() {
+        this.keys = new Set();
+        this.anchor = null;
+    }
+
+    get size() {
+        return this.keys.size;
+    }
+
+    has(key) {
+        return this.keys.has(key);
+    }
+
+    clear() {
+        this.keys.clear();
+        this.anchor = null;
+    }
+
+    // a click on the entry at INDEX of VIEW (entries {group}); with RANGE
+    // (shift) every entry from the last click's to this one takes this
+    // one's new state. Groups without a digest cannot be selected.
+    click(view, index, range = false) {
+        const entry = view[index];
+        if (!entry || !entry.group.digest)
+            return;
+        const on = !this.keys.has(entry.group.key);
+        const anchorIndex = this.anchor === null ? -1 : view.findIndex(e => e.group.key === this.anchor);
+        if (range && anchorIndex >= 0) {
+            const [from, to] = anchorIndex < index ? [anchorIndex, index] : [index, anchorIndex];
+            for (let i = from; i <= to; i++) {
+                const g = view[i].group;
+                if (!g.digest)
+                    continue;
+                if (on)
+                    this.keys.add(g.key);
+                else
+                    this.keys.delete(g.key);
+            }
+        } else if (on) {
+            this.keys.add(entry.group.key);
+        } else {
+            this.keys.delete(entry.group.key);
+        }
+        this.anchor = entry.group.key;
+    }
+
+    // every group of VIEW that can be selected; returns how many could not
+    // (not read yet, or failed)
+    selectAll(view) {
+        let skipped = 0;
+        for (const e of view) {
+            if (e.group.digest)
+                this.keys.add(e.group.key);
+            else
+                skipped++;
+        }
+        return skipped;
+    }
+
+    // drop keys whose group is gone (deleted, or moved to another digest)
+    prune(list) {
+        for (const k of [...this.keys])
+            if (!list.group(k))
+                this.keys.delete(k);
+    }
+}
