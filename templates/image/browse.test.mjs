@@ -1,7 +1,7 @@
 // The console running from its container image shows its own image in
 // Chromium: labels, layers, size. Run by test-image.py with RC_URL (the
 // container's console), RC_IMAGE (repository:tag), RC_EXPECT (a JSON file:
-// labels, layer digests and size as read through the console's WebSocket),
+// labels, layer digests, their history commands and size as read through the console's WebSocket),
 // REGISTRY_USER and REGISTRY_PASSWORD.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -40,8 +40,11 @@ test("the console in its image shows its own image", async () => {
     assert.deepEqual(await page.locator("#image-ports li").allTextContents(), ["9090/tcp"]);
 
     await page.click("#tabbtn-layers");
-    const layers = await page.locator("#image-layers tbody tr td:nth-child(2)").allTextContents();
-    assert.deepEqual(layers, expect.layers);
+    // each layer's row: its digest, and the command its history records
+    const layers = await page.locator("#image-layers tbody tr.layer").evaluateAll(trs =>
+        trs.map(tr => [tr.dataset.layer, tr.querySelector("code.created-by")?.textContent]));
+    assert.deepEqual(layers.map(([d]) => d), expect.layers);
+    assert.deepEqual(layers.map(([, c]) => c), expect.history);
     await shot(page, "image-own-layers");
     assert.deepEqual(page.problems, []);
 });

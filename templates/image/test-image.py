@@ -386,7 +386,8 @@ def run_tests(image, out, tag, tmp, started, down, artifacts):
               "size: %s (layers and config, as built)" % mb(size))
         check(cfg["config"].get("User") == "1001" and "9090/tcp" in cfg["config"].get("ExposedPorts", {}),
               "config: user 1001, port 9090/tcp")
-        shown = {"labels": labels, "layers": [l["digest"] for l in m["layers"]], "size": size}
+        shown = {"labels": labels, "layers": [l["digest"] for l in m["layers"]], "size": size,
+                 "history": hist}
         ws.close()
 
         # and in Chromium
