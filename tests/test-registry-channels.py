@@ -469,12 +469,6 @@ class RegistryChannels(Base):
         self.assertEqual(sizes, {sha(b): len(b) for b in [self.images[0]["config"]] + self.images[0]["layers"]})
 
 
-def registry_catalog_walking(test):
-    """Is the console walking the catalog now? (its last progress says)"""
-    w = Walk(test.admin, "registry-catalog", contains="\x00")
-    return any(p.get("walking") for p in w.progress)
-
-
 class RegistryCatalogSearch(Base):
     """registry-catalog, registry-search, registry-summary; a kept catalog
     older than a second is walked again in the background."""
@@ -489,16 +483,19 @@ class RegistryCatalogSearch(Base):
         self.proxy.page = 3
         expect = self.registry.json("/v2/_catalog?n=1000")["repositories"]
         # a view walks when nothing is kept or what is kept is over a second
-        # old: until this test has seen a whole walk, page by page
-        deadline = time.monotonic() + 30
-        while self.proxy.count("GET", r"/v2/_catalog\?last=") < len(expect) // 3 or \
-                registry_catalog_walking(self):
+        # old: the first views list what the walk has read so far, then the
+        # whole catalog in the registry's order (also while a later walk
+        # runs: a slow machine keeps walking, every view being a second late)
+        deadline = time.monotonic() + 60
+        while True:
             w = self.catalog(self.admin)
             self.assertIsNone(w.problem, w.close)
-            self.assertLess(time.monotonic(), deadline, "no whole walk of the catalog")
+            pages = self.proxy.count("GET", r"/v2/_catalog\?last=")
+            if w.names() == expect and pages >= len(expect) // 3:    # a walk page by page
+                break
+            self.assertLess(time.monotonic(), deadline, "no whole walk of the catalog: %d of %d names, %d pages"
+                            % (len(w.names()), len(expect), pages))
             time.sleep(0.2)     # poll interval
-        w = self.catalog(self.admin)
-        self.assertEqual(w.names(), expect)            # the registry's order
         # another user: the kept list after that user's own check
         self.proxy.reset()
         w = self.catalog(self.reader, contains="DEMO/")
@@ -512,7 +509,7 @@ class RegistryCatalogSearch(Base):
     def test_catalog_refreshes_in_the_background(self):
         self.catalog(self.admin)
         self.registry.push("fresh/new-repo", "v1", image(200))
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while True:
             w = self.catalog(self.admin, fresh=True)
             if "fresh/new-repo" in w.names():
