@@ -281,6 +281,56 @@ async function catalogWalk(env) {
     return { seconds: (performance.now() - t0) / 1000, names, pages, last };
 }
 
+// The peer of the tag page: what any client must ask the registry for every
+// tag's digest, created time and size, done straight and as fast as the
+// registry answers it: tags/list, every tag's manifest (an index's platform
+// manifests too, each digest once) and every distinct config blob, CONCURRENCY
+// requests at once (the console's default RegistryConcurrency) on keep-alive
+// connections, with the same Basic credentials (an htpasswd registry checks
+// them on every request).
+async function tagsWalk(env, repo, concurrency = 8) {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+    const auth = "Basic " + Buffer.from(`${env.REGISTRY_USER}:${env.REGISTRY_PASSWORD}`).toString("base64");
+    const accept = ["application/vnd.oci.image.index.v1+json", "application/vnd.oci.image.manifest.v1+json",
+                    "application/vnd.docker.distribution.manifest.list.v2+json",
+                    "application/vnd.docker.distribution.manifest.v2+json"].join(", ");
+    const t0 = performance.now();
+    let requests = 0;
+    const fetchOk = async (p, headers = {}) => {
+        requests++;
+        const r = await get(env.REGISTRY_URL + p, { headers: { Authorization: auth, ...headers }, agent });
+        if (r.status !== 200)
+            throw new Error(`tags walk: ${p}: ${r.status}`);
+        return r;
+    };
+    const tags = JSON.parse((await fetchOk(`/v2/${repo}/tags/list`)).body).tags || [];
+    const queue = tags.map(t => ["manifest", t]);
+    const seen = new Set();
+    const work = async () => {
+        for (let job; (job = queue.shift());) {
+            const [kind, ref] = job;
+            if (kind === "config") {
+                await fetchOk(`/v2/${repo}/blobs/${ref}`);
+                continue;
+            }
+            const m = JSON.parse((await fetchOk(`/v2/${repo}/manifests/${ref}`, { Accept: accept })).body);
+            for (const p of m.manifests || [])
+                if (!seen.has(p.digest) && seen.add(p.digest))
+                    queue.push(["manifest", p.digest]);
+            if (m.config && !seen.has(m.config.digest) && seen.add(m.config.digest))
+                queue.push(["config", m.config.digest]);
+        }
+    };
+    // workers pick up what the others queue until nothing is left
+    let active = [];
+    while (queue.length) {
+        active = Array.from({ length: concurrency }, work);
+        await Promise.all(active);
+    }
+    agent.destroy();
+    return { seconds: (performance.now() - t0) / 1000, tags: tags.length, requests };
+}
+
 /* ---------------------------------------------------------- console */
 
 async function startConsole(registryUrl, name) {
@@ -662,7 +712,12 @@ async function benchTags(o, results) {
     // a tall window: the first 50 rows are on screen (a page that draws only
     // what is on screen draws them)
     const viewport = { width: 1280, height: 2400 };
+    const walks = [];
     for (let run = 1; run <= o.runs; run++) {
+        const w = await tagsWalk(env, repo);
+        walks.push(w);
+        log(`tags run ${run}: the registry's own fetch of every manifest and config ${sec(w.seconds)} ` +
+            `(${w.tags} tags, ${w.requests} requests, 8 at once)`);
         const con = await startConsole(env.REGISTRY_URL, `tags${run}`);
         const fresh = procStat(con.pid);
         const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport });
@@ -695,17 +750,24 @@ async function benchTags(o, results) {
         await second.close();
         await stopChild(con.proc);
     }
-    results.tags = { repo, expected, cold, warm, other, rssSeries };
+    results.tags = { repo, expected, walks, cold, warm, other, rssSeries };
+    const walk = median(walks.map(w => w.seconds));
     const statRow = (r) => !r.stats ? "no rows"
         : r.stats.tagsSeen !== undefined
             ? `${r.stats.tagsSeen} tags in ${r.stats.images} rows, ${r.stats.created} with created, ${r.stats.size} with size, ${r.stats.failed} failed or unread`
             : `${r.stats.rows} rows, ${r.stats.created} created, ${r.stats.size} size, ${r.stats.index} index, ${r.stats.failed} failed`;
-    table(`${expected}-tag repository ${repo} (median of ${o.runs})`, visitRows("", cold, warm, [
+    const rows = visitRows("", cold, warm, [
         ["first 50 tag rows on screen", mark("first50"), sec],
         ["first 50 rows with created and size", mark("first50Sized"), sec],
         ["all tags listed", mark("allRows"), sec],
         ["complete (every tag, created and size)", mark("complete"), sec],
-    ], other));
+    ], other);
+    // the peer, and the complete view as a multiple of it
+    rows.splice(1, 0, ["registry's own fetch of every manifest and config", sec(walk), sec(walk), sec(walk)]);
+    rows.splice(6, 0, ["complete / registry's own fetch", ratio(pick(cold, mark("complete")), walk),
+                       ratio(pick(warm, mark("complete")), walk), ratio(pick(other, mark("complete")), walk)]);
+    table(`${expected}-tag repository ${repo} (median of ${o.runs})`, rows);
+    console.log(`  registry's own fetches: ${walks.map(w => `${sec(w.seconds)} (${w.requests} requests)`).join(", ")}`);
     console.log(`  outcome cold: ${cold.map(r => r.outcome).join(", ")}; warm: ${warm.map(r => r.outcome).join(", ")}; ` +
                 `other user: ${other.map(r => r.outcome).join(", ")}`);
     console.log(`  rows seen cold: ${cold.map(statRow).join(" | ")}`);
