@@ -23,7 +23,7 @@ process.on("exit", () => fs.rmSync(copy, { recursive: true, force: true }));
 for (const f of ["versions.js", "taglist.js"])
     fs.copyFileSync(path.join(staticDir, f), path.join(copy, f));
 fs.writeFileSync(path.join(copy, "package.json"), '{ "type": "module" }\n');
-const { compareVersions, compareNatural, parseVersion, tagMatcher } =
+const { compareVersions, compareNatural, parseVersion, tagMatcher, parseGlob, globMatches } =
     await import(pathToFileURL(path.join(copy, "versions.js")).href);
 const { TagList, Selection } = await import(pathToFileURL(path.join(copy, "taglist.js")).href);
 
@@ -86,6 +86,42 @@ test("the filter: text matches a part, a glob the whole name; case ignored", () 
     assert.deepEqual(pick("1.1*"), ["1.10"]);
     assert.deepEqual(pick("x[*"), ["x[1]"]);
     assert.deepEqual(pick("(.*)"), []);
+});
+
+test("the filter: a glob with many stars is one pass over each name, not a backtracking search", () => {
+    // as a regular expression (every "*" a ".*") this took about 1.5 s on
+    // one such name; here every name takes at most (length + 1) × (tokens + 1) steps
+    const glob = "*a*a*a*a*b";
+    const tokens = parseGlob(glob);
+    assert.equal(tokens.length, 10);
+    const names = [];
+    for (let i = 0; i < 10000; i++)
+        names.push(i % 1000 === 0 ? `${"a".repeat(120)}${String(i).padStart(7, "0")}b` : "a".repeat(128));
+    const stats = { steps: 0 };
+    const hits = names.filter(n => globMatches(tokens, n, stats));
+    assert.ok(stats.steps <= names.length * 129 * 11, `${stats.steps} steps`);
+    assert.equal(hits.length, 10);
+    assert.deepEqual(names.filter(tagMatcher(glob)), hits);
+    // runs of stars are one; a star matches the empty text too
+    assert.deepEqual(parseGlob("a***b").map(t => t.kind), ["char", "star", "char"]);
+    assert.deepEqual(["ab", "axb", "abx"].filter(tagMatcher("a***b")), ["ab", "axb"]);
+    assert.deepEqual(["", "x"].filter(tagMatcher("*")), ["", "x"]);
+});
+
+test("the filter: a set with a range out of order is plain text, never an exception", () => {
+    // "[z-a]" matches only a name that has these five characters; the
+    // filter from an address (#…?q=[z-a]) no longer breaks the page
+    const names = ["a", "m", "z", "[z-a]", "x[z-a]", "[Z-A]"];
+    assert.deepEqual(names.filter(tagMatcher("[z-a]")), ["[z-a]", "[Z-A]"]);
+    assert.deepEqual(names.filter(tagMatcher("*[z-a]")), ["[z-a]", "x[z-a]", "[Z-A]"]);
+    for (const odd of ["[", "]", "[]", "[!]", "[^]", "[\\]", "[a-]*", "[-a]*", "[[]*", "\\*", "(*", "*)", "[z-a"])
+        assert.doesNotThrow(() => names.filter(tagMatcher(odd)), odd);
+    // a "]" right after "[" is one of the set; a range within it still counts
+    assert.deepEqual(["]", "a", "b", "c"].filter(tagMatcher("[]a-b]")), ["]", "a", "b"]);
+    assert.deepEqual(["]", "a", "c"].filter(tagMatcher("[!]a]")), ["c"]);
+    // sets ignore case too
+    assert.deepEqual(["A1", "b2", "Z"].filter(tagMatcher("[a-c]?")), ["A1", "b2"]);
+    assert.deepEqual(["A1", "b2", "Z"].filter(tagMatcher("[A-C]?")), ["A1", "b2"]);
 });
 
 /* ------------------------------------------------------------- the list */
