@@ -117,6 +117,8 @@ export async function show({ backend, session, params, main, navigate, showError
     const errors = h("div", { id: "tag-errors" });
     const selectionText = h("span", { id: "selection-count" });
     const deleteSelected = h("button", { type: "button", class: "danger", id: "delete-selected" }, _("Delete selected…"));
+    // registry mode: why nothing can be deleted yet (deleter.blocked())
+    const deleteNote = h("p", { class: "hint", id: "delete-blocked", hidden: true });
     const clearSelection = h("button", { type: "button", class: "secondary", id: "clear-selection" }, _("Clear selection"));
     const selectionBar = h("div", { class: "selection-bar", id: "selection-bar", hidden: true },
                            selectionText, deleteSelected, clearSelection);
@@ -178,8 +180,21 @@ export async function show({ backend, session, params, main, navigate, showError
         selectionText.textContent = format(_("{images} selected ({tags})"), {
             images: nformat("{n} image", "{n} images", chosen.length),
             tags: nformat("{n} tag", "{n} tags", chosen.reduce((n, g) => n + g.tags.length, 0)) });
-        if (deleteRepo)
-            deleteRepo.disabled = !complete || !list.size;
+        const blocked = canDelete ? deleter.blocked() : "";
+        table.setBlocked(blocked);
+        if (selectAll) {
+            selectAll.disabled = !!blocked;
+            selectAll.title = blocked;
+        }
+        deleteSelected.disabled = !!blocked;
+        deleteSelected.title = blocked;
+        // while tags are read the progress bar says why; afterwards, this
+        deleteNote.hidden = !blocked || !complete;
+        deleteNote.textContent = blocked;
+        if (deleteRepo) {
+            deleteRepo.disabled = !!blocked || !list.size;
+            deleteRepo.title = blocked || _("Every manifest of the repository, after every tag was read");
+        }
         const empty = complete && !list.size
             ? h("p", { class: "empty" }, master ? _("This image stream has no tags yet. Push an image to it:")
                                                 : _("This repository has no tags. Push an image to it:"))
@@ -344,7 +359,7 @@ export async function show({ backend, session, params, main, navigate, showError
 
     /* ---- deleting */
     const deleter = tagDeleter({
-        backend, project, name, list: () => list,
+        backend, project, name, list: () => list, complete: () => complete && !failure && !channel,
         deleted: tags => {
             list.removeTags(tags);
             selection.prune(list);
@@ -368,6 +383,8 @@ export async function show({ backend, session, params, main, navigate, showError
     table = tagTable({
         project, name, selectable: canDelete, deleteTagless: master, onVisible,
         onToggle: (key, shift) => {
+            if (deleter.blocked())
+                return;
             const i = view.findIndex(e => e.group.key === key);
             selection.click(view, i, shift);
             render();
@@ -377,6 +394,8 @@ export async function show({ backend, session, params, main, navigate, showError
     if (canDelete) {
         selectAll = h("button", { type: "button", class: "secondary", id: "select-matching" });
         selectAll.addEventListener("click", () => {
+            if (deleter.blocked())
+                return;
             selection.selectAll(computeView());
             table.invalidate();
             render();
@@ -418,7 +437,7 @@ export async function show({ backend, session, params, main, navigate, showError
             h("div", { class: "toolbar tag-toolbar" }, filterInput,
               h("label", { class: "sort" }, h("span", { class: "offscreen" }, _("Sort by")), sortSelect), orderButton,
               count, selectAll, reload),
-            selectionBar, errors, emptyBox, table.element, commands);
+            deleteNote, selectionBar, errors, emptyBox, table.element, commands);
     specTags();
     render();
     renderCommands();

@@ -5,7 +5,9 @@
 // images stay until pruned. Imports only leaf modules; the backend comes in
 // as an argument; touches nothing at import time.
 //
-//   const deleter = tagDeleter({ backend, project, name, list: () => tagList, deleted: tags => … });
+//   const deleter = tagDeleter({ backend, project, name, list: () => tagList, complete: () => bool,
+//                                deleted: tags => … });
+//   deleter.blocked()             // registry mode: why nothing may be deleted yet, or ""
 //   deleter.one(entry)            // a row of the table (TagList.view() entry)
 //   deleter.selected(keys)        // the selected groups (digests)
 //   deleter.repository()          // every manifest; resolves true when something was tried
@@ -27,16 +29,36 @@ export function tagNames(tags) {
     return format(_("{tags} and {n} more"), { tags: tags.slice(0, NAMED).join(", "), n: tags.length - NAMED });
 }
 
+// Registry mode: why deleting is not offered yet, or "". A manifest
+// deleted by digest takes every tag on it, so a dialog can name them all
+// only once every tag was listed and read (COMPLETE: the channel ended
+// without failing). A tag whose read failed may be on any manifest; one
+// the registry no longer has (HTTP 404) is on none and does not count.
+export function deleteBlocked(list, complete) {
+    if (!complete || list.resolved < list.size)
+        return _("Deleting is possible once every tag is read: a deleted manifest takes every tag on it along, and tags not read yet could not be named.");
+    if (list.errors.length)
+        return _("Not every tag could be listed: a deleted manifest could take tags along that are not shown. Reload to try again.");
+    const { failed } = list.unreadTags();
+    if (failed.length)
+        return nformat("{n} tag could not be read: a deleted manifest could take it along unnamed. Reload to try again.",
+                       "{n} tags could not be read: a deleted manifest could take them along unnamed. Reload to try again.",
+                       failed.length);
+    return "";
+}
+
 // An error after which the other deletions would fail the same way.
 function hopeless(e) {
     return !!e && (e.status === 405 || e.status === 401 || e.status === 403 || e.problem === "disconnected");
 }
 
-export function tagDeleter({ backend, project, name, list, deleted }) {
+export function tagDeleter({ backend, project, name, list, complete = () => true, deleted }) {
     const repo = project ? `${project}/${name}` : name;
     const master = backend.kind === "master";
     const mode = master ? "openshift" : "registry";
     const blobCache = new Map();    // digest → its layers (images never change)
+    // OpenShift removes tags by name: nothing is taken along unnamed
+    const blocked = () => (master ? "" : deleteBlocked(list(), complete()));
 
     // OpenShift: the layers of the images of this stream, what a plan
     // compares with (those of KEYS first, at most IMAGES_COUNTED in all)
@@ -124,6 +146,8 @@ export function tagDeleter({ backend, project, name, list, deleted }) {
 
     const one = async entry => {
         const g = entry.group;
+        if (blocked())
+            return;
         if (master) {
             await loadBlobs([g.key]);
             const what = [g.tags.length === 1
@@ -157,7 +181,7 @@ export function tagDeleter({ backend, project, name, list, deleted }) {
 
     const selected = async keys => {
         const groups = keys.map(k => list().group(k)).filter(Boolean);
-        if (!groups.length)
+        if (!groups.length || blocked())
             return;
         await loadBlobs(keys);
         const plan = list().plan(groups.map(g => g.digest));
@@ -182,15 +206,17 @@ export function tagDeleter({ backend, project, name, list, deleted }) {
 
     // registry mode: every manifest of the repository, after the user typed its name
     const repository = async () => {
-        const all = [...list().groups.values()];
-        const groups = all.filter(g => g.digest);
-        const unreadable = all.filter(g => !g.digest).flatMap(g => g.tags);
+        if (blocked())
+            return false;
+        const groups = [...list().groups.values()].filter(g => g.digest);
+        const { gone } = list().unreadTags();
         const plan = list().plan(groups.map(g => g.digest));
         const what = [format(_("Every manifest of {name} will be deleted: {manifests}, with every tag, {tags}."), {
             name: repo, manifests: nformat("{n} manifest", "{n} manifests", plan.manifests.length),
             tags: nformat("{n} tag", "{n} tags", plan.tags.length) })];
-        if (unreadable.length)
-            what.push(format(_("Tags that could not be read are not deleted: {tags}"), { tags: tagNames(unreadable) }));
+        if (gone.length)
+            what.push(format(_("Listed tags that the registry no longer has (HTTP 404) are on no manifest: {tags}"),
+                             { tags: tagNames(gone) }));
         if (plan.freed !== null)
             what.push(format(_("This frees about {size} (every blob of this repository once); the registry reclaims it at its next garbage collection. Other repositories were not checked: a layer they share stays."),
                              { size: formatSize(plan.freed) }));
@@ -201,5 +227,5 @@ export function tagDeleter({ backend, project, name, list, deleted }) {
         return true;
     };
 
-    return { one, selected, repository, loadBlobs };
+    return { one, selected, repository, loadBlobs, blocked };
 }

@@ -131,6 +131,19 @@ export class TagList {
         return this.groups.get(key) || null;
     }
 
+    // Tags read without a digest: {failed: [tags whose read failed and
+    // that may still be on a manifest], gone: [tags the registry no longer
+    // has (HTTP 404): on no manifest]}; tags not read yet are in neither.
+    unreadTags() {
+        const failed = [], gone = [];
+        for (const g of this.groups.values()) {
+            if (g.pending || g.digest)
+                continue;
+            (g.row && g.row.status === 404 ? gone : failed).push(...g.tags);
+        }
+        return { failed, gone };
+    }
+
     groupOfTag(tag) {
         const key = this.groupOf.get(tag);
         return key === undefined ? null : this.groups.get(key);

@@ -53,6 +53,7 @@ export function tagTable({ project, name, selectable = false, onToggle = null, o
 
     let entries = [];
     let selection = null;
+    let blocked = "";           // why Delete and Select are off, or ""
     let rowHeight = ROW;
     let shown = [0, 0];
     const cache = new Map();    // key → {stamp, tr}
@@ -105,7 +106,7 @@ export function tagTable({ project, name, selectable = false, onToggle = null, o
         ];
         let del = null;
         if (onDelete && (g.digest || (deleteTagless && !g.pending))) {
-            del = h("button", { type: "button", class: "danger small",
+            del = h("button", { type: "button", class: "danger small", disabled: !!blocked, title: blocked || null,
                                 "aria-label": format(_("Delete {what}"), { what: `${name}:${e.primary}` }) }, _("Delete"));
             del.addEventListener("click", () => onDelete(e));
         }
@@ -113,7 +114,8 @@ export function tagTable({ project, name, selectable = false, onToggle = null, o
         if (selectable) {
             box = h("input", { type: "checkbox", class: "select",
                                "aria-label": format(_("Select {tags}"), { tags: tags.join(", ") }),
-                               disabled: !g.digest, checked: !!(selection && selection.has(g.key)) });
+                               disabled: !g.digest || !!blocked, title: blocked || null,
+                               checked: !!(selection && selection.has(g.key)) });
             box.addEventListener("click", ev => {
                 if (onToggle)
                     onToggle(g.key, ev.shiftKey);
@@ -202,6 +204,13 @@ export function tagTable({ project, name, selectable = false, onToggle = null, o
             draw();
             if (onVisible)
                 onVisible(entries.slice(shown[0], shown[1]));
+        },
+        // REASON (text) turns every row's Delete and Select off, "" on again
+        setBlocked(reason) {
+            if (reason !== blocked) {
+                blocked = reason;
+                cache.clear();
+            }
         },
         // forget drawn rows (the selection or the rows' content changed)
         invalidate() {
