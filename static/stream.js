@@ -232,7 +232,15 @@ export async function show({ backend, session, params, main, navigate, showError
         history.replaceState(null, "", `${streamHref(project, name)}${qs ? "?" + qs : ""}`);
     };
     filterInput.addEventListener("input", () => {
+        if (filterInput.value === state.filter)
+            return;
         state.filter = filterInput.value;
+        // what is selected is what was shown: a new filter starts afresh
+        if (selection.size) {
+            selection.clear();
+            if (table)
+                table.invalidate();
+        }
         updateUrl();
         render();
         table.reveal(0);
@@ -401,7 +409,7 @@ export async function show({ backend, session, params, main, navigate, showError
             render();
         });
     }
-    deleteSelected.addEventListener("click", () => deleter.selected([...selection.keys]));
+    deleteSelected.addEventListener("click", () => deleter.selected(selection.picks()));
     const actions = [];
     if (master) {
         // OpenShift: add a tag, sync, delete the stream

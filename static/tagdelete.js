@@ -9,7 +9,7 @@
 //                                deleted: tags => … });
 //   deleter.blocked()             // registry mode: why nothing may be deleted yet, or ""
 //   deleter.one(entry)            // a row of the table (TagList.view() entry)
-//   deleter.selected(keys)        // the selected groups (digests)
+//   deleter.selected(picks)       // the selection: [{key, tags picked}] (Selection.picks())
 //   deleter.repository()          // every manifest; resolves true when something was tried
 //   deleter.loadBlobs(keys)       // OpenShift: the layers of the stream's images
 
@@ -45,6 +45,36 @@ export function deleteBlocked(list, complete) {
                        "{n} tags could not be read: a deleted manifest could take them along unnamed. Reload to try again.",
                        failed.length);
     return "";
+}
+
+// What deleting the selection PICKS ([{key, tags}], Selection.picks()) of
+// LIST takes: {groups, tags (every tag that goes), hidden (of those, the
+// ones not picked: a registry manifest takes every tag on it, whatever the
+// filter showed), plan (TagList.plan() of the manifests that go, or in
+// OpenShift of the images left without a tag)}. OpenShift removes only the
+// picked tags still on their image.
+export function describeSelection(list, picks, master) {
+    const groups = [], tags = [], hidden = [];
+    for (const { key, tags: picked } of picks) {
+        const g = list.group(key);
+        if (!g || !g.digest)
+            continue;
+        const chosen = new Set((picked || []).filter(t => list.groupOf.get(t) === key));
+        if (master && !chosen.size)
+            continue;
+        groups.push(g);
+        for (const t of g.tags) {
+            if (chosen.has(t))
+                tags.push(t);
+            else if (!master)
+                hidden.push(t);
+        }
+    }
+    // the tags going though not picked come first in what is named
+    const all = master ? tags : [...hidden, ...tags];
+    const going = new Set(tags);
+    const emptied = master ? groups.filter(g => g.tags.every(t => going.has(t))) : groups;
+    return { groups, tags: all, hidden, plan: list.plan(emptied.map(g => g.digest)) };
 }
 
 // An error after which the other deletions would fail the same way.
@@ -168,7 +198,8 @@ export function tagDeleter({ backend, project, name, list, complete = () => true
         const others = g.tags.filter(t => t !== entry.primary);
         const what = [format(_("The manifest {digest} will be deleted from {name}."), { digest: g.digest, name: repo })];
         what.push(others.length
-            ? format(_("Tags that point at it and will go too: {tags}"), { tags: [entry.primary, ...others].join(", ") })
+            ? nformat("{n} tag points at it and goes too: {tags}", "{n} tags point at it and go too: {tags}",
+                      g.tags.length, { tags: tagNames([entry.primary, ...others]) })
             : format(_("The tag {tag} will go with it."), { tag: entry.primary }));
         what.push(...planLines(plan));
         // the index first, then its platforms
@@ -179,20 +210,28 @@ export function tagDeleter({ backend, project, name, list, complete = () => true
             deleted(plan.tags);
     };
 
-    const selected = async keys => {
-        const groups = keys.map(k => list().group(k)).filter(Boolean);
-        if (!groups.length || blocked())
+    const selected = async picks => {
+        if (blocked())
             return;
-        await loadBlobs(keys);
-        const plan = list().plan(groups.map(g => g.digest));
-        const tags = groups.flatMap(g => g.tags);
-        const what = master
-            ? [format(_("{tags} will be removed from {name}: {list}. The images stay in the registry until they are pruned."),
-                      { tags: nformat("{n} tag", "{n} tags", tags.length), name: repo, list: tagNames(tags) })]
-            : [format(_("{images} will be deleted from {name}: {manifests} and every tag on them, {tags}: {list}."), {
+        const first = describeSelection(list(), picks, master);
+        if (!first.groups.length)
+            return;
+        await loadBlobs(first.groups.map(g => g.key));
+        const { groups, tags, hidden, plan } = describeSelection(list(), picks, master);
+        if (!groups.length)
+            return;
+        const what = [];
+        if (hidden.length)
+            what.push(nformat("{n} tag that the filter did not show goes too: it is on a manifest deleted. {list}",
+                              "{n} tags that the filter did not show go too: they are on the manifests deleted. {list}",
+                              hidden.length, { list: tagNames(hidden) }));
+        what.push(master
+            ? format(_("{tags} will be removed from {name}: {list}. The images stay in the registry until they are pruned."),
+                     { tags: nformat("{n} tag", "{n} tags", tags.length), name: repo, list: tagNames(tags) })
+            : format(_("{images} will be deleted from {name}: {manifests} and every tag on them, {tags}: {list}."), {
                 images: nformat("{n} image", "{n} images", groups.length), name: repo,
                 manifests: nformat("{n} manifest", "{n} manifests", plan.manifests.length),
-                tags: nformat("{n} tag", "{n} tags", tags.length), list: tagNames(tags) })];
+                tags: nformat("{n} tag", "{n} tags", tags.length), list: tagNames(tags) }));
         what.push(...planLines(plan));
         const ok = await confirmDelete({
             title: master ? _("Remove the selected tags") : _("Delete the selected images"), what,

@@ -301,10 +301,13 @@ export class TagList {
 }
 
 // Selection of groups (by key) over a view: click, shift-click ranges,
-// everything the filter shows.
+// everything the filter shows. Each selected group keeps the tags that
+// were shown matching when it was picked (entry.tags up to entry.matched):
+// in OpenShift mode only those are removed.
 export class Selection {
     constructor() {
         this.keys = new Set();
+        this.tags = new Map();      // key → the tags picked with it
         this.anchor = null;
     }
 
@@ -318,7 +321,23 @@ export class Selection {
 
     clear() {
         this.keys.clear();
+        this.tags.clear();
         this.anchor = null;
+    }
+
+    add(entry) {
+        this.keys.add(entry.group.key);
+        this.tags.set(entry.group.key, entry.tags.slice(0, entry.matched || entry.tags.length));
+    }
+
+    delete(key) {
+        this.keys.delete(key);
+        this.tags.delete(key);
+    }
+
+    // [{key, tags}]: every selected group with the tags picked with it
+    picks() {
+        return [...this.keys].map(key => ({ key, tags: (this.tags.get(key) || []).slice() }));
     }
 
     // a click on the entry at INDEX of VIEW (entries {group}); with RANGE
@@ -337,14 +356,14 @@ export class Selection {
                 if (!g.digest)
                     continue;
                 if (on)
-                    this.keys.add(g.key);
+                    this.add(view[i]);
                 else
-                    this.keys.delete(g.key);
+                    this.delete(g.key);
             }
         } else if (on) {
-            this.keys.add(entry.group.key);
+            this.add(entry);
         } else {
-            this.keys.delete(entry.group.key);
+            this.delete(entry.group.key);
         }
         this.anchor = entry.group.key;
     }
@@ -355,17 +374,28 @@ export class Selection {
         let skipped = 0;
         for (const e of view) {
             if (e.group.digest)
-                this.keys.add(e.group.key);
+                this.add(e);
             else
                 skipped++;
         }
         return skipped;
     }
 
-    // drop keys whose group is gone (deleted, or moved to another digest)
+    // drop keys whose group is gone (deleted, or moved to another digest),
+    // and picked tags no longer on their group
     prune(list) {
-        for (const k of [...this.keys])
-            if (!list.group(k))
-                this.keys.delete(k);
+        for (const k of [...this.keys]) {
+            const g = list.group(k);
+            if (!g) {
+                this.delete(k);
+                continue;
+            }
+            const picked = this.tags.get(k) || [];
+            const still = picked.filter(t => list.groupOf.get(t) === k);
+            if (!still.length)
+                this.delete(k);
+            else if (still.length !== picked.length)
+                this.tags.set(k, still);
+        }
     }
 }

@@ -279,6 +279,12 @@ test("sizes: each image's config and layers, the repository's blobs once, what a
         assert.ok(text.includes("platform manifests go too"), text);
         await dialog.locator("button.secondary").click();
         await dialog.waitFor({ state: "detached" });
+        // a new filter starts a new selection: no image stays selected unseen
+        await page.fill("#tag-filter", "v2");
+        await page.waitForSelector("#selection-bar[hidden]", { state: "attached" });
+        assert.equal(await page.locator("tbody tr.selected").count(), 0);
+        await page.fill("#tag-filter", "");
+        assert.equal(await page.locator("tbody tr.selected").count(), 0);
         assert.deepEqual(page.problems, []);
     } finally {
         await page.context().close();

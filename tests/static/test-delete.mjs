@@ -91,3 +91,47 @@ test("OpenShift mode: removing tags by name is never blocked", () => {
                                            complete: () => false, deleted: () => null });
     assert.equal(deleter.blocked(), "");
 });
+
+/* ------------------------------------------------------------- the selection */
+
+test("a selection keeps the tags shown matching; a manifest deleted names every tag on it, the hidden first", async () => {
+    const { Selection } = await load("taglist.js");
+    const list = repository();
+    list.addRow({ type: "tag", tag: "later", digest: D("l"), size: 1 });
+    const sel = new Selection();
+    // "Select all matching" under the filter 1.*: images a and b, but of b
+    // only 1.1 matched; latest is on the same manifest
+    assert.equal(sel.selectAll(list.view({ filter: "1.*", sort: "name" })), 0);
+    assert.deepEqual(sel.picks(), [{ key: D("a"), tags: ["1.0"] }, { key: D("b"), tags: ["1.1"] }]);
+
+    // registry: both manifests go, with latest, which was not shown: named first
+    const reg = tagdelete.describeSelection(list, sel.picks(), false);
+    assert.deepEqual(reg.groups.map(g => g.digest), [D("a"), D("b")]);
+    assert.deepEqual(reg.hidden, ["latest"]);
+    assert.deepEqual(reg.tags, ["latest", "1.0", "1.1"]);
+    assert.deepEqual(reg.plan.manifests, [D("a"), D("b")]);
+
+    // OpenShift: only the tags that matched are removed; b keeps latest and
+    // frees nothing, a is left without a tag
+    const os_ = tagdelete.describeSelection(list, sel.picks(), true);
+    assert.deepEqual(os_.tags, ["1.0", "1.1"]);
+    assert.deepEqual(os_.hidden, []);
+    assert.deepEqual(os_.plan.manifests, [D("a")]);
+
+    // a picked tag that moved to another image is not taken from there
+    list.addRow({ type: "tag", tag: "1.1", digest: D("l"), size: 1 });
+    sel.prune(list);
+    assert.deepEqual(sel.picks(), [{ key: D("a"), tags: ["1.0"] }]);
+    assert.deepEqual(tagdelete.describeSelection(list, [{ key: D("b"), tags: ["1.1"] }], true).tags, []);
+    // without a filter every tag of a clicked image is picked
+    sel.clear();
+    const all = list.view({ sort: "name" });
+    sel.click(all, all.findIndex(e => e.group.digest === D("b")));
+    assert.deepEqual(sel.picks(), [{ key: D("b"), tags: ["latest"] }]);
+});
+
+test("a dialog names at most 20 tags and says how many more", () => {
+    const tags = Array.from({ length: 25 }, (_, i) => `t${i}`);
+    assert.equal(tagdelete.tagNames(tags.slice(0, 3)), "t0, t1, t2");
+    assert.equal(tagdelete.tagNames(tags), `${tags.slice(0, 20).join(", ")} and 5 more`);
+});
