@@ -156,10 +156,13 @@ export function tagDeleter({ backend, project, name, list, complete = () => true
         return lines;
     };
 
+    // a platform manifest goes after the indexes that list it, and only
+    // when they were deleted (deletions.js)
     const itemsOf = plan => plan.manifests.map(d => {
         const g = list().group(d);
-        return { id: d, label: g ? `${tagNames(g.tags)} (${shortDigest(d)})`
-                                 : format(_("platform manifest {digest}"), { digest: shortDigest(d) }) };
+        return { id: d, after: (plan.parents && plan.parents.get(d)) || [],
+                 label: g ? `${tagNames(g.tags)} (${shortDigest(d)})`
+                          : format(_("platform manifest {digest}"), { digest: shortDigest(d) }) };
     });
 
     // Run the deletions of PLAN with progress; the list learns what went.

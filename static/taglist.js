@@ -239,7 +239,8 @@ export class TagList {
     // manifests too, unless a remaining tag still uses them), the space
     // freed once the registry collects its garbage (blobs only the deleted
     // images use; shared layers counted once), what was counted, and
-    // remaining indexes that would lose a platform.
+    // remaining indexes that would lose a platform; parents: a manifest
+    // (platform) → the deleted indexes that list it.
     plan(digests) {
         const doomed = new Set(digests);
         // indexes first: none points at a manifest already gone meanwhile
@@ -256,11 +257,20 @@ export class TagList {
         }
         const manifests = [];
         const children = [];
+        // manifest → the deleted indexes that list it: it goes only after them
+        const parents = new Map();
         for (const g of groups) {
             manifests.push(g.digest);
-            for (const p of (g.row && g.row.platforms) || [])
-                if (p.digest && !kept.has(p.digest) && !doomed.has(p.digest) && !children.includes(p.digest))
+            for (const p of (g.row && g.row.platforms) || []) {
+                if (!p.digest || p.digest === g.digest || kept.has(p.digest))
+                    continue;
+                if (!doomed.has(p.digest) && !parents.has(p.digest))
                     children.push(p.digest);
+                if (!parents.has(p.digest))
+                    parents.set(p.digest, []);
+                if (!parents.get(p.digest).includes(g.digest))
+                    parents.get(p.digest).push(g.digest);
+            }
         }
         const broken = [];
         for (const g of remaining)
@@ -293,7 +303,7 @@ export class TagList {
         // tags not read yet, or that failed, may use these blobs too
         const pending = [...this.groups.values()].filter(g => !g.digest).reduce((n, g) => n + g.tags.length, 0);
         return {
-            tags, manifests: [...manifests, ...children], indexes: manifests.length, children,
+            tags, manifests: [...manifests, ...children], indexes: manifests.length, children, parents,
             freed: known ? bytes : null, freedBlobs: freed.size, broken,
             counted: { otherTags: otherTags - otherUnknown, unknown: otherUnknown + pending },
         };

@@ -135,3 +135,60 @@ test("a dialog names at most 20 tags and says how many more", () => {
     assert.equal(tagdelete.tagNames(tags.slice(0, 3)), "t0, t1, t2");
     assert.equal(tagdelete.tagNames(tags), `${tags.slice(0, 20).join(", ")} and 5 more`);
 });
+
+/* ------------------------------------------------------------- indexes before their platforms */
+
+// run() for deleteInPhases: records starts and ends, fails the ids in FAIL,
+// each deletion ends a few turns later
+function recorder(fail = []) {
+    const log = [];
+    const run = async item => {
+        log.push(`start ${item.id}`);
+        for (let i = 0; i < 3; i++)
+            await new Promise(r => setImmediate(r));
+        log.push(`end ${item.id}`);
+        if (fail.includes(item.id))
+            throw new Error(`${item.id} failed`);
+    };
+    return { log, run };
+}
+
+test("platform manifests go only after every index that lists them was deleted", async () => {
+    const { deleteInPhases } = await load("deletions.js");
+    const list = repository();
+    list.addRow({ type: "tag", tag: "later", digest: D("a"), size: 1100 });
+    // the index m and image a: m's platform c goes too (b stays, 1.1 uses it)
+    const plan = list.plan([D("m"), D("a")]);
+    assert.deepEqual(plan.manifests, [D("m"), D("a"), D("c")]);
+    assert.deepEqual([...plan.parents], [[D("c"), [D("m")]]]);
+    const items = plan.manifests.map(d => ({ id: d, label: d, after: plan.parents.get(d) || [] }));
+
+    // the index fails: its platform is not even tried
+    let { log, run } = recorder([D("m")]);
+    let results = await deleteInPhases({ items, run }).promise;
+    assert.deepEqual(results.map(r => [r.ok, r.skipped, r.blockedBy && r.blockedBy.id]),
+                     [[false, false, null], [true, false, null], [false, true, D("m")]]);
+    assert.ok(!log.includes(`start ${D("c")}`), log.join("\n"));
+
+    // the index goes: then its platform, never before every index ended
+    ({ log, run } = recorder());
+    results = await deleteInPhases({ items, run }).promise;
+    assert.deepEqual(results.map(r => r.ok), [true, true, true]);
+    assert.ok(log.indexOf(`start ${D("c")}`) > log.indexOf(`end ${D("m")}`), log.join("\n"));
+    assert.ok(log.indexOf(`start ${D("c")}`) > log.indexOf(`end ${D("a")}`), log.join("\n"));
+
+    // a platform that is an image of its own, selected too, also waits
+    const both = list.plan([D("m"), D("b")]);
+    assert.deepEqual(both.parents.get(D("b")), [D("m")]);
+});
+
+test("stopping: what did not start is skipped, not deleted", async () => {
+    const { deleteInPhases } = await load("deletions.js");
+    const { run } = recorder();
+    const items = Array.from({ length: 10 }, (_, i) => ({ id: `x${i}`, label: `x${i}` }));
+    const phases = deleteInPhases({ items, run, atOnce: 2, stopOn: () => false });
+    phases.stop();
+    const results = await phases.promise;
+    assert.equal(results.filter(r => r.ok).length, 2);
+    assert.equal(results.filter(r => r.skipped).length, 8);
+});
