@@ -221,6 +221,30 @@ test("a hand-typed address with broken percent-encoding is read as typed", async
     assert.deepEqual(routes.parseRoute("#/").parts, []);
 });
 
+test("a view whose show() ends after the user went on is stopped at once, and the newer view stays", async () => {
+    const { ViewTurns } = await leaf("routes.js");
+    const turns = new ViewTurns();
+    const stopped = [];
+    const slow = turns.begin();             // a slow page: its show() still runs
+    const fast = turns.begin();             // the user went on
+    assert.equal(turns.settle(fast, () => stopped.push("fast")), true);
+    // the slow one ends now: its cleanup runs, it does not become current
+    assert.equal(turns.current(slow), false);
+    assert.equal(turns.settle(slow, () => stopped.push("slow")), false);
+    assert.deepEqual(stopped, ["slow"]);
+    // the next route ends the view shown, once
+    turns.begin();
+    assert.deepEqual(stopped, ["slow", "fast"]);
+    turns.begin();
+    assert.deepEqual(stopped, ["slow", "fast"]);
+    // a view without cleanup, or one whose cleanup throws
+    const t = turns.begin();
+    assert.equal(turns.settle(t, undefined), true);
+    const u = turns.begin();
+    assert.equal(turns.settle(u, () => { throw new Error("gone"); }), true);
+    assert.doesNotThrow(() => turns.begin());
+});
+
 test("shortDigest shows 12 hex digits without the algorithm", async () => {
     const format = await leaf("format.js");
     const hex = "0123456789abcdef".repeat(4);
