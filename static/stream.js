@@ -287,6 +287,10 @@ export async function show({ backend, session, params, main, navigate, showError
     // open the channel; swap: keep showing the old list until the new one
     // is complete (live updates in OpenShift), else start afresh
     const open = ({ fresh = false, swap = false } = {}) => {
+        // refresh and delete-repository call this after awaits: the user
+        // may have left meanwhile
+        if (stopped)
+            return;
         if (channel)
             channel.close();
         const next = swap ? new TagList() : (list = new TagList());
@@ -451,8 +455,8 @@ export async function show({ backend, session, params, main, navigate, showError
     renderCommands();
 
     let stopWatch = null;
+    let watchTimer = null;
     if (master) {
-        let timer = null;
         stopWatch = backend.watchStreams(project, (type, obj) => {
             if (obj.name !== name)
                 return;
@@ -466,13 +470,14 @@ export async function show({ backend, session, params, main, navigate, showError
             if (s && s.raw && obj.raw && s.raw.metadata.resourceVersion === obj.raw.metadata.resourceVersion)
                 return;     // the stream as read: nothing new
             s = obj;
-            clearTimeout(timer);
-            timer = setTimeout(() => open({ swap: list.size > 0 }), 300);
+            clearTimeout(watchTimer);
+            watchTimer = setTimeout(() => open({ swap: list.size > 0 }), 300);
         });
     }
     return () => {
         stopped = true;
         clearTimeout(priorityTimer);
+        clearTimeout(watchTimer);
         if (frame !== null)
             clearTimeout(frame);
         if (channel)
