@@ -6,12 +6,18 @@
 import { json, http, watch, query, rows } from "./channel.js";
 import { _, format } from "./i18n.js";
 import { configHistory } from "./history.js";
+import { limiter } from "./limit.js";
 
 const IS = "/apis/image.openshift.io/v1";
 const PROJ = "/apis/project.openshift.io/v1";
 const RBAC = "/apis/rbac.authorization.k8s.io/v1";
 const USERS = "/apis/user.openshift.io/v1";
 const SSAR = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews";
+
+// OpenShift: Image objects read at once for their blobs, and the platforms
+// of a manifest list counted at most.
+const IMAGE_READS = 8;
+export const PLATFORMS_MAX = 64;
 
 // How long an answer about what the user may do is kept.
 const ACCESS_TTL = 60000;
@@ -583,30 +589,50 @@ export class OpenShiftBackend {
     }
 
     // The blobs (config and layers: [[digest, size], …]) of an image, from
-    // its Image object, with its platforms' for a manifest list; kept by
-    // digest (an image never changes). The config's size is what the
-    // metadata's Size has beyond the layers.
-    imageBlobs(digest) {
+    // its Image object, with its platforms' for a manifest list (one level:
+    // a platform's own platforms are not followed; the first PLATFORMS_MAX);
+    // kept by digest (an image never changes). The config's size is what
+    // the metadata's Size has beyond the layers. At most IMAGE_READS Image
+    // objects are read at once, however many callers ask.
+    async imageBlobs(digest) {
+        const own = await this.imageOwnBlobs(digest);
+        const platforms = own.platforms.filter(p => p !== digest).slice(0, PLATFORMS_MAX);
+        const out = own.blobs.slice();
+        for (const blobs of await Promise.all(platforms.map(p => this.imageOwnBlobs(p).then(o => o.blobs, () => []))))
+            out.push(...blobs);
+        return out;
+    }
+
+    // An Image object's own blobs and the digests of its platforms:
+    // {blobs, platforms}; kept by digest, a failure not.
+    imageOwnBlobs(digest) {
         if (!this.blobSizes)
             this.blobSizes = new Map();
+        if (!this.imageGate)
+            this.imageGate = limiter(IMAGE_READS);
         let hit = this.blobSizes.get(digest);
         if (!hit) {
-            hit = json("master", "GET", `${IS}/images/${enc(digest)}`).then(async ({ body }) => {
+            hit = this.imageGate(() => this.imageObject(digest)).then(body => {
                 const m = body.dockerImageMetadata || {};
-                const out = (body.dockerImageLayers || []).filter(l => l && l.name)
+                const manifests = Array.isArray(body.dockerImageManifests) ? body.dockerImageManifests : [];
+                const blobs = (Array.isArray(body.dockerImageLayers) ? body.dockerImageLayers : [])
+                    .filter(l => l && typeof l.name === "string" && l.name)
                     .map(l => [l.name, Number(l.size) || 0]);
-                const layers = out.reduce((a, [, n]) => a + n, 0);
-                if (m.Id && m.Id !== body.metadata.name && !(body.dockerImageManifests || []).length)
-                    out.push([m.Id, Math.max(0, (Number(m.Size) || 0) - layers)]);
-                for (const p of body.dockerImageManifests || [])
-                    if (p.digest && p.digest !== digest)
-                        out.push(...await this.imageBlobs(p.digest).catch(() => []));
-                return out;
+                const layers = blobs.reduce((a, [, n]) => a + n, 0);
+                if (typeof m.Id === "string" && m.Id && m.Id !== (body.metadata || {}).name && !manifests.length)
+                    blobs.push([m.Id, Math.max(0, (Number(m.Size) || 0) - layers)]);
+                const platforms = manifests.map(p => p && p.digest).filter(d => typeof d === "string" && d);
+                return { blobs, platforms };
             });
             hit.catch(() => this.blobSizes.delete(digest));
             this.blobSizes.set(digest, hit);
         }
         return hit;
+    }
+
+    // An Image object (the master's answer's body).
+    async imageObject(digest) {
+        return (await json("master", "GET", `${IS}/images/${enc(digest)}`)).body;
     }
 
     async image(project, stream, tagOrDigest) {

@@ -21,6 +21,7 @@ import { streamHref, imagesHref, searchHref } from "./routes.js";
 import { newStreamButton } from "./actions.js";
 import { SORTS, itemFromName, itemFromStream, applySummary, filterItems, sortItems, distinctSize } from "./repolist.js";
 import { SummaryQueue } from "./summaries.js";
+import { mapLimit } from "./limit.js";
 
 const ROW = 44;
 const OVERSCAN = 5;
@@ -28,6 +29,8 @@ const OVERSCAN = 5;
 // repositories); the server walks the registry again after its
 // RegistryCatalogMaxAge (300 s by default)
 const CATALOG_REFRESH = 300000;
+// OpenShift: image streams (and images of one) sized at once
+const STREAMS_AT_ONCE = 8;
 // how often a list that is growing or filling is filtered and sorted again
 const REFILTER_EVERY = 300;
 
@@ -58,16 +61,18 @@ function looksLikeDigest(q) {
 function streamSizes(backend, items) {
     return (names, handlers) => {
         let closed = false;
-        const done = Promise.all(names.map(async name => {
+        // a few images at a time (the backend reads at most a few Image
+        // objects at once anyway); nothing more once closed
+        const done = mapLimit(names, STREAMS_AT_ONCE, async name => {
             const it = items.get(name);
-            if (!it || !it.stream)
+            if (closed || !it || !it.stream)
                 return;
             const digests = it.digests;
-            const blobs = await Promise.all(digests.split(" ").filter(Boolean)
-                .map(d => backend.imageBlobs(d).catch(() => [])));
+            const blobs = await mapLimit(digests.split(" ").filter(Boolean), STREAMS_AT_ONCE,
+                                         d => (closed ? [] : backend.imageBlobs(d).catch(() => [])));
             if (!closed)
                 handlers.row({ type: "repository", repository: name, size: distinctSize(blobs), digests });
-        })).then(() => ({}));
+        }).then(() => ({}));
         return { done, close: () => { closed = true; } };
     };
 }

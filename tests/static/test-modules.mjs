@@ -245,6 +245,68 @@ test("a view whose show() ends after the user went on is stopped at once, and th
     assert.doesNotThrow(() => turns.begin());
 });
 
+test("OpenShift image blobs: one level of platforms, at most 64 of them, a few reads at once, cycles end", async () => {
+    const { OpenShiftBackend, PLATFORMS_MAX } = await leaf("backend.js");
+    assert.equal(PLATFORMS_MAX, 64);
+    const backend = new OpenShiftBackend({});
+    const objects = new Map();
+    const image = (name, layers, manifests = []) =>
+        objects.set(name, { metadata: { name }, dockerImageLayers: layers.map(([n, size]) => ({ name: n, size })),
+                            dockerImageManifests: manifests.map(digest => ({ digest })) });
+    // A lists B and B lists A; C lists 100,000 platforms, the first of which lists more
+    image("sha256:A", [["sha256:a1", 10]], ["sha256:B"]);
+    image("sha256:B", [["sha256:b1", 20]], ["sha256:A"]);
+    image("sha256:C", [], Array.from({ length: 100000 }, (_, i) => `sha256:p${i}`));
+    let inFlight = 0, most = 0;
+    const reads = [];
+    backend.imageObject = async digest => {
+        reads.push(digest);
+        most = Math.max(most, ++inFlight);
+        await new Promise(r => setImmediate(r));
+        inFlight--;
+        if (objects.has(digest))
+            return objects.get(digest);
+        const m = /^sha256:p(\d+)$/.exec(digest);
+        if (!m)
+            throw Object.assign(new Error("not found"), { status: 404 });
+        return { metadata: { name: digest }, dockerImageLayers: [{ name: `sha256:l${m[1]}`, size: 1 }],
+                 dockerImageManifests: m[1] === "0" ? [{ digest: "sha256:deep" }] : [] };
+    };
+    assert.deepEqual(await backend.imageBlobs("sha256:A"), [["sha256:a1", 10], ["sha256:b1", 20]]);
+    assert.deepEqual(await backend.imageBlobs("sha256:B"), [["sha256:b1", 20], ["sha256:a1", 10]]);
+    assert.deepEqual(reads, ["sha256:A", "sha256:B"]);
+    reads.length = 0;
+    const blobs = await backend.imageBlobs("sha256:C");
+    assert.equal(blobs.length, 64);
+    assert.deepEqual(blobs.slice(0, 2), [["sha256:l0", 1], ["sha256:l1", 1]]);
+    assert.equal(reads.length, 65, "the list and its first 64 platforms, not the platforms' platforms");
+    assert.ok(!reads.includes("sha256:deep"));
+    assert.ok(most <= 8, `${most} Image objects read at once`);
+    // an image that cannot be read is no platform; the list is still read
+    image("sha256:D", [["sha256:d1", 5]], ["sha256:missing"]);
+    assert.deepEqual(await backend.imageBlobs("sha256:D"), [["sha256:d1", 5]]);
+});
+
+test("limits: at most so many at once, results in order", async () => {
+    const { limiter, mapLimit } = await leaf("limit.js");
+    let inFlight = 0, most = 0;
+    const work = async x => {
+        most = Math.max(most, ++inFlight);
+        await new Promise(r => setImmediate(r));
+        inFlight--;
+        return x * 2;
+    };
+    assert.deepEqual(await mapLimit([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 3, work), [2, 4, 6, 8, 10, 12, 14, 16, 18, 20]);
+    assert.equal(most, 3);
+    most = 0;
+    const gate = limiter(2);
+    const all = await Promise.all([1, 2, 3, 4, 5].map(x => gate(() => work(x))));
+    assert.deepEqual(all, [2, 4, 6, 8, 10]);
+    assert.equal(most, 2);
+    await assert.rejects(gate(() => { throw new Error("x"); }), /x/);
+    assert.deepEqual(await mapLimit([], 8, work), []);
+});
+
 test("shortDigest shows 12 hex digits without the algorithm", async () => {
     const format = await leaf("format.js");
     const hex = "0123456789abcdef".repeat(4);
