@@ -95,9 +95,10 @@ export function tagDeleter({ backend, project, name, list, complete = () => true
     const loadBlobs = async keys => {
         if (!master)
             return;
+        const wanted = new Set(keys);
         const groups = [...list().groups.values()].filter(g => g.digest && !g.blobs);
-        const first = groups.filter(g => keys.includes(g.key));
-        const rest = groups.filter(g => !keys.includes(g.key)).slice(0, Math.max(0, IMAGES_COUNTED - first.length));
+        const first = groups.filter(g => wanted.has(g.key));
+        const rest = groups.filter(g => !wanted.has(g.key)).slice(0, Math.max(0, IMAGES_COUNTED - first.length));
         await Promise.all([...first, ...rest].map(async g => {
             if (!blobCache.has(g.digest))
                 blobCache.set(g.digest, backend.imageBlobs(g.digest).then(b => new Map(b)).catch(() => null));

@@ -36,6 +36,21 @@ export function rowBlobs(row) {
     return m;
 }
 
+// A group: its tags are a Set (many tags on one digest come and go in
+// constant time each); g.tags is that set as an array, made when read.
+function newGroup(fields, tags = []) {
+    return {
+        ...fields,
+        members: new Set(tags),
+        cached: null,
+        get tags() {
+            if (!this.cached)
+                this.cached = [...this.members];
+            return this.cached;
+        },
+    };
+}
+
 function isIndexRow(row) {
     return !!row && Array.isArray(row.platforms);
 }
@@ -63,7 +78,7 @@ export class TagList {
             this.nameSet.add(tag);
             this.names.push(tag);
             const key = pendingKey(tag);
-            this.groups.set(key, { key, digest: "", tags: [tag], pending: true, row: null });
+            this.groups.set(key, newGroup({ key, digest: "", pending: true, row: null }, [tag]));
             this.groupOf.set(tag, key);
         }
         this.ranks = null;
@@ -81,8 +96,9 @@ export class TagList {
             return;
         if (!g.pending)
             this.resolved--;
-        g.tags = g.tags.filter(t => t !== tag);
-        if (!g.tags.length)
+        g.members.delete(tag);
+        g.cached = null;
+        if (!g.members.size)
             this.groups.delete(key);
     }
 
@@ -100,10 +116,11 @@ export class TagList {
         const key = failed ? errorKey(tag) : row.digest;
         let g = this.groups.get(key);
         if (!g) {
-            g = { key, digest: row.digest || "", tags: [], pending: false, row, blobs: rowBlobs(row) };
+            g = newGroup({ key, digest: row.digest || "", pending: false, row, blobs: rowBlobs(row) });
             this.groups.set(key, g);
         }
-        g.tags.push(tag);
+        g.members.add(tag);
+        g.cached = null;
         this.groupOf.set(tag, key);
         this.resolved++;
         this.version++;
@@ -178,7 +195,8 @@ export class TagList {
             if (!tags.length)
                 continue;
             tags.sort((a, b) => dir * tagOrder(a, b));
-            const others = g.tags.filter(t => !tags.includes(t)).sort((a, b) => dir * tagOrder(a, b));
+            const matched = tags.length === g.members.size ? null : new Set(tags);
+            const others = matched ? g.tags.filter(t => !matched.has(t)).sort((a, b) => dir * tagOrder(a, b)) : [];
             out.push({ group: g, primary: tags[0], tags: [...tags, ...others], matched: tags.length });
         }
         const value = e => {

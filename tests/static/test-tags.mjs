@@ -214,6 +214,28 @@ test("a group is placed by its first matching tag and shows it first", () => {
     assert.deepEqual(v.map(e => e.tags), [["1.0"]]);
 });
 
+test("20,000 tags on one digest: one image, matched tags first, tags leave one by one", () => {
+    const list = new TagList();
+    const names = Array.from({ length: 20000 }, (_, i) => `t${String(i).padStart(5, "0")}`);
+    list.addNames(names);
+    for (const tag of names)
+        list.addRow({ type: "tag", tag, digest: D("e"), size: 1 });
+    assert.equal(list.groups.size, 1);
+    const [e] = list.view({ sort: "name", filter: "*5" });
+    assert.equal(e.matched, 2000);
+    assert.equal(e.tags.length, 20000);
+    assert.deepEqual(e.tags.slice(0, 2), ["t00005", "t00015"]);
+    assert.equal(e.tags[2000], "t00000");
+    assert.equal(new Set(e.tags).size, 20000);
+    list.removeTags(names.filter((_, i) => i % 2));
+    assert.equal(list.group(D("e")).tags.length, 10000);
+    assert.equal(list.groupOfTag("t00001"), null);
+    // a tag moving to another image leaves this one
+    list.addRow({ type: "tag", tag: "t00000", digest: D("f"), size: 1 });
+    assert.equal(list.group(D("e")).tags.length, 9999);
+    assert.deepEqual(list.group(D("f")).tags, ["t00000"]);
+});
+
 test("storage: every blob of the repository once", () => {
     const list = repository();
     // 1000 + 100 + 400 + 100 + 1900 + 100: blob 1 is in three images, 3 and 4 in two
