@@ -7,6 +7,7 @@ import { json, http, watch, query, rows } from "./channel.js";
 import { _, format } from "./i18n.js";
 import { configHistory } from "./history.js";
 import { limiter } from "./limit.js";
+import { isDigest } from "./taglist.js";
 
 const IS = "/apis/image.openshift.io/v1";
 const PROJ = "/apis/project.openshift.io/v1";
@@ -950,6 +951,9 @@ export class RegistryBackend {
 
     async deleteManifest(project, stream, digest) {
         const repo = project ? `${project}/${stream}` : stream;
+        // by digest only: a tag (or anything else) here is a bug or hostile
+        if (!isDigest(digest))
+            throw new Error(format(_("Not deleted: {digest} is not a digest."), { digest: String(digest) }));
         const r = await http("registry", "DELETE", `/v2/${repoPath(repo)}/manifests/${enc(digest)}`);
         if (r.status !== 202 && r.status !== 200) {
             let message = `${r.status} ${r.reason || ""}`.trim();

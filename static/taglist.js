@@ -17,6 +17,15 @@ import { compareVersions, tagMatcher } from "./versions.js";
 
 export const SORTS = ["version", "name", "created", "size"];
 
+// What a content digest looks like (the OCI image spec's grammar, with at
+// least 32 characters of encoded hash): anything else from a row is no
+// digest, however it came.
+const DIGEST = /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$/;
+
+export function isDigest(d) {
+    return typeof d === "string" && DIGEST.test(d);
+}
+
 function pendingKey(tag) {
     return `?${tag}`;
 }
@@ -49,6 +58,12 @@ function newGroup(fields, tags = []) {
             return this.cached;
         },
     };
+}
+
+// the platforms of a group's index row that name a digest
+function platformsOf(g) {
+    const platforms = g.row && Array.isArray(g.row.platforms) ? g.row.platforms : [];
+    return platforms.filter(p => p && isDigest(p.digest));
 }
 
 function isIndexRow(row) {
@@ -112,6 +127,10 @@ export class TagList {
             this.ranks = null;
         }
         this.detach(tag);
+        // a row with something else than a digest is a failed read (its
+        // platforms and blobs are not believed either)
+        if (row.digest !== undefined && row.digest !== null && row.digest !== "" && !isDigest(row.digest))
+            row = { type: "tag", tag, error: row.error || "invalid digest", invalidDigest: true };
         const failed = !!row.error || !row.digest;
         const key = failed ? errorKey(tag) : row.digest;
         let g = this.groups.get(key);
@@ -269,9 +288,8 @@ export class TagList {
         const kept = new Set();
         for (const g of remaining) {
             kept.add(g.digest);
-            for (const p of (g.row && g.row.platforms) || [])
-                if (p.digest)
-                    kept.add(p.digest);
+            for (const p of platformsOf(g))
+                kept.add(p.digest);
         }
         const manifests = [];
         const children = [];
@@ -279,8 +297,8 @@ export class TagList {
         const parents = new Map();
         for (const g of groups) {
             manifests.push(g.digest);
-            for (const p of (g.row && g.row.platforms) || []) {
-                if (!p.digest || p.digest === g.digest || kept.has(p.digest))
+            for (const p of platformsOf(g)) {
+                if (p.digest === g.digest || kept.has(p.digest))
                     continue;
                 if (!doomed.has(p.digest) && !parents.has(p.digest))
                     children.push(p.digest);
@@ -292,7 +310,7 @@ export class TagList {
         }
         const broken = [];
         for (const g of remaining)
-            for (const p of (g.row && g.row.platforms) || [])
+            for (const p of platformsOf(g))
                 if (doomed.has(p.digest))
                     broken.push({ index: g.digest, tags: g.tags.slice(), platform: p.digest });
         const tags = groups.flatMap(g => g.tags);

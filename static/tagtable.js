@@ -72,7 +72,8 @@ export function tagTable({ project, name, selectable = false, onToggle = null, o
         if (g.pending) {
             digestCell = h("td", { class: "digest-cell" }, h("span", { class: "muted pending" }, _("reading…")));
         } else if (r && r.error) {
-            const what = r.status ? format(_("HTTP {status}: {error}"), { status: r.status, error: r.error }) : r.error;
+            const what = r.invalidDigest ? _("The registry gave something that is not a digest")
+                : r.status ? format(_("HTTP {status}: {error}"), { status: r.status, error: r.error }) : String(r.error);
             digestCell = h("td", { class: "digest-cell" }, h("span", { class: "tag-error", title: what }, what));
         } else if (!g.digest) {
             const what = r && r.importError ? r.importError : _("not yet imported");

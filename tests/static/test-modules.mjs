@@ -287,6 +287,13 @@ test("OpenShift image blobs: one level of platforms, at most 64 of them, a few r
     assert.deepEqual(await backend.imageBlobs("sha256:D"), [["sha256:d1", 5]]);
 });
 
+test("the registry backend deletes manifests by digest only", async () => {
+    const { RegistryBackend } = await leaf("backend.js");
+    const backend = new RegistryBackend({});
+    for (const bad of ["latest", "?latest", "sha256:abc", "../../v2/_catalog", "", null, 7])
+        await assert.rejects(backend.deleteManifest("", "app", bad), /^Error: Not deleted: .* is not a digest\.$/, String(bad));
+});
+
 test("limits: at most so many at once, results in order", async () => {
     const { limiter, mapLimit } = await leaf("limit.js");
     let inFlight = 0, most = 0;

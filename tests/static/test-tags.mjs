@@ -25,7 +25,8 @@ for (const f of ["versions.js", "taglist.js"])
 fs.writeFileSync(path.join(copy, "package.json"), '{ "type": "module" }\n');
 const { compareVersions, compareNatural, parseVersion, tagMatcher, parseGlob, globMatches } =
     await import(pathToFileURL(path.join(copy, "versions.js")).href);
-const { TagList, Selection } = await import(pathToFileURL(path.join(copy, "taglist.js")).href);
+const TAGLIST = await import(pathToFileURL(path.join(copy, "taglist.js")).href);
+const { TagList, Selection } = TAGLIST;
 
 // Every pair of a list given in order compares as the list says, both ways.
 function assertOrder(cmp, ordered) {
@@ -170,7 +171,7 @@ test("tags on one digest are one image; unread and failed tags stand alone", () 
 test("sorting: by version, name, created and size, both ways; unknown values last", () => {
     const list = new TagList();
     list.addNames(["v10.0.0", "1.9", "1.10", "v2.0.0", "v2.0.0-rc1", "latest", "build-10", "build-9"]);
-    const at = (tag, day, size) => list.addRow({ type: "tag", tag, digest: D(String(day % 10)) + tag,
+    const at = (tag, day, size) => list.addRow({ type: "tag", tag, digest: D(String(day % 10)) + tag.replace(/\./g, "_"),
                                                 created: `2024-05-${String(day).padStart(2, "0")}T00:00:00Z`, size });
     at("v10.0.0", 3, 500);
     at("1.9", 9, 100);
@@ -234,6 +235,34 @@ test("20,000 tags on one digest: one image, matched tags first, tags leave one b
     list.addRow({ type: "tag", tag: "t00000", digest: D("f"), size: 1 });
     assert.equal(list.group(D("e")).tags.length, 9999);
     assert.deepEqual(list.group(D("f")).tags, ["t00000"]);
+});
+
+test("a row's digest must be a digest: anything else is a failed read, never another image", () => {
+    const { isDigest } = TAGLIST;
+    assert.ok(isDigest(D("a")));
+    assert.ok(isDigest(`sha512:${"ab".repeat(64)}`));
+    assert.ok(isDigest(`multihash+base58:${"Qm".repeat(20)}`));
+    for (const bad of ["?latest", "!x", "sha256:abc", "latest", "sha256:", ":" + "a".repeat(64), `SHA256:${"a".repeat(64)}`,
+                       `sha256:${"a".repeat(63)}/`, 7, null, {}, [D("a")]])
+        assert.equal(isDigest(bad), false, JSON.stringify(bad));
+    const list = new TagList();
+    list.addNames(["latest", "x", "y", "z"]);
+    // "?latest" is the key of latest while unread: x does not join it
+    list.addRow({ type: "tag", tag: "x", digest: "?latest", size: 1 });
+    assert.deepEqual(list.groupOfTag("latest").tags, ["latest"]);
+    assert.equal(list.groupOfTag("latest").pending, true);
+    assert.equal(list.groupOfTag("x").digest, "");
+    assert.equal(list.groupOfTag("x").row.invalidDigest, true);
+    // not a string: no exception, in the view or elsewhere
+    list.addRow({ type: "tag", tag: "y", digest: { toString: () => D("b") }, size: 1 });
+    list.addRow({ type: "tag", tag: "z", digest: 12345, size: 1 });
+    assert.deepEqual(list.view({ filter: "sha256:bbbbbb" }), []);
+    assert.deepEqual(list.view({ sort: "name" }).map(e => [e.primary, e.group.digest]),
+                     [["latest", ""], ["x", ""], ["y", ""], ["z", ""]]);
+    assert.deepEqual(list.unreadTags().failed, ["x", "y", "z"]);
+    // an index's platforms that are no digests are not deleted with it
+    list.addRow({ type: "tag", tag: "latest", digest: D("m"), platforms: [{ digest: "../x" }, { digest: D("c") }, null] });
+    assert.deepEqual(list.plan([D("m")]).manifests, [D("m"), D("c")]);
 });
 
 test("storage: every blob of the repository once", () => {
