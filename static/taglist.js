@@ -26,6 +26,13 @@ export function isDigest(d) {
     return typeof d === "string" && DIGEST.test(d);
 }
 
+// A size in bytes from a row or an API answer: a finite number >= 0 (a
+// string of digits too), else null (unknown). Never a string to add.
+export function byteSize(x) {
+    const n = typeof x === "number" ? x : typeof x === "string" && /^\s*\d+\s*$/.test(x) ? Number(x) : NaN;
+    return Number.isFinite(n) && n >= 0 ? n : null;
+}
+
 function pendingKey(tag) {
     return `?${tag}`;
 }
@@ -35,13 +42,19 @@ function errorKey(tag) {
 }
 
 // digest → size of every blob a row names (with "blobs" and "blobSizes"),
-// or null when the row does not say.
+// or null when the row does not say (or says something that is no size).
 export function rowBlobs(row) {
     if (!row || !Array.isArray(row.blobs) || !Array.isArray(row.blobSizes) ||
         row.blobs.length !== row.blobSizes.length)
         return null;
     const m = new Map();
-    row.blobs.forEach((d, i) => m.set(d, Number(row.blobSizes[i]) || 0));
+    for (let i = 0; i < row.blobs.length; i++) {
+        const n = byteSize(row.blobSizes[i]);
+        // a size that is none makes the row one that does not say
+        if (n === null || typeof row.blobs[i] !== "string")
+            return null;
+        m.set(row.blobs[i], n);
+    }
     return m;
 }
 
@@ -226,7 +239,7 @@ export class TagList {
                 const t = r.created ? Date.parse(r.created) : NaN;
                 return isNaN(t) ? null : t;
             }
-            return typeof r.size === "number" ? r.size : null;
+            return byteSize(r.size);
         };
         let cmp;
         if (sort === "created" || sort === "size") {

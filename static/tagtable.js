@@ -17,6 +17,7 @@ import { h } from "./dom.js";
 import { _, format, nformat, relativeTime, formatSize } from "./i18n.js";
 import { imageHref } from "./routes.js";
 import { shortDigest } from "./format.js";
+import { byteSize } from "./taglist.js";
 
 const ROW = 41;         // px, as style.css sets table.taglist rows
 const OVERSCAN = 12;    // rows drawn above and below the visible ones
@@ -95,9 +96,10 @@ export function tagTable({ project, name, selectable = false, onToggle = null, o
         } else if (r) {
             platform = platformText(r);
         }
-        const size = r && typeof r.size === "number" ? formatSize(r.size) : "";
-        const sizeTitle = r && typeof r.size === "number"
-            ? `${nformat("{n} byte", "{n} bytes", r.size)}; ${
+        const bytes = r ? byteSize(r.size) : null;
+        const size = bytes !== null ? formatSize(bytes) : "";
+        const sizeTitle = bytes !== null
+            ? `${nformat("{n} byte", "{n} bytes", bytes)}; ${
                 index_ ? _("compressed, every distinct blob of its platforms once") : _("compressed: config and layers")}`
             : "";
         const out = [

@@ -294,6 +294,20 @@ test("the registry backend deletes manifests by digest only", async () => {
         await assert.rejects(backend.deleteManifest("", "app", bad), /^Error: Not deleted: .* is not a digest\.$/, String(bad));
 });
 
+test("image sizes from a manifest or an Image object: numbers only, hostile ones count as 0", async () => {
+    const { imageSizes, OpenShiftBackend } = await leaf("backend.js");
+    // strings were concatenated ("5" + "10"), negatives and Infinity taken
+    assert.deepEqual(imageSizes({ config: { size: "5" }, layers: [{ size: "10" }, { size: -3 }, { size: Infinity }, null, 7] }),
+                     { size: 15, configSize: 5, uncompressed: null });
+    assert.deepEqual(imageSizes({ config: { size: 2 }, layers: "x" }), { size: 2, configSize: 2, uncompressed: null });
+    const backend = new OpenShiftBackend({});
+    backend.imageObject = async name => ({ metadata: { name }, dockerImageMetadata: { Id: "sha256:cfg", Size: "100" },
+                                           dockerImageLayers: [{ name: "sha256:l1", size: -50 }, { name: "sha256:l2", size: 1e400 },
+                                                               { name: "sha256:l3", size: "40" }, { size: 9 }] });
+    assert.deepEqual(await backend.imageBlobs("sha256:x"),
+                     [["sha256:l1", 0], ["sha256:l2", 0], ["sha256:l3", 40], ["sha256:cfg", 60]]);
+});
+
 test("limits: at most so many at once, results in order", async () => {
     const { limiter, mapLimit } = await leaf("limit.js");
     let inFlight = 0, most = 0;

@@ -265,6 +265,25 @@ test("a row's digest must be a digest: anything else is a failed read, never ano
     assert.deepEqual(list.plan([D("m")]).manifests, [D("m"), D("c")]);
 });
 
+test("sizes are finite and not negative, else unknown; never strings added up", () => {
+    const { byteSize, rowBlobs } = TAGLIST;
+    assert.deepEqual([0, 5, 1.5e9, "12", " 7 "].map(byteSize), [0, 5, 1.5e9, 12, 7]);
+    for (const bad of [-1, -0.5, Infinity, -Infinity, NaN, "", "x", "1e400", "-3", "0x10", null, undefined, {}, [5], true])
+        assert.equal(byteSize(bad), null, String(bad));
+    assert.deepEqual([...rowBlobs({ blobs: [D("1"), D("2")], blobSizes: [10, "20"] })], [[D("1"), 10], [D("2"), 20]]);
+    for (const bad of [-10, Infinity, "many", null])
+        assert.equal(rowBlobs({ blobs: [D("1"), D("2")], blobSizes: [10, bad] }), null, String(bad));
+    // storage and sorting: a hostile size is unknown, not a huge or negative figure
+    const list = new TagList();
+    list.addNames(["neg", "inf", "ok"]);
+    list.addRow({ type: "tag", tag: "neg", digest: D("n"), size: -1e12, blobs: [D("1")], blobSizes: [-1e12] });
+    list.addRow({ type: "tag", tag: "inf", digest: D("i"), size: Infinity, blobs: [D("2")], blobSizes: [Infinity] });
+    list.addRow({ type: "tag", tag: "ok", digest: D("o"), size: 30, blobs: [D("3")], blobSizes: [30] });
+    assert.deepEqual(list.storage(), { bytes: 30, blobs: 1, images: 3, complete: false });
+    assert.deepEqual(list.view({ sort: "size", descending: true }).map(e => e.primary), ["ok", "inf", "neg"]);
+    assert.equal(list.plan([D("n"), D("o")]).freed, null);
+});
+
 test("storage: every blob of the repository once", () => {
     const list = repository();
     // 1000 + 100 + 400 + 100 + 1900 + 100: blob 1 is in three images, 3 and 4 in two
