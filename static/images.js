@@ -284,17 +284,26 @@ export async function show({ backend, params, main, navigate, showError }) {
 
     /* -- the items */
     const addName = repository => {
-        if (items.has(repository))
+        if (typeof repository !== "string" || !repository || items.has(repository))
             return;
         const it = itemFromName(repository);
         items.set(repository, it);
         all.push(it);
         projects.add(it.project);
     };
-    const remove = repository => {
-        items.delete(repository);
-        all = all.filter(it => it.repository !== repository);
+    // the repositories of the Set GONE leave the list, their projects
+    // (when no other repository has them) and the summaries to be asked
+    const removeAll = gone => {
+        if (!gone.size)
+            return;
+        for (const name of gone)
+            items.delete(name);
+        all = all.filter(it => !gone.has(it.repository));
+        projects = new Set(all.map(it => it.project));
+        projectsShown = -1;
+        queue.drop(gone);
     };
+    const remove = repository => removeAll(new Set([repository]));
 
     let projectsShown = 0;
     let projectsAt = 0;
@@ -388,9 +397,7 @@ export async function show({ backend, params, main, navigate, showError }) {
                 queue.holdPolls(false);
                 // gone from a catalog read to its end: gone
                 if (done.complete && !done.truncated)
-                    for (const name of [...items.keys()])
-                        if (!seen.has(name))
-                            remove(name);
+                    removeAll(new Set([...items.keys()].filter(name => !seen.has(name))));
                 fillProjects();
                 refilter(true);
                 refreshTimer = setTimeout(() => readCatalog(false), CATALOG_REFRESH);

@@ -715,3 +715,24 @@ test("summaries: no polls while held (the catalog is walked), the unknown rows s
         q.stop();
     }
 });
+
+test("summaries: repositories gone from the catalog are dropped, not asked for again", async () => {
+    const { SummaryQueue } = await leaf("summaries.js");
+    const { opened, open, answer } = fakeChannels();
+    const q = new SummaryQueue(open, () => null, null);
+    try {
+        q.setVisible(["a", "b"]);
+        q.setBackground(["a", "b", "c", "d", "e"]);
+        await answer(opened[0]);
+        assert.deepEqual(opened[1].names, ["c", "d", "e"]);
+        opened[1].close();
+        q.cancel();
+        q.drop(new Set(["b", "d"]));
+        assert.equal(q.get("b"), undefined);
+        assert.deepEqual(q.visible, ["a"]);
+        assert.deepEqual(q.background, ["a", "c", "e"]);
+        assert.deepEqual(opened.at(-1).names, ["c", "e"]);
+    } finally {
+        q.stop();
+    }
+});
