@@ -736,3 +736,44 @@ test("summaries: repositories gone from the catalog are dropped, not asked for a
         q.stop();
     }
 });
+
+test("OpenShift search: odd tags from the master are skipped, a digest query needs 6 hex digits", async () => {
+    const { searchStreams, digestQueryProblem, queryKind } = await leaf("streamsearch.js");
+    const hex = "4f2a9c" + "0".repeat(58);
+    const reads = [];
+    const backend = {
+        streams: async () => [
+            { project: "p", name: "s", tags: [
+                { name: 7, digest: `sha256:${hex}` }, null, { name: "ok", digest: { x: 1 } },
+                { name: "v1", digest: `sha256:${hex}`, created: 5 }, { name: "v2", digest: 12 } ] },
+            { project: "p", name: "t", tags: "many" }, { project: "p", name: 3, tags: [] }, null,
+        ],
+        imageBlobs: async d => { reads.push(d); return [["sha256:" + "1".repeat(64), 1], null, [5, 5]]; },
+    };
+    const run = async (q, options) => {
+        const rows = [];
+        const done = await searchStreams(backend, q, { row: r => rows.push(r) }, options).done;
+        return { rows, done };
+    };
+    let r = await run("v");
+    assert.deepEqual(r.rows.map(x => [x.repository, x.tag, x.digest, x.created]),
+                     [["p/s", "v1", `sha256:${hex}`, undefined], ["p/s", "v2", undefined, undefined]]);
+    assert.equal(r.done.repositories, 2);
+    r = await run("OK");
+    assert.deepEqual(r.rows.map(x => [x.tag, x.digest]), [["ok", undefined]]);
+    r = await run("sha256:4f2a9c");
+    assert.deepEqual(r.rows.map(x => [x.tag, x.match]), [["v1", "manifest"]]);
+    r = await run("sha256:111111");
+    assert.deepEqual(r.rows.map(x => [x.tag, x.match]), [["v1", "blob"]]);
+    // too short: nothing is read, and the user is told why
+    reads.length = 0;
+    for (const q of ["sha256:", "sha256:4f2a9", "sha512:xyz"]) {
+        assert.equal(queryKind(q), "digest");
+        assert.match(digestQueryProblem(q), /at least 6 hexadecimal digits/);
+        await assert.rejects(run(q), /at least 6 hexadecimal digits/);
+    }
+    await assert.rejects(run("4f2", { kind: "digest" }), /at least 6 hexadecimal digits/);
+    assert.deepEqual(reads, []);
+    assert.equal(digestQueryProblem("4f2a9c"), "");
+    assert.equal(digestQueryProblem(`sha256:${hex}`), "");
+});
