@@ -179,7 +179,9 @@ export async function show({ backend, session, params, main, navigate, showError
         selectionBar.hidden = !chosen.length;
         selectionText.textContent = format(_("{images} selected ({tags})"), {
             images: nformat("{n} image", "{n} images", chosen.length),
-            tags: nformat("{n} tag", "{n} tags", chosen.reduce((n, g) => n + g.tags.length, 0)) });
+            // OpenShift removes the tags picked, a registry every tag of the manifests
+            tags: nformat("{n} tag", "{n} tags", master ? selection.picks().reduce((n, p) => n + p.tags.length, 0)
+                                                        : chosen.reduce((n, g) => n + g.tags.length, 0)) });
         const blocked = canDelete ? deleter.blocked() : "";
         table.setBlocked(blocked);
         if (selectAll) {
