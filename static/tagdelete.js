@@ -258,7 +258,7 @@ export function tagDeleter({ backend, project, name, list, complete = () => true
             name: repo, manifests: nformat("{n} manifest", "{n} manifests", plan.manifests.length),
             tags: nformat("{n} tag", "{n} tags", plan.tags.length) })];
         if (gone.length)
-            what.push(format(_("Listed tags that the registry no longer has (HTTP 404) are on no manifest: {tags}"),
+            what.push(format(_("Tags whose manifest is missing (HTTP 404) are on no manifest deleted here and stay: {tags}"),
                              { tags: tagNames(gone) }));
         if (plan.freed !== null)
             what.push(format(_("This frees about {size} (every blob of this repository once); the registry reclaims it at its next garbage collection. Other repositories were not checked: a layer they share stays."),

@@ -360,7 +360,7 @@ test("deleting a repository: every manifest goes, and the summary says what was 
         await confirm.waitFor();
         const text = await confirm.textContent();
         assert.ok(text.includes(`Every manifest of scale/whole will be deleted: ${manifests.length} manifests, with every tag, 20 tags.`), text);
-        assert.ok(text.includes("Tags that could not be read are not deleted: broken"), text);
+        assert.ok(text.includes("Tags whose manifest is missing (HTTP 404) are on no manifest deleted here and stay: broken"), text);
         assert.ok(text.includes(`This frees about ${formatSize(distinctBytes(images.values()))} (every blob of this repository once)`), text);
         const ok = confirm.locator("button.danger");
         assert.equal(await ok.isDisabled(), true);
