@@ -7,7 +7,7 @@ import { h, replace, $, urlRoot } from "./dom.js";
 import { init as i18nInit, _ } from "./i18n.js";
 import { connect, onConnectionChange, disconnect } from "./channel.js";
 import { OpenShiftBackend, RegistryBackend } from "./backend.js";
-import { parseRoute } from "./routes.js";
+import { parseRoute, ViewTurns } from "./routes.js";
 import * as overview from "./overview.js";
 import * as images from "./images.js";
 import * as stream from "./stream.js";
@@ -20,7 +20,7 @@ import * as search from "./search.js";
 let root = "";
 let backend = null;
 let session = null;
-let current = null;     // the active view's cleanup function
+const turns = new ViewTurns();  // the active view and its cleanup
 
 function banner(text, retry) {
     const el = $("#banner");
@@ -40,47 +40,52 @@ function showError(e) {
 }
 
 async function route() {
-    if (current) {
-        try {
-            current();
-        } catch (e) { /* view already gone */ }
-        current = null;
-    }
+    const turn = turns.begin();
     banner(null);
-    const main = $("#main");
     const { parts, params } = parseRoute(location.hash);
-    const ctx = { backend, session, params, main, showError, navigate };
+    // each view draws in a box of its own: one that ends after the user
+    // went on draws into a box no longer on the page
+    const main = h("div", { class: "view" });
+    replace($("#main"), main);
+    const ctx = { backend, session, params, main, navigate,
+                  showError: e => (turns.current(turn) ? showError(e) : null) };
     const view = parts[0] === "groups" ? "users" : parts[0] === "untagged" ? "images" : parts[0] || "overview";
     for (const a of document.querySelectorAll("nav a"))
         a.classList.toggle("active", a.dataset.view === view);
     replace(main, h("p", { class: "loading" }, _("Loading…")));
+    let cleanup = null;
     try {
         if (parts[0] === "images" && parts.length >= 4)
-            current = await image.show(ctx, parts[1], parts[2], parts.slice(3).join("/"));
+            cleanup = await image.show(ctx, parts[1], parts[2], parts.slice(3).join("/"));
         else if (parts[0] === "images" && parts.length === 3)
-            current = await stream.show(ctx, parts[1], parts[2]);
+            cleanup = await stream.show(ctx, parts[1], parts[2]);
         else if (parts[0] === "images")
-            current = await images.show(ctx);
+            cleanup = await images.show(ctx);
         else if (parts[0] === "projects" && parts.length >= 2)
-            current = await projects.showProject(ctx, parts[1]);
+            cleanup = await projects.showProject(ctx, parts[1]);
         else if (parts[0] === "projects")
-            current = await projects.show(ctx);
+            cleanup = await projects.show(ctx);
         else if (parts[0] === "users" && parts.length >= 2)
-            current = await users.showUser(ctx, parts[1]);
+            cleanup = await users.showUser(ctx, parts[1]);
         else if (parts[0] === "users")
-            current = await users.show(ctx);
+            cleanup = await users.show(ctx);
         else if (parts[0] === "groups" && parts.length >= 2)
-            current = await users.showGroup(ctx, parts[1]);
+            cleanup = await users.showGroup(ctx, parts[1]);
         else if (parts[0] === "untagged")
-            current = await untagged.show(ctx);
+            cleanup = await untagged.show(ctx);
         else if (parts[0] === "search")
-            current = await search.show(ctx);
+            cleanup = await search.show(ctx);
         else
-            current = await overview.show(ctx);
+            cleanup = await overview.show(ctx);
     } catch (e) {
+        if (!turns.current(turn))
+            return;
         replace(main, h("div", { class: "empty" }, h("p", null, e.message || String(e))));
         showError(e);
     }
+    // the user went on meanwhile: this view stops at once
+    if (!turns.settle(turn, cleanup))
+        return;
     const heading = main.querySelector("h1");
     document.title = `${heading ? heading.textContent + " – " : ""}${_("Registry")}`;
 }

@@ -6,12 +6,19 @@
 import { json, http, watch, query, rows } from "./channel.js";
 import { _, format } from "./i18n.js";
 import { configHistory } from "./history.js";
+import { limiter } from "./limit.js";
+import { isDigest, byteSize } from "./taglist.js";
 
 const IS = "/apis/image.openshift.io/v1";
 const PROJ = "/apis/project.openshift.io/v1";
 const RBAC = "/apis/rbac.authorization.k8s.io/v1";
 const USERS = "/apis/user.openshift.io/v1";
 const SSAR = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews";
+
+// OpenShift: Image objects read at once for their blobs, and the platforms
+// of a manifest list counted at most.
+const IMAGE_READS = 8;
+export const PLATFORMS_MAX = 64;
 
 // How long an answer about what the user may do is kept.
 const ACCESS_TTL = 60000;
@@ -89,7 +96,7 @@ function imageConfig(image) {
 // An image's layers, base first. Old images list theirs the other way round
 // (annotation image.openshift.io/dockerLayersOrder: descending).
 function imageLayers(image) {
-    const layers = (image.dockerImageLayers || []).map(l => ({ digest: l.name, size: l.size, mediaType: l.mediaType }));
+    const layers = (image.dockerImageLayers || []).map(l => ({ digest: l.name, size: byteSize(l.size) || 0, mediaType: l.mediaType }));
     const order = (image.metadata.annotations || {})["image.openshift.io/dockerLayersOrder"];
     return order === "descending" ? layers.reverse() : layers;
 }
@@ -397,10 +404,10 @@ export class OpenShiftBackend {
                 digest: i.metadata.name,
                 reference: i.dockerImageReference || "",
                 created: m.Created || i.metadata.creationTimestamp || "",
-                size: m.Size || 0,
+                size: byteSize(m.Size) || 0,
                 mediaType: i.dockerImageManifestMediaType || "",
                 platforms: (i.dockerImageManifests || []).length,
-                layers: (i.dockerImageLayers || []).map(l => ({ digest: l.name, size: l.size })),
+                layers: (i.dockerImageLayers || []).map(l => ({ digest: l.name, size: byteSize(l.size) || 0 })),
             };
         }).sort((a, b) => b.size - a.size || a.digest.localeCompare(b.digest));
         const freedLayers = new Map();
@@ -568,7 +575,7 @@ export class OpenShiftBackend {
         await Promise.all(stream.tags.filter(t => t.digest && t.size === undefined).map(async t => {
             try {
                 const { body } = await json("master", "GET", `${IS}/images/${enc(t.digest)}`);
-                t.size = (body.dockerImageMetadata || {}).Size || null;
+                t.size = byteSize((body.dockerImageMetadata || {}).Size);
             } catch (e) {
                 t.size = null;
             }
@@ -583,30 +590,50 @@ export class OpenShiftBackend {
     }
 
     // The blobs (config and layers: [[digest, size], …]) of an image, from
-    // its Image object, with its platforms' for a manifest list; kept by
-    // digest (an image never changes). The config's size is what the
-    // metadata's Size has beyond the layers.
-    imageBlobs(digest) {
+    // its Image object, with its platforms' for a manifest list (one level:
+    // a platform's own platforms are not followed; the first PLATFORMS_MAX);
+    // kept by digest (an image never changes). The config's size is what
+    // the metadata's Size has beyond the layers. At most IMAGE_READS Image
+    // objects are read at once, however many callers ask.
+    async imageBlobs(digest) {
+        const own = await this.imageOwnBlobs(digest);
+        const platforms = own.platforms.filter(p => p !== digest).slice(0, PLATFORMS_MAX);
+        const out = own.blobs.slice();
+        for (const blobs of await Promise.all(platforms.map(p => this.imageOwnBlobs(p).then(o => o.blobs, () => []))))
+            out.push(...blobs);
+        return out;
+    }
+
+    // An Image object's own blobs and the digests of its platforms:
+    // {blobs, platforms}; kept by digest, a failure not.
+    imageOwnBlobs(digest) {
         if (!this.blobSizes)
             this.blobSizes = new Map();
+        if (!this.imageGate)
+            this.imageGate = limiter(IMAGE_READS);
         let hit = this.blobSizes.get(digest);
         if (!hit) {
-            hit = json("master", "GET", `${IS}/images/${enc(digest)}`).then(async ({ body }) => {
+            hit = this.imageGate(() => this.imageObject(digest)).then(body => {
                 const m = body.dockerImageMetadata || {};
-                const out = (body.dockerImageLayers || []).filter(l => l && l.name)
-                    .map(l => [l.name, Number(l.size) || 0]);
-                const layers = out.reduce((a, [, n]) => a + n, 0);
-                if (m.Id && m.Id !== body.metadata.name && !(body.dockerImageManifests || []).length)
-                    out.push([m.Id, Math.max(0, (Number(m.Size) || 0) - layers)]);
-                for (const p of body.dockerImageManifests || [])
-                    if (p.digest && p.digest !== digest)
-                        out.push(...await this.imageBlobs(p.digest).catch(() => []));
-                return out;
+                const manifests = Array.isArray(body.dockerImageManifests) ? body.dockerImageManifests : [];
+                const blobs = (Array.isArray(body.dockerImageLayers) ? body.dockerImageLayers : [])
+                    .filter(l => l && typeof l.name === "string" && l.name)
+                    .map(l => [l.name, byteSize(l.size) || 0]);
+                const layers = blobs.reduce((a, [, n]) => a + n, 0);
+                if (typeof m.Id === "string" && m.Id && m.Id !== (body.metadata || {}).name && !manifests.length)
+                    blobs.push([m.Id, Math.max(0, (byteSize(m.Size) || 0) - layers)]);
+                const platforms = manifests.map(p => p && p.digest).filter(d => typeof d === "string" && d);
+                return { blobs, platforms };
             });
             hit.catch(() => this.blobSizes.delete(digest));
             this.blobSizes.set(digest, hit);
         }
         return hit;
+    }
+
+    // An Image object (the master's answer's body).
+    async imageObject(digest) {
+        return (await json("master", "GET", `${IS}/images/${enc(digest)}`)).body;
     }
 
     async image(project, stream, tagOrDigest) {
@@ -635,7 +662,7 @@ export class OpenShiftBackend {
             architecture: m.Architecture || "",
             os: (cfg && cfg.os) || "",
             dockerVersion: m.DockerVersion || "",
-            size: m.Size || null,
+            size: byteSize(m.Size),
             config: normalizeConfig(m.Config || m.ContainerConfig),
             layers: imageLayers(body),
             history: configHistory(cfg),
@@ -727,10 +754,10 @@ const UNCOMPRESSED_LAYERS = ["application/vnd.oci.image.layer.v1.tar",
 // An image manifest's sizes: {size: config + layers as stored (compressed),
 // configSize, uncompressed: the layers unpacked, or null when the manifest
 // does not say (compressed layers record only their compressed size)}.
-function imageSizes(body) {
-    const layers = body.layers || [];
-    const configSize = (body.config && body.config.size) || 0;
-    const size = layers.reduce((a, l) => a + (l.size || 0), configSize);
+export function imageSizes(body) {
+    const layers = Array.isArray(body.layers) ? body.layers.filter(l => l && typeof l === "object") : [];
+    const configSize = byteSize(body.config && body.config.size) || 0;
+    const size = layers.reduce((a, l) => a + (byteSize(l.size) || 0), configSize);
     const plain = layers.length > 0 && layers.every(l => UNCOMPRESSED_LAYERS.includes(l.mediaType));
     return { size, configSize, uncompressed: plain ? size - configSize : null };
 }
@@ -853,7 +880,7 @@ export class RegistryBackend {
                 let created = "";
                 let size = null;
                 if (!INDEX_TYPES.includes(m.mediaType) && m.body.config) {
-                    size = (m.body.layers || []).reduce((a, l) => a + (l.size || 0), m.body.config.size || 0);
+                    size = imageSizes(m.body).size;
                     const cfg = await json("registry", "GET", `/v2/${repoPath(repo)}/blobs/${enc(m.body.config.digest)}`).catch(() => null);
                     if (cfg && cfg.body)
                         created = cfg.body.created || "";
@@ -885,7 +912,7 @@ export class RegistryBackend {
         if (INDEX_TYPES.includes(m.mediaType)) {
             image.platforms = (m.body.manifests || []).map(p => ({
                 digest: p.digest, os: (p.platform || {}).os || "", architecture: (p.platform || {}).architecture || "",
-                variant: (p.platform || {}).variant || "", size: p.size,
+                variant: (p.platform || {}).variant || "", size: byteSize(p.size),
             }));
             // each platform's size, and the index's: every distinct blob once
             const blobs = new Map();
@@ -897,7 +924,7 @@ export class RegistryBackend {
                 p.imageSize = sizes.size;
                 p.uncompressed = sizes.uncompressed;
                 for (const l of [pm.body.config, ...(pm.body.layers || [])])
-                    blobs.set(l.digest, l.size || 0);
+                    blobs.set(l.digest, byteSize(l.size) || 0);
             }));
             image.size = blobs.size ? [...blobs.values()].reduce((a, n) => a + n, 0) : null;
             const first = image.platforms.find(p => p.architecture === "amd64") || image.platforms[0];
@@ -906,7 +933,7 @@ export class RegistryBackend {
             manifest = await this.manifest(repo, first.digest);
         }
         const b = manifest.body;
-        image.layers = (b.layers || []).map(l => ({ digest: l.digest, size: l.size, mediaType: l.mediaType }));
+        image.layers = (b.layers || []).map(l => ({ digest: l.digest, size: byteSize(l.size) || 0, mediaType: l.mediaType }));
         if (!image.platforms.length)
             Object.assign(image, imageSizes(b));
         if (b.config && b.config.digest) {
@@ -924,6 +951,9 @@ export class RegistryBackend {
 
     async deleteManifest(project, stream, digest) {
         const repo = project ? `${project}/${stream}` : stream;
+        // by digest only: a tag (or anything else) here is a bug or hostile
+        if (!isDigest(digest))
+            throw new Error(format(_("Not deleted: {digest} is not a digest."), { digest: String(digest) }));
         const r = await http("registry", "DELETE", `/v2/${repoPath(repo)}/manifests/${enc(digest)}`);
         if (r.status !== 202 && r.status !== 200) {
             let message = `${r.status} ${r.reason || ""}`.trim();
@@ -982,10 +1012,10 @@ export class RegistryBackend {
                 const b = m.body || {};
                 const out = [];
                 if (b.config && b.config.digest)
-                    out.push([b.config.digest, Number(b.config.size) || 0]);
+                    out.push([b.config.digest, byteSize(b.config.size) || 0]);
                 for (const l of b.layers || [])
                     if (l && l.digest)
-                        out.push([l.digest, Number(l.size) || 0]);
+                        out.push([l.digest, byteSize(l.size) || 0]);
                 return out;
             });
             hit.catch(() => this.blobSizes.delete(digest));

@@ -3,10 +3,14 @@
 // Imports only leaf modules; touches nothing at import time.
 //
 //   const results = await runDeletions({
-//       title, items: [{ id, label }], run: item => Promise,   // one deletion
+//       title, items: [{ id, label, after: [ids] }], run: item => Promise,   // one deletion
 //       stopOn: err => bool,        // an error that makes the rest pointless (405)
 //       summary: results => [text…] });
-//   // results: [{ item, ok, error, skipped }] in the order of items
+//   // results: [{ item, ok, error, skipped, blockedBy }] in the order of items
+//
+// Items with "after" (an index's platform manifests) wait until every item
+// without it is done, and go only when every item they name was deleted;
+// the others are skipped, blockedBy naming the one that was not.
 
 import { h, replace } from "./dom.js";
 import { _, format, nformat, formatSize, formatNumber } from "./i18n.js";
@@ -14,9 +18,64 @@ import { _, format, nformat, formatSize, formatNumber } from "./i18n.js";
 const AT_ONCE = 4;          // deletions in flight together
 const LISTED = 500;         // above this, only the failures are listed one by one
 
+// The scheduling of runDeletions() without its dialog: the items without
+// "after" first, AT_ONCE at a time, then those whose every "after" item
+// was deleted. onResult(r) after each item ends (or is skipped). Returns
+// {promise (resolves to the results), stop()}.
+export function deleteInPhases({ items, run, stopOn = () => false, atOnce = AT_ONCE, onResult = () => null }) {
+    const results = items.map(item => ({ item, ok: false, error: null, skipped: false, blockedBy: null, done: false }));
+    const byId = new Map(results.map(r => [r.item.id, r]));
+    const waits = r => Array.isArray(r.item.after) && r.item.after.length > 0;
+    let stopped = false;
+    const runPhase = list => new Promise(resolve => {
+        let next = 0, running = 0;
+        const pump = () => {
+            while (!stopped && running < atOnce && next < list.length) {
+                const r = list[next++];
+                const blocker = waits(r) ? r.item.after.find(id => !(byId.get(id) && byId.get(id).ok)) : undefined;
+                if (blocker !== undefined) {
+                    r.done = true;
+                    r.skipped = true;
+                    r.blockedBy = byId.get(blocker) ? byId.get(blocker).item : { id: blocker, label: blocker };
+                    onResult(r);
+                    continue;
+                }
+                running++;
+                Promise.resolve().then(() => run(r.item)).then(() => {
+                    r.ok = true;
+                }, err => {
+                    r.error = err;
+                    if (stopOn(err))
+                        stopped = true;
+                }).finally(() => {
+                    r.done = true;
+                    running--;
+                    onResult(r);
+                    pump();
+                });
+            }
+            if ((stopped || next >= list.length) && running === 0)
+                resolve();
+        };
+        pump();
+    });
+    const promise = (async () => {
+        await runPhase(results.filter(r => !waits(r)));
+        await runPhase(results.filter(waits));
+        for (const r of results) {
+            if (!r.done) {
+                r.done = true;
+                r.skipped = true;
+                onResult(r);
+            }
+        }
+        return results;
+    })();
+    return { promise, results, stop: () => { stopped = true; } };
+}
+
 export function runDeletions({ title, items, run, stopOn = () => false, summary = null, id = "delete-progress" }) {
     return new Promise(resolve => {
-        const results = items.map(item => ({ item, ok: false, error: null, skipped: false, done: false }));
         const status = h("p", { class: "delete-status", role: "status" });
         const bar = h("progress", { max: String(Math.max(items.length, 1)), value: "0" });
         const listAll = items.length <= LISTED;
@@ -26,7 +85,9 @@ export function runDeletions({ title, items, run, stopOn = () => false, summary 
                         h("thead", null, h("tr", null, h("th", null, _("Item")), h("th", null, _("Result")))), tbody);
         const resultRow = r => {
             const cls = r.ok ? "deleted" : r.skipped ? "skipped" : r.error ? "failed" : "waiting";
-            const text = r.ok ? _("deleted") : r.skipped ? _("not deleted (stopped)")
+            const text = r.ok ? _("deleted")
+                : r.blockedBy ? format(_("not deleted: {index}, which lists it, was not deleted"), { index: r.blockedBy.label })
+                : r.skipped ? _("not deleted (stopped)")
                 : r.error ? format(_("not deleted: {error}"), { error: r.error.message || String(r.error) })
                     : r.done ? "" : _("waiting");
             return h("tr", { class: cls, dataset: { item: r.item.id } },
@@ -43,8 +104,6 @@ export function runDeletions({ title, items, run, stopOn = () => false, summary 
                 tbody.append(tr);
             rows.set(r.item.id, tr);
         };
-        if (listAll)
-            results.forEach(show);
         const summaryBox = h("div", { class: "delete-summary", id: `${id}-summary` });
         const stop = h("button", { type: "button", class: "secondary", id: `${id}-stop` }, _("Stop"));
         const close = h("button", { type: "button", class: "primary", id: `${id}-close`, hidden: true }, _("Close"));
@@ -59,8 +118,7 @@ export function runDeletions({ title, items, run, stopOn = () => false, summary 
                 close.click();
         });
 
-        let stopped = false;
-        let next = 0, running = 0, finished = 0;
+        let finished = 0;
         const counts = { ok: 0, failed: 0, skipped: 0 };
         const update = () => {
             bar.value = finished;
@@ -75,55 +133,27 @@ export function runDeletions({ title, items, run, stopOn = () => false, summary 
             stop.hidden = true;
             close.hidden = false;
             if (summary)
-                replace(summaryBox, [].concat(summary(results)).map(t => (t instanceof Node ? t : h("p", null, t))));
+                replace(summaryBox, [].concat(summary(phases.results)).map(t => (t instanceof Node ? t : h("p", null, t))));
             close.focus();
         };
-        const pump = () => {
-            while (!stopped && running < AT_ONCE && next < items.length) {
-                const r = results[next++];
-                running++;
-                Promise.resolve().then(() => run(r.item)).then(() => {
-                    r.ok = true;
-                    counts.ok++;
-                }, err => {
-                    r.error = err;
-                    counts.failed++;
-                    if (stopOn(err))
-                        stopped = true;
-                }).finally(() => {
-                    r.done = true;
-                    running--;
-                    finished++;
-                    show(r);
-                    update();
-                    pump();
-                });
-            }
-            if ((stopped || next >= items.length) && running === 0) {
-                for (const r of results) {
-                    if (!r.done) {
-                        r.done = true;
-                        r.skipped = true;
-                        counts.skipped++;
-                        finished++;
-                        show(r);
-                    }
-                }
-                if (!close.hidden)
-                    return;
-                end();
-            }
-        };
         stop.addEventListener("click", () => {
-            stopped = true;
             stop.disabled = true;
-            pump();
+            phases.stop();
         });
         close.addEventListener("click", () => {
             dlg.close();
             dlg.remove();
-            resolve(results);
+            resolve(phases.results);
         });
+        // the deletions start (none ends before the rows are listed)
+        const phases = deleteInPhases({ items, run, stopOn, onResult: r => {
+            counts[r.ok ? "ok" : r.skipped ? "skipped" : "failed"]++;
+            finished++;
+            show(r);
+            update();
+        } });
+        if (listAll)
+            phases.results.forEach(show);
         dlg.showModal();
         stop.focus();
         update();
@@ -131,7 +161,7 @@ export function runDeletions({ title, items, run, stopOn = () => false, summary 
             tbody.append(h("tr", { class: "note" }, h("td", { colspan: "2" },
                 nformat("{n} item: it is listed here only if it fails.",
                         "{n} items: only those that fail are listed here.", items.length))));
-        pump();
+        phases.promise.then(end);
     });
 }
 

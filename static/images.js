@@ -21,6 +21,7 @@ import { streamHref, imagesHref, searchHref } from "./routes.js";
 import { newStreamButton } from "./actions.js";
 import { SORTS, itemFromName, itemFromStream, applySummary, filterItems, sortItems, distinctSize } from "./repolist.js";
 import { SummaryQueue } from "./summaries.js";
+import { mapLimit } from "./limit.js";
 
 const ROW = 44;
 const OVERSCAN = 5;
@@ -28,6 +29,8 @@ const OVERSCAN = 5;
 // repositories); the server walks the registry again after its
 // RegistryCatalogMaxAge (300 s by default)
 const CATALOG_REFRESH = 300000;
+// OpenShift: image streams (and images of one) sized at once
+const STREAMS_AT_ONCE = 8;
 // how often a list that is growing or filling is filtered and sorted again
 const REFILTER_EVERY = 300;
 
@@ -58,16 +61,18 @@ function looksLikeDigest(q) {
 function streamSizes(backend, items) {
     return (names, handlers) => {
         let closed = false;
-        const done = Promise.all(names.map(async name => {
+        // a few images at a time (the backend reads at most a few Image
+        // objects at once anyway); nothing more once closed
+        const done = mapLimit(names, STREAMS_AT_ONCE, async name => {
             const it = items.get(name);
-            if (!it || !it.stream)
+            if (closed || !it || !it.stream)
                 return;
             const digests = it.digests;
-            const blobs = await Promise.all(digests.split(" ").filter(Boolean)
-                .map(d => backend.imageBlobs(d).catch(() => [])));
+            const blobs = await mapLimit(digests.split(" ").filter(Boolean), STREAMS_AT_ONCE,
+                                         d => (closed ? [] : backend.imageBlobs(d).catch(() => [])));
             if (!closed)
                 handlers.row({ type: "repository", repository: name, size: distinctSize(blobs), digests });
-        })).then(() => ({}));
+        }).then(() => ({}));
         return { done, close: () => { closed = true; } };
     };
 }
@@ -279,17 +284,26 @@ export async function show({ backend, params, main, navigate, showError }) {
 
     /* -- the items */
     const addName = repository => {
-        if (items.has(repository))
+        if (typeof repository !== "string" || !repository || items.has(repository))
             return;
         const it = itemFromName(repository);
         items.set(repository, it);
         all.push(it);
         projects.add(it.project);
     };
-    const remove = repository => {
-        items.delete(repository);
-        all = all.filter(it => it.repository !== repository);
+    // the repositories of the Set GONE leave the list, their projects
+    // (when no other repository has them) and the summaries to be asked
+    const removeAll = gone => {
+        if (!gone.size)
+            return;
+        for (const name of gone)
+            items.delete(name);
+        all = all.filter(it => !gone.has(it.repository));
+        projects = new Set(all.map(it => it.project));
+        projectsShown = -1;
+        queue.drop(gone);
     };
+    const remove = repository => removeAll(new Set([repository]));
 
     let projectsShown = 0;
     let projectsAt = 0;
@@ -383,9 +397,7 @@ export async function show({ backend, params, main, navigate, showError }) {
                 queue.holdPolls(false);
                 // gone from a catalog read to its end: gone
                 if (done.complete && !done.truncated)
-                    for (const name of [...items.keys()])
-                        if (!seen.has(name))
-                            remove(name);
+                    removeAll(new Set([...items.keys()].filter(name => !seen.has(name))));
                 fillProjects();
                 refilter(true);
                 refreshTimer = setTimeout(() => readCatalog(false), CATALOG_REFRESH);

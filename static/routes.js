@@ -92,3 +92,44 @@ export function parseRoute(hash) {
     });
     return { parts, params: new URLSearchParams(query || "") };
 }
+
+// One view at a time. Each route() takes a turn (begin(): the shown view's
+// cleanup runs, the number of the new turn comes back); a view whose show()
+// ends after a newer turn began is stale: settle() calls its cleanup at
+// once (its channels and timers stop) and says false, so that it neither
+// becomes the current view nor touches the page.
+export class ViewTurns {
+    constructor() {
+        this.turn = 0;
+        this.cleanup = null;
+    }
+
+    begin() {
+        const old = this.cleanup;
+        this.cleanup = null;
+        this.turn++;
+        runCleanup(old);
+        return this.turn;
+    }
+
+    current(turn) {
+        return turn === this.turn;
+    }
+
+    settle(turn, cleanup) {
+        if (turn !== this.turn) {
+            runCleanup(cleanup);
+            return false;
+        }
+        this.cleanup = typeof cleanup === "function" ? cleanup : null;
+        return true;
+    }
+}
+
+function runCleanup(f) {
+    if (typeof f !== "function")
+        return;
+    try {
+        f();
+    } catch (e) { /* the view is gone already */ }
+}

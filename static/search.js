@@ -11,7 +11,7 @@ import { _, format, nformat, formatNumber, formatSize, relativeTime } from "./i1
 import { shortDigest } from "./format.js";
 import { searchHref, streamHref, imageHref } from "./routes.js";
 import { split } from "./repolist.js";
-import { queryKind, searchStreams } from "./streamsearch.js";
+import { queryKind, searchStreams, digestQueryProblem } from "./streamsearch.js";
 
 // Matches shown at most (all are counted).
 const SHOWN_MAX = 1000;
@@ -69,6 +69,11 @@ export async function show({ backend, params, main, navigate }) {
     }
 
     const k = kind || queryKind(query);
+    // "sha256:" alone, or a few digits, would match (and read) nearly everything
+    if (k === "digest" && digestQueryProblem(query)) {
+        replace(status, h("p", { class: "tag-error", id: "search-too-short" }, digestQueryProblem(query)));
+        return null;
+    }
     const found = [];
     const pending = [];
     let shown = 0;

@@ -117,6 +117,8 @@ export async function show({ backend, session, params, main, navigate, showError
     const errors = h("div", { id: "tag-errors" });
     const selectionText = h("span", { id: "selection-count" });
     const deleteSelected = h("button", { type: "button", class: "danger", id: "delete-selected" }, _("Delete selected…"));
+    // registry mode: why nothing can be deleted yet (deleter.blocked())
+    const deleteNote = h("p", { class: "hint", id: "delete-blocked", hidden: true });
     const clearSelection = h("button", { type: "button", class: "secondary", id: "clear-selection" }, _("Clear selection"));
     const selectionBar = h("div", { class: "selection-bar", id: "selection-bar", hidden: true },
                            selectionText, deleteSelected, clearSelection);
@@ -177,9 +179,24 @@ export async function show({ backend, session, params, main, navigate, showError
         selectionBar.hidden = !chosen.length;
         selectionText.textContent = format(_("{images} selected ({tags})"), {
             images: nformat("{n} image", "{n} images", chosen.length),
-            tags: nformat("{n} tag", "{n} tags", chosen.reduce((n, g) => n + g.tags.length, 0)) });
-        if (deleteRepo)
-            deleteRepo.disabled = !complete || !list.size;
+            // OpenShift removes the tags picked, a registry every tag of the manifests
+            tags: nformat("{n} tag", "{n} tags", master ? selection.picks().reduce((n, p) => n + p.tags.length, 0)
+                                                        : chosen.reduce((n, g) => n + g.tags.length, 0)) });
+        const blocked = canDelete ? deleter.blocked() : "";
+        table.setBlocked(blocked);
+        if (selectAll) {
+            selectAll.disabled = !!blocked;
+            selectAll.title = blocked;
+        }
+        deleteSelected.disabled = !!blocked;
+        deleteSelected.title = blocked;
+        // while tags are read the progress bar says why; afterwards, this
+        deleteNote.hidden = !blocked || !complete;
+        deleteNote.textContent = blocked;
+        if (deleteRepo) {
+            deleteRepo.disabled = !!blocked || !list.size;
+            deleteRepo.title = blocked || _("Every manifest of the repository, after every tag was read");
+        }
         const empty = complete && !list.size
             ? h("p", { class: "empty" }, master ? _("This image stream has no tags yet. Push an image to it:")
                                                 : _("This repository has no tags. Push an image to it:"))
@@ -217,7 +234,15 @@ export async function show({ backend, session, params, main, navigate, showError
         history.replaceState(null, "", `${streamHref(project, name)}${qs ? "?" + qs : ""}`);
     };
     filterInput.addEventListener("input", () => {
+        if (filterInput.value === state.filter)
+            return;
         state.filter = filterInput.value;
+        // what is selected is what was shown: a new filter starts afresh
+        if (selection.size) {
+            selection.clear();
+            if (table)
+                table.invalidate();
+        }
         updateUrl();
         render();
         table.reveal(0);
@@ -264,6 +289,10 @@ export async function show({ backend, session, params, main, navigate, showError
     // open the channel; swap: keep showing the old list until the new one
     // is complete (live updates in OpenShift), else start afresh
     const open = ({ fresh = false, swap = false } = {}) => {
+        // refresh and delete-repository call this after awaits: the user
+        // may have left meanwhile
+        if (stopped)
+            return;
         if (channel)
             channel.close();
         const next = swap ? new TagList() : (list = new TagList());
@@ -344,7 +373,7 @@ export async function show({ backend, session, params, main, navigate, showError
 
     /* ---- deleting */
     const deleter = tagDeleter({
-        backend, project, name, list: () => list,
+        backend, project, name, list: () => list, complete: () => complete && !failure && !channel,
         deleted: tags => {
             list.removeTags(tags);
             selection.prune(list);
@@ -368,6 +397,8 @@ export async function show({ backend, session, params, main, navigate, showError
     table = tagTable({
         project, name, selectable: canDelete, deleteTagless: master, onVisible,
         onToggle: (key, shift) => {
+            if (deleter.blocked())
+                return;
             const i = view.findIndex(e => e.group.key === key);
             selection.click(view, i, shift);
             render();
@@ -377,12 +408,14 @@ export async function show({ backend, session, params, main, navigate, showError
     if (canDelete) {
         selectAll = h("button", { type: "button", class: "secondary", id: "select-matching" });
         selectAll.addEventListener("click", () => {
+            if (deleter.blocked())
+                return;
             selection.selectAll(computeView());
             table.invalidate();
             render();
         });
     }
-    deleteSelected.addEventListener("click", () => deleter.selected([...selection.keys]));
+    deleteSelected.addEventListener("click", () => deleter.selected(selection.picks()));
     const actions = [];
     if (master) {
         // OpenShift: add a tag, sync, delete the stream
@@ -418,14 +451,14 @@ export async function show({ backend, session, params, main, navigate, showError
             h("div", { class: "toolbar tag-toolbar" }, filterInput,
               h("label", { class: "sort" }, h("span", { class: "offscreen" }, _("Sort by")), sortSelect), orderButton,
               count, selectAll, reload),
-            selectionBar, errors, emptyBox, table.element, commands);
+            deleteNote, selectionBar, errors, emptyBox, table.element, commands);
     specTags();
     render();
     renderCommands();
 
     let stopWatch = null;
+    let watchTimer = null;
     if (master) {
-        let timer = null;
         stopWatch = backend.watchStreams(project, (type, obj) => {
             if (obj.name !== name)
                 return;
@@ -439,13 +472,14 @@ export async function show({ backend, session, params, main, navigate, showError
             if (s && s.raw && obj.raw && s.raw.metadata.resourceVersion === obj.raw.metadata.resourceVersion)
                 return;     // the stream as read: nothing new
             s = obj;
-            clearTimeout(timer);
-            timer = setTimeout(() => open({ swap: list.size > 0 }), 300);
+            clearTimeout(watchTimer);
+            watchTimer = setTimeout(() => open({ swap: list.size > 0 }), 300);
         });
     }
     return () => {
         stopped = true;
         clearTimeout(priorityTimer);
+        clearTimeout(watchTimer);
         if (frame !== null)
             clearTimeout(frame);
         if (channel)

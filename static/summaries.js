@@ -95,6 +95,19 @@ export class SummaryQueue {
         this.pump();
     }
 
+    // Drop the repositories of the Set GONE (no longer in the catalog):
+    // their summaries, and from what is still to be asked for.
+    drop(gone) {
+        if (!gone.size)
+            return;
+        for (const n of gone)
+            this.rows.delete(n);
+        this.visible = this.visible.filter(n => !gone.has(n));
+        this.background = this.background.filter(n => !gone.has(n));
+        this.backgroundAt = 0;
+        this.pump();
+    }
+
     // Forget every summary (a reload): they are asked for again.
     clear() {
         this.rows.clear();

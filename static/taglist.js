@@ -17,6 +17,22 @@ import { compareVersions, tagMatcher } from "./versions.js";
 
 export const SORTS = ["version", "name", "created", "size"];
 
+// What a content digest looks like (the OCI image spec's grammar, with at
+// least 32 characters of encoded hash): anything else from a row is no
+// digest, however it came.
+const DIGEST = /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$/;
+
+export function isDigest(d) {
+    return typeof d === "string" && DIGEST.test(d);
+}
+
+// A size in bytes from a row or an API answer: a finite number >= 0 (a
+// string of digits too), else null (unknown). Never a string to add.
+export function byteSize(x) {
+    const n = typeof x === "number" ? x : typeof x === "string" && /^\s*\d+\s*$/.test(x) ? Number(x) : NaN;
+    return Number.isFinite(n) && n >= 0 ? n : null;
+}
+
 function pendingKey(tag) {
     return `?${tag}`;
 }
@@ -26,14 +42,41 @@ function errorKey(tag) {
 }
 
 // digest → size of every blob a row names (with "blobs" and "blobSizes"),
-// or null when the row does not say.
+// or null when the row does not say (or says something that is no size).
 export function rowBlobs(row) {
     if (!row || !Array.isArray(row.blobs) || !Array.isArray(row.blobSizes) ||
         row.blobs.length !== row.blobSizes.length)
         return null;
     const m = new Map();
-    row.blobs.forEach((d, i) => m.set(d, Number(row.blobSizes[i]) || 0));
+    for (let i = 0; i < row.blobs.length; i++) {
+        const n = byteSize(row.blobSizes[i]);
+        // a size that is none makes the row one that does not say
+        if (n === null || typeof row.blobs[i] !== "string")
+            return null;
+        m.set(row.blobs[i], n);
+    }
     return m;
+}
+
+// A group: its tags are a Set (many tags on one digest come and go in
+// constant time each); g.tags is that set as an array, made when read.
+function newGroup(fields, tags = []) {
+    return {
+        ...fields,
+        members: new Set(tags),
+        cached: null,
+        get tags() {
+            if (!this.cached)
+                this.cached = [...this.members];
+            return this.cached;
+        },
+    };
+}
+
+// the platforms of a group's index row that name a digest
+function platformsOf(g) {
+    const platforms = g.row && Array.isArray(g.row.platforms) ? g.row.platforms : [];
+    return platforms.filter(p => p && isDigest(p.digest));
 }
 
 function isIndexRow(row) {
@@ -63,7 +106,7 @@ export class TagList {
             this.nameSet.add(tag);
             this.names.push(tag);
             const key = pendingKey(tag);
-            this.groups.set(key, { key, digest: "", tags: [tag], pending: true, row: null });
+            this.groups.set(key, newGroup({ key, digest: "", pending: true, row: null }, [tag]));
             this.groupOf.set(tag, key);
         }
         this.ranks = null;
@@ -81,8 +124,9 @@ export class TagList {
             return;
         if (!g.pending)
             this.resolved--;
-        g.tags = g.tags.filter(t => t !== tag);
-        if (!g.tags.length)
+        g.members.delete(tag);
+        g.cached = null;
+        if (!g.members.size)
             this.groups.delete(key);
     }
 
@@ -96,14 +140,19 @@ export class TagList {
             this.ranks = null;
         }
         this.detach(tag);
+        // a row with something else than a digest is a failed read (its
+        // platforms and blobs are not believed either)
+        if (row.digest !== undefined && row.digest !== null && row.digest !== "" && !isDigest(row.digest))
+            row = { type: "tag", tag, error: row.error || "invalid digest", invalidDigest: true };
         const failed = !!row.error || !row.digest;
         const key = failed ? errorKey(tag) : row.digest;
         let g = this.groups.get(key);
         if (!g) {
-            g = { key, digest: row.digest || "", tags: [], pending: false, row, blobs: rowBlobs(row) };
+            g = newGroup({ key, digest: row.digest || "", pending: false, row, blobs: rowBlobs(row) });
             this.groups.set(key, g);
         }
-        g.tags.push(tag);
+        g.members.add(tag);
+        g.cached = null;
         this.groupOf.set(tag, key);
         this.resolved++;
         this.version++;
@@ -129,6 +178,19 @@ export class TagList {
 
     group(key) {
         return this.groups.get(key) || null;
+    }
+
+    // Tags read without a digest: {failed: [tags whose read failed and
+    // that may still be on a manifest], gone: [tags the registry no longer
+    // has (HTTP 404): on no manifest]}; tags not read yet are in neither.
+    unreadTags() {
+        const failed = [], gone = [];
+        for (const g of this.groups.values()) {
+            if (g.pending || g.digest)
+                continue;
+            (g.row && g.row.status === 404 ? gone : failed).push(...g.tags);
+        }
+        return { failed, gone };
     }
 
     groupOfTag(tag) {
@@ -165,7 +227,8 @@ export class TagList {
             if (!tags.length)
                 continue;
             tags.sort((a, b) => dir * tagOrder(a, b));
-            const others = g.tags.filter(t => !tags.includes(t)).sort((a, b) => dir * tagOrder(a, b));
+            const matched = tags.length === g.members.size ? null : new Set(tags);
+            const others = matched ? g.tags.filter(t => !matched.has(t)).sort((a, b) => dir * tagOrder(a, b)) : [];
             out.push({ group: g, primary: tags[0], tags: [...tags, ...others], matched: tags.length });
         }
         const value = e => {
@@ -176,7 +239,7 @@ export class TagList {
                 const t = r.created ? Date.parse(r.created) : NaN;
                 return isNaN(t) ? null : t;
             }
-            return typeof r.size === "number" ? r.size : null;
+            return byteSize(r.size);
         };
         let cmp;
         if (sort === "created" || sort === "size") {
@@ -226,7 +289,8 @@ export class TagList {
     // manifests too, unless a remaining tag still uses them), the space
     // freed once the registry collects its garbage (blobs only the deleted
     // images use; shared layers counted once), what was counted, and
-    // remaining indexes that would lose a platform.
+    // remaining indexes that would lose a platform; parents: a manifest
+    // (platform) → the deleted indexes that list it.
     plan(digests) {
         const doomed = new Set(digests);
         // indexes first: none points at a manifest already gone meanwhile
@@ -237,21 +301,29 @@ export class TagList {
         const kept = new Set();
         for (const g of remaining) {
             kept.add(g.digest);
-            for (const p of (g.row && g.row.platforms) || [])
-                if (p.digest)
-                    kept.add(p.digest);
+            for (const p of platformsOf(g))
+                kept.add(p.digest);
         }
         const manifests = [];
         const children = [];
+        // manifest → the deleted indexes that list it: it goes only after them
+        const parents = new Map();
         for (const g of groups) {
             manifests.push(g.digest);
-            for (const p of (g.row && g.row.platforms) || [])
-                if (p.digest && !kept.has(p.digest) && !doomed.has(p.digest) && !children.includes(p.digest))
+            for (const p of platformsOf(g)) {
+                if (p.digest === g.digest || kept.has(p.digest))
+                    continue;
+                if (!doomed.has(p.digest) && !parents.has(p.digest))
                     children.push(p.digest);
+                if (!parents.has(p.digest))
+                    parents.set(p.digest, []);
+                if (!parents.get(p.digest).includes(g.digest))
+                    parents.get(p.digest).push(g.digest);
+            }
         }
         const broken = [];
         for (const g of remaining)
-            for (const p of (g.row && g.row.platforms) || [])
+            for (const p of platformsOf(g))
                 if (doomed.has(p.digest))
                     broken.push({ index: g.digest, tags: g.tags.slice(), platform: p.digest });
         const tags = groups.flatMap(g => g.tags);
@@ -280,7 +352,7 @@ export class TagList {
         // tags not read yet, or that failed, may use these blobs too
         const pending = [...this.groups.values()].filter(g => !g.digest).reduce((n, g) => n + g.tags.length, 0);
         return {
-            tags, manifests: [...manifests, ...children], indexes: manifests.length, children,
+            tags, manifests: [...manifests, ...children], indexes: manifests.length, children, parents,
             freed: known ? bytes : null, freedBlobs: freed.size, broken,
             counted: { otherTags: otherTags - otherUnknown, unknown: otherUnknown + pending },
         };
@@ -288,10 +360,13 @@ export class TagList {
 }
 
 // Selection of groups (by key) over a view: click, shift-click ranges,
-// everything the filter shows.
+// everything the filter shows. Each selected group keeps the tags that
+// were shown matching when it was picked (entry.tags up to entry.matched):
+// in OpenShift mode only those are removed.
 export class Selection {
     constructor() {
         this.keys = new Set();
+        this.tags = new Map();      // key → the tags picked with it
         this.anchor = null;
     }
 
@@ -305,7 +380,23 @@ export class Selection {
 
     clear() {
         this.keys.clear();
+        this.tags.clear();
         this.anchor = null;
+    }
+
+    add(entry) {
+        this.keys.add(entry.group.key);
+        this.tags.set(entry.group.key, entry.tags.slice(0, entry.matched || entry.tags.length));
+    }
+
+    delete(key) {
+        this.keys.delete(key);
+        this.tags.delete(key);
+    }
+
+    // [{key, tags}]: every selected group with the tags picked with it
+    picks() {
+        return [...this.keys].map(key => ({ key, tags: (this.tags.get(key) || []).slice() }));
     }
 
     // a click on the entry at INDEX of VIEW (entries {group}); with RANGE
@@ -324,14 +415,14 @@ export class Selection {
                 if (!g.digest)
                     continue;
                 if (on)
-                    this.keys.add(g.key);
+                    this.add(view[i]);
                 else
-                    this.keys.delete(g.key);
+                    this.delete(g.key);
             }
         } else if (on) {
-            this.keys.add(entry.group.key);
+            this.add(entry);
         } else {
-            this.keys.delete(entry.group.key);
+            this.delete(entry.group.key);
         }
         this.anchor = entry.group.key;
     }
@@ -342,17 +433,28 @@ export class Selection {
         let skipped = 0;
         for (const e of view) {
             if (e.group.digest)
-                this.keys.add(e.group.key);
+                this.add(e);
             else
                 skipped++;
         }
         return skipped;
     }
 
-    // drop keys whose group is gone (deleted, or moved to another digest)
+    // drop keys whose group is gone (deleted, or moved to another digest),
+    // and picked tags no longer on their group
     prune(list) {
-        for (const k of [...this.keys])
-            if (!list.group(k))
-                this.keys.delete(k);
+        for (const k of [...this.keys]) {
+            const g = list.group(k);
+            if (!g) {
+                this.delete(k);
+                continue;
+            }
+            const picked = this.tags.get(k) || [];
+            const still = picked.filter(t => list.groupOf.get(t) === k);
+            if (!still.length)
+                this.delete(k);
+            else if (still.length !== picked.length)
+                this.tags.set(k, still);
+        }
     }
 }

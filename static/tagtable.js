@@ -17,6 +17,7 @@ import { h } from "./dom.js";
 import { _, format, nformat, relativeTime, formatSize } from "./i18n.js";
 import { imageHref } from "./routes.js";
 import { shortDigest } from "./format.js";
+import { byteSize } from "./taglist.js";
 
 const ROW = 41;         // px, as style.css sets table.taglist rows
 const OVERSCAN = 12;    // rows drawn above and below the visible ones
@@ -53,6 +54,7 @@ export function tagTable({ project, name, selectable = false, onToggle = null, o
 
     let entries = [];
     let selection = null;
+    let blocked = "";           // why Delete and Select are off, or ""
     let rowHeight = ROW;
     let shown = [0, 0];
     const cache = new Map();    // key → {stamp, tr}
@@ -71,7 +73,8 @@ export function tagTable({ project, name, selectable = false, onToggle = null, o
         if (g.pending) {
             digestCell = h("td", { class: "digest-cell" }, h("span", { class: "muted pending" }, _("reading…")));
         } else if (r && r.error) {
-            const what = r.status ? format(_("HTTP {status}: {error}"), { status: r.status, error: r.error }) : r.error;
+            const what = r.invalidDigest ? _("The registry gave something that is not a digest")
+                : r.status ? format(_("HTTP {status}: {error}"), { status: r.status, error: r.error }) : String(r.error);
             digestCell = h("td", { class: "digest-cell" }, h("span", { class: "tag-error", title: what }, what));
         } else if (!g.digest) {
             const what = r && r.importError ? r.importError : _("not yet imported");
@@ -93,9 +96,10 @@ export function tagTable({ project, name, selectable = false, onToggle = null, o
         } else if (r) {
             platform = platformText(r);
         }
-        const size = r && typeof r.size === "number" ? formatSize(r.size) : "";
-        const sizeTitle = r && typeof r.size === "number"
-            ? `${nformat("{n} byte", "{n} bytes", r.size)}; ${
+        const bytes = r ? byteSize(r.size) : null;
+        const size = bytes !== null ? formatSize(bytes) : "";
+        const sizeTitle = bytes !== null
+            ? `${nformat("{n} byte", "{n} bytes", bytes)}; ${
                 index_ ? _("compressed, every distinct blob of its platforms once") : _("compressed: config and layers")}`
             : "";
         const out = [
@@ -105,7 +109,7 @@ export function tagTable({ project, name, selectable = false, onToggle = null, o
         ];
         let del = null;
         if (onDelete && (g.digest || (deleteTagless && !g.pending))) {
-            del = h("button", { type: "button", class: "danger small",
+            del = h("button", { type: "button", class: "danger small", disabled: !!blocked, title: blocked || null,
                                 "aria-label": format(_("Delete {what}"), { what: `${name}:${e.primary}` }) }, _("Delete"));
             del.addEventListener("click", () => onDelete(e));
         }
@@ -113,7 +117,8 @@ export function tagTable({ project, name, selectable = false, onToggle = null, o
         if (selectable) {
             box = h("input", { type: "checkbox", class: "select",
                                "aria-label": format(_("Select {tags}"), { tags: tags.join(", ") }),
-                               disabled: !g.digest, checked: !!(selection && selection.has(g.key)) });
+                               disabled: !g.digest || !!blocked, title: blocked || null,
+                               checked: !!(selection && selection.has(g.key)) });
             box.addEventListener("click", ev => {
                 if (onToggle)
                     onToggle(g.key, ev.shiftKey);
@@ -202,6 +207,13 @@ export function tagTable({ project, name, selectable = false, onToggle = null, o
             draw();
             if (onVisible)
                 onVisible(entries.slice(shown[0], shown[1]));
+        },
+        // REASON (text) turns every row's Delete and Select off, "" on again
+        setBlocked(reason) {
+            if (reason !== blocked) {
+                blocked = reason;
+                cache.clear();
+            }
         },
         // forget drawn rows (the selection or the rows' content changed)
         invalidate() {

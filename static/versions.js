@@ -105,31 +105,113 @@ export function compareVersions(a, b) {
     return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function globToRegExp(glob) {
-    let re = "";
-    for (let i = 0; i < glob.length; i++) {
-        const ch = glob[i];
+// A glob as tokens: {kind: "char", ch} (lower case), {kind: "any"} for
+// "?", {kind: "star"} for a run of "*", {kind: "set", negate, singles,
+// ranges} for "[...]" ("[!...]" or "[^...]" negated; a "]" right after the
+// "[" is one of the set). A "[" without its "]", and a set with a range out
+// of order such as "[z-a]", are plain text: "[z-a]" matches only a name
+// with those five characters. No regular expression is made of it.
+export function parseGlob(glob) {
+    const tokens = [];
+    const chars = Array.from(String(glob));
+    const literal = ch => tokens.push({ kind: "char", ch: ch.toLowerCase() });
+    for (let i = 0; i < chars.length; i++) {
+        const ch = chars[i];
         if (ch === "*") {
-            re += ".*";
+            if (!tokens.length || tokens[tokens.length - 1].kind !== "star")
+                tokens.push({ kind: "star" });
         } else if (ch === "?") {
-            re += ".";
+            tokens.push({ kind: "any" });
         } else if (ch === "[") {
-            const end = glob.indexOf("]", i + 2);
-            if (end < 0) {
-                re += "\\[";
+            const set = parseSet(chars, i);
+            if (!set) {
+                literal(ch);
                 continue;
             }
-            let set = glob.substring(i + 1, end);
-            const negate = set[0] === "!" || set[0] === "^";
-            if (negate)
-                set = set.substring(1);
-            re += `[${negate ? "^" : ""}${set.replace(/[\\\]^]/g, "\\$&")}]`;
-            i = end;
+            tokens.push(set.token);
+            i = set.end;
         } else {
-            re += ch.replace(/[.+^${}()|\\/]/g, "\\$&");
+            literal(ch);
         }
     }
-    return new RegExp(`^${re}$`, "i");
+    return tokens;
+}
+
+// The set that starts at chars[start] ("["): {token, end (the index of its
+// "]")}, or null when it is no set (no "]", or a range out of order).
+function parseSet(chars, start) {
+    let i = start + 1;
+    const negate = chars[i] === "!" || chars[i] === "^";
+    if (negate)
+        i++;
+    const first = i;
+    let end = -1;
+    for (let j = first + 1; j < chars.length; j++) {
+        if (chars[j] === "]") {
+            end = j;
+            break;
+        }
+    }
+    if (end < 0)
+        return null;
+    const singles = new Set();
+    const ranges = [];
+    for (let j = first; j < end; j++) {
+        if (j + 2 < end && chars[j + 1] === "-") {
+            const lo = chars[j].codePointAt(0), hi = chars[j + 2].codePointAt(0);
+            if (lo > hi)
+                return null;
+            ranges.push([lo, hi]);
+            j += 2;
+        } else {
+            singles.add(chars[j]);
+        }
+    }
+    return { token: { kind: "set", negate, singles, ranges }, end };
+}
+
+function inSet(token, ch) {
+    const forms = [ch, ch.toUpperCase()];
+    const hit = forms.some(c => token.singles.has(c) ||
+                           token.ranges.some(([lo, hi]) => c.codePointAt(0) >= lo && c.codePointAt(0) <= hi));
+    return hit !== token.negate;
+}
+
+function matchesOne(token, ch) {
+    if (token.kind === "any")
+        return true;
+    if (token.kind === "char")
+        return token.ch === ch;
+    return inSet(token, ch);
+}
+
+// Whether the glob TOKENS (parseGlob()) match the whole of NAME, ignoring
+// case: one pass over the name that goes back only to the last "*" seen,
+// at most (name length + 1) × (tokens + 1) steps; STATS.steps counts them.
+export function globMatches(tokens, name, stats = null) {
+    const s = Array.from(String(name).toLowerCase());
+    let p = 0, i = 0, starP = -1, starI = 0, steps = 0;
+    while (i < s.length) {
+        steps++;
+        const t = tokens[p];
+        if (t && t.kind !== "star" && matchesOne(t, s[i])) {
+            p++;
+            i++;
+        } else if (t && t.kind === "star") {
+            starP = p++;
+            starI = i;
+        } else if (starP >= 0) {
+            p = starP + 1;
+            i = ++starI;
+        } else {
+            break;
+        }
+    }
+    while (p < tokens.length && tokens[p].kind === "star")
+        p++;
+    if (stats)
+        stats.steps = (stats.steps || 0) + steps;
+    return i >= s.length && p === tokens.length;
 }
 
 export function isGlob(text) {
@@ -142,8 +224,8 @@ export function tagMatcher(text) {
     if (!t)
         return () => true;
     if (isGlob(t)) {
-        const re = globToRegExp(t);
-        return name => re.test(name);
+        const tokens = parseGlob(t);
+        return name => globMatches(tokens, name);
     }
     const lower = t.toLowerCase();
     return name => name.toLowerCase().includes(lower);

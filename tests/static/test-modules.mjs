@@ -221,6 +221,113 @@ test("a hand-typed address with broken percent-encoding is read as typed", async
     assert.deepEqual(routes.parseRoute("#/").parts, []);
 });
 
+test("a view whose show() ends after the user went on is stopped at once, and the newer view stays", async () => {
+    const { ViewTurns } = await leaf("routes.js");
+    const turns = new ViewTurns();
+    const stopped = [];
+    const slow = turns.begin();             // a slow page: its show() still runs
+    const fast = turns.begin();             // the user went on
+    assert.equal(turns.settle(fast, () => stopped.push("fast")), true);
+    // the slow one ends now: its cleanup runs, it does not become current
+    assert.equal(turns.current(slow), false);
+    assert.equal(turns.settle(slow, () => stopped.push("slow")), false);
+    assert.deepEqual(stopped, ["slow"]);
+    // the next route ends the view shown, once
+    turns.begin();
+    assert.deepEqual(stopped, ["slow", "fast"]);
+    turns.begin();
+    assert.deepEqual(stopped, ["slow", "fast"]);
+    // a view without cleanup, or one whose cleanup throws
+    const t = turns.begin();
+    assert.equal(turns.settle(t, undefined), true);
+    const u = turns.begin();
+    assert.equal(turns.settle(u, () => { throw new Error("gone"); }), true);
+    assert.doesNotThrow(() => turns.begin());
+});
+
+test("OpenShift image blobs: one level of platforms, at most 64 of them, a few reads at once, cycles end", async () => {
+    const { OpenShiftBackend, PLATFORMS_MAX } = await leaf("backend.js");
+    assert.equal(PLATFORMS_MAX, 64);
+    const backend = new OpenShiftBackend({});
+    const objects = new Map();
+    const image = (name, layers, manifests = []) =>
+        objects.set(name, { metadata: { name }, dockerImageLayers: layers.map(([n, size]) => ({ name: n, size })),
+                            dockerImageManifests: manifests.map(digest => ({ digest })) });
+    // A lists B and B lists A; C lists 100,000 platforms, the first of which lists more
+    image("sha256:A", [["sha256:a1", 10]], ["sha256:B"]);
+    image("sha256:B", [["sha256:b1", 20]], ["sha256:A"]);
+    image("sha256:C", [], Array.from({ length: 100000 }, (_, i) => `sha256:p${i}`));
+    let inFlight = 0, most = 0;
+    const reads = [];
+    backend.imageObject = async digest => {
+        reads.push(digest);
+        most = Math.max(most, ++inFlight);
+        await new Promise(r => setImmediate(r));
+        inFlight--;
+        if (objects.has(digest))
+            return objects.get(digest);
+        const m = /^sha256:p(\d+)$/.exec(digest);
+        if (!m)
+            throw Object.assign(new Error("not found"), { status: 404 });
+        return { metadata: { name: digest }, dockerImageLayers: [{ name: `sha256:l${m[1]}`, size: 1 }],
+                 dockerImageManifests: m[1] === "0" ? [{ digest: "sha256:deep" }] : [] };
+    };
+    assert.deepEqual(await backend.imageBlobs("sha256:A"), [["sha256:a1", 10], ["sha256:b1", 20]]);
+    assert.deepEqual(await backend.imageBlobs("sha256:B"), [["sha256:b1", 20], ["sha256:a1", 10]]);
+    assert.deepEqual(reads, ["sha256:A", "sha256:B"]);
+    reads.length = 0;
+    const blobs = await backend.imageBlobs("sha256:C");
+    assert.equal(blobs.length, 64);
+    assert.deepEqual(blobs.slice(0, 2), [["sha256:l0", 1], ["sha256:l1", 1]]);
+    assert.equal(reads.length, 65, "the list and its first 64 platforms, not the platforms' platforms");
+    assert.ok(!reads.includes("sha256:deep"));
+    assert.ok(most <= 8, `${most} Image objects read at once`);
+    // an image that cannot be read is no platform; the list is still read
+    image("sha256:D", [["sha256:d1", 5]], ["sha256:missing"]);
+    assert.deepEqual(await backend.imageBlobs("sha256:D"), [["sha256:d1", 5]]);
+});
+
+test("the registry backend deletes manifests by digest only", async () => {
+    const { RegistryBackend } = await leaf("backend.js");
+    const backend = new RegistryBackend({});
+    for (const bad of ["latest", "?latest", "sha256:abc", "../../v2/_catalog", "", null, 7])
+        await assert.rejects(backend.deleteManifest("", "app", bad), /^Error: Not deleted: .* is not a digest\.$/, String(bad));
+});
+
+test("image sizes from a manifest or an Image object: numbers only, hostile ones count as 0", async () => {
+    const { imageSizes, OpenShiftBackend } = await leaf("backend.js");
+    // strings were concatenated ("5" + "10"), negatives and Infinity taken
+    assert.deepEqual(imageSizes({ config: { size: "5" }, layers: [{ size: "10" }, { size: -3 }, { size: Infinity }, null, 7] }),
+                     { size: 15, configSize: 5, uncompressed: null });
+    assert.deepEqual(imageSizes({ config: { size: 2 }, layers: "x" }), { size: 2, configSize: 2, uncompressed: null });
+    const backend = new OpenShiftBackend({});
+    backend.imageObject = async name => ({ metadata: { name }, dockerImageMetadata: { Id: "sha256:cfg", Size: "100" },
+                                           dockerImageLayers: [{ name: "sha256:l1", size: -50 }, { name: "sha256:l2", size: 1e400 },
+                                                               { name: "sha256:l3", size: "40" }, { size: 9 }] });
+    assert.deepEqual(await backend.imageBlobs("sha256:x"),
+                     [["sha256:l1", 0], ["sha256:l2", 0], ["sha256:l3", 40], ["sha256:cfg", 60]]);
+});
+
+test("limits: at most so many at once, results in order", async () => {
+    const { limiter, mapLimit } = await leaf("limit.js");
+    let inFlight = 0, most = 0;
+    const work = async x => {
+        most = Math.max(most, ++inFlight);
+        await new Promise(r => setImmediate(r));
+        inFlight--;
+        return x * 2;
+    };
+    assert.deepEqual(await mapLimit([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 3, work), [2, 4, 6, 8, 10, 12, 14, 16, 18, 20]);
+    assert.equal(most, 3);
+    most = 0;
+    const gate = limiter(2);
+    const all = await Promise.all([1, 2, 3, 4, 5].map(x => gate(() => work(x))));
+    assert.deepEqual(all, [2, 4, 6, 8, 10]);
+    assert.equal(most, 2);
+    await assert.rejects(gate(() => { throw new Error("x"); }), /x/);
+    assert.deepEqual(await mapLimit([], 8, work), []);
+});
+
 test("shortDigest shows 12 hex digits without the algorithm", async () => {
     const format = await leaf("format.js");
     const hex = "0123456789abcdef".repeat(4);
@@ -607,4 +714,66 @@ test("summaries: no polls while held (the catalog is walked), the unknown rows s
     } finally {
         q.stop();
     }
+});
+
+test("summaries: repositories gone from the catalog are dropped, not asked for again", async () => {
+    const { SummaryQueue } = await leaf("summaries.js");
+    const { opened, open, answer } = fakeChannels();
+    const q = new SummaryQueue(open, () => null, null);
+    try {
+        q.setVisible(["a", "b"]);
+        q.setBackground(["a", "b", "c", "d", "e"]);
+        await answer(opened[0]);
+        assert.deepEqual(opened[1].names, ["c", "d", "e"]);
+        opened[1].close();
+        q.cancel();
+        q.drop(new Set(["b", "d"]));
+        assert.equal(q.get("b"), undefined);
+        assert.deepEqual(q.visible, ["a"]);
+        assert.deepEqual(q.background, ["a", "c", "e"]);
+        assert.deepEqual(opened.at(-1).names, ["c", "e"]);
+    } finally {
+        q.stop();
+    }
+});
+
+test("OpenShift search: odd tags from the master are skipped, a digest query needs 6 hex digits", async () => {
+    const { searchStreams, digestQueryProblem, queryKind } = await leaf("streamsearch.js");
+    const hex = "4f2a9c" + "0".repeat(58);
+    const reads = [];
+    const backend = {
+        streams: async () => [
+            { project: "p", name: "s", tags: [
+                { name: 7, digest: `sha256:${hex}` }, null, { name: "ok", digest: { x: 1 } },
+                { name: "v1", digest: `sha256:${hex}`, created: 5 }, { name: "v2", digest: 12 } ] },
+            { project: "p", name: "t", tags: "many" }, { project: "p", name: 3, tags: [] }, null,
+        ],
+        imageBlobs: async d => { reads.push(d); return [["sha256:" + "1".repeat(64), 1], null, [5, 5]]; },
+    };
+    const run = async (q, options) => {
+        const rows = [];
+        const done = await searchStreams(backend, q, { row: r => rows.push(r) }, options).done;
+        return { rows, done };
+    };
+    let r = await run("v");
+    assert.deepEqual(r.rows.map(x => [x.repository, x.tag, x.digest, x.created]),
+                     [["p/s", "v1", `sha256:${hex}`, undefined], ["p/s", "v2", undefined, undefined]]);
+    assert.equal(r.done.repositories, 2);
+    r = await run("OK");
+    assert.deepEqual(r.rows.map(x => [x.tag, x.digest]), [["ok", undefined]]);
+    r = await run("sha256:4f2a9c");
+    assert.deepEqual(r.rows.map(x => [x.tag, x.match]), [["v1", "manifest"]]);
+    r = await run("sha256:111111");
+    assert.deepEqual(r.rows.map(x => [x.tag, x.match]), [["v1", "blob"]]);
+    // too short: nothing is read, and the user is told why
+    reads.length = 0;
+    for (const q of ["sha256:", "sha256:4f2a9", "sha512:xyz"]) {
+        assert.equal(queryKind(q), "digest");
+        assert.match(digestQueryProblem(q), /at least 6 hexadecimal digits/);
+        await assert.rejects(run(q), /at least 6 hexadecimal digits/);
+    }
+    await assert.rejects(run("4f2", { kind: "digest" }), /at least 6 hexadecimal digits/);
+    assert.deepEqual(reads, []);
+    assert.equal(digestQueryProblem("4f2a9c"), "");
+    assert.equal(digestQueryProblem(`sha256:${hex}`), "");
 });

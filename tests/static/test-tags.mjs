@@ -23,9 +23,10 @@ process.on("exit", () => fs.rmSync(copy, { recursive: true, force: true }));
 for (const f of ["versions.js", "taglist.js"])
     fs.copyFileSync(path.join(staticDir, f), path.join(copy, f));
 fs.writeFileSync(path.join(copy, "package.json"), '{ "type": "module" }\n');
-const { compareVersions, compareNatural, parseVersion, tagMatcher } =
+const { compareVersions, compareNatural, parseVersion, tagMatcher, parseGlob, globMatches } =
     await import(pathToFileURL(path.join(copy, "versions.js")).href);
-const { TagList, Selection } = await import(pathToFileURL(path.join(copy, "taglist.js")).href);
+const TAGLIST = await import(pathToFileURL(path.join(copy, "taglist.js")).href);
+const { TagList, Selection } = TAGLIST;
 
 // Every pair of a list given in order compares as the list says, both ways.
 function assertOrder(cmp, ordered) {
@@ -88,6 +89,42 @@ test("the filter: text matches a part, a glob the whole name; case ignored", () 
     assert.deepEqual(pick("(.*)"), []);
 });
 
+test("the filter: a glob with many stars is one pass over each name, not a backtracking search", () => {
+    // as a regular expression (every "*" a ".*") this took about 1.5 s on
+    // one such name; here every name takes at most (length + 1) × (tokens + 1) steps
+    const glob = "*a*a*a*a*b";
+    const tokens = parseGlob(glob);
+    assert.equal(tokens.length, 10);
+    const names = [];
+    for (let i = 0; i < 10000; i++)
+        names.push(i % 1000 === 0 ? `${"a".repeat(120)}${String(i).padStart(7, "0")}b` : "a".repeat(128));
+    const stats = { steps: 0 };
+    const hits = names.filter(n => globMatches(tokens, n, stats));
+    assert.ok(stats.steps <= names.length * 129 * 11, `${stats.steps} steps`);
+    assert.equal(hits.length, 10);
+    assert.deepEqual(names.filter(tagMatcher(glob)), hits);
+    // runs of stars are one; a star matches the empty text too
+    assert.deepEqual(parseGlob("a***b").map(t => t.kind), ["char", "star", "char"]);
+    assert.deepEqual(["ab", "axb", "abx"].filter(tagMatcher("a***b")), ["ab", "axb"]);
+    assert.deepEqual(["", "x"].filter(tagMatcher("*")), ["", "x"]);
+});
+
+test("the filter: a set with a range out of order is plain text, never an exception", () => {
+    // "[z-a]" matches only a name that has these five characters; the
+    // filter from an address (#…?q=[z-a]) no longer breaks the page
+    const names = ["a", "m", "z", "[z-a]", "x[z-a]", "[Z-A]"];
+    assert.deepEqual(names.filter(tagMatcher("[z-a]")), ["[z-a]", "[Z-A]"]);
+    assert.deepEqual(names.filter(tagMatcher("*[z-a]")), ["[z-a]", "x[z-a]", "[Z-A]"]);
+    for (const odd of ["[", "]", "[]", "[!]", "[^]", "[\\]", "[a-]*", "[-a]*", "[[]*", "\\*", "(*", "*)", "[z-a"])
+        assert.doesNotThrow(() => names.filter(tagMatcher(odd)), odd);
+    // a "]" right after "[" is one of the set; a range within it still counts
+    assert.deepEqual(["]", "a", "b", "c"].filter(tagMatcher("[]a-b]")), ["]", "a", "b"]);
+    assert.deepEqual(["]", "a", "c"].filter(tagMatcher("[!]a]")), ["c"]);
+    // sets ignore case too
+    assert.deepEqual(["A1", "b2", "Z"].filter(tagMatcher("[a-c]?")), ["A1", "b2"]);
+    assert.deepEqual(["A1", "b2", "Z"].filter(tagMatcher("[A-C]?")), ["A1", "b2"]);
+});
+
 /* ------------------------------------------------------------- the list */
 
 const D = c => `sha256:${c.repeat(64)}`;
@@ -134,7 +171,7 @@ test("tags on one digest are one image; unread and failed tags stand alone", () 
 test("sorting: by version, name, created and size, both ways; unknown values last", () => {
     const list = new TagList();
     list.addNames(["v10.0.0", "1.9", "1.10", "v2.0.0", "v2.0.0-rc1", "latest", "build-10", "build-9"]);
-    const at = (tag, day, size) => list.addRow({ type: "tag", tag, digest: D(String(day % 10)) + tag,
+    const at = (tag, day, size) => list.addRow({ type: "tag", tag, digest: D(String(day % 10)) + tag.replace(/\./g, "_"),
                                                 created: `2024-05-${String(day).padStart(2, "0")}T00:00:00Z`, size });
     at("v10.0.0", 3, 500);
     at("1.9", 9, 100);
@@ -176,6 +213,75 @@ test("a group is placed by its first matching tag and shows it first", () => {
     assert.deepEqual(v.map(e => e.tags), [["1.1", "latest"]]);
     v = list.view({ filter: "aaaaaaaaaaaa" });
     assert.deepEqual(v.map(e => e.tags), [["1.0"]]);
+});
+
+test("20,000 tags on one digest: one image, matched tags first, tags leave one by one", () => {
+    const list = new TagList();
+    const names = Array.from({ length: 20000 }, (_, i) => `t${String(i).padStart(5, "0")}`);
+    list.addNames(names);
+    for (const tag of names)
+        list.addRow({ type: "tag", tag, digest: D("e"), size: 1 });
+    assert.equal(list.groups.size, 1);
+    const [e] = list.view({ sort: "name", filter: "*5" });
+    assert.equal(e.matched, 2000);
+    assert.equal(e.tags.length, 20000);
+    assert.deepEqual(e.tags.slice(0, 2), ["t00005", "t00015"]);
+    assert.equal(e.tags[2000], "t00000");
+    assert.equal(new Set(e.tags).size, 20000);
+    list.removeTags(names.filter((_, i) => i % 2));
+    assert.equal(list.group(D("e")).tags.length, 10000);
+    assert.equal(list.groupOfTag("t00001"), null);
+    // a tag moving to another image leaves this one
+    list.addRow({ type: "tag", tag: "t00000", digest: D("f"), size: 1 });
+    assert.equal(list.group(D("e")).tags.length, 9999);
+    assert.deepEqual(list.group(D("f")).tags, ["t00000"]);
+});
+
+test("a row's digest must be a digest: anything else is a failed read, never another image", () => {
+    const { isDigest } = TAGLIST;
+    assert.ok(isDigest(D("a")));
+    assert.ok(isDigest(`sha512:${"ab".repeat(64)}`));
+    assert.ok(isDigest(`multihash+base58:${"Qm".repeat(20)}`));
+    for (const bad of ["?latest", "!x", "sha256:abc", "latest", "sha256:", ":" + "a".repeat(64), `SHA256:${"a".repeat(64)}`,
+                       `sha256:${"a".repeat(63)}/`, 7, null, {}, [D("a")]])
+        assert.equal(isDigest(bad), false, JSON.stringify(bad));
+    const list = new TagList();
+    list.addNames(["latest", "x", "y", "z"]);
+    // "?latest" is the key of latest while unread: x does not join it
+    list.addRow({ type: "tag", tag: "x", digest: "?latest", size: 1 });
+    assert.deepEqual(list.groupOfTag("latest").tags, ["latest"]);
+    assert.equal(list.groupOfTag("latest").pending, true);
+    assert.equal(list.groupOfTag("x").digest, "");
+    assert.equal(list.groupOfTag("x").row.invalidDigest, true);
+    // not a string: no exception, in the view or elsewhere
+    list.addRow({ type: "tag", tag: "y", digest: { toString: () => D("b") }, size: 1 });
+    list.addRow({ type: "tag", tag: "z", digest: 12345, size: 1 });
+    assert.deepEqual(list.view({ filter: "sha256:bbbbbb" }), []);
+    assert.deepEqual(list.view({ sort: "name" }).map(e => [e.primary, e.group.digest]),
+                     [["latest", ""], ["x", ""], ["y", ""], ["z", ""]]);
+    assert.deepEqual(list.unreadTags().failed, ["x", "y", "z"]);
+    // an index's platforms that are no digests are not deleted with it
+    list.addRow({ type: "tag", tag: "latest", digest: D("m"), platforms: [{ digest: "../x" }, { digest: D("c") }, null] });
+    assert.deepEqual(list.plan([D("m")]).manifests, [D("m"), D("c")]);
+});
+
+test("sizes are finite and not negative, else unknown; never strings added up", () => {
+    const { byteSize, rowBlobs } = TAGLIST;
+    assert.deepEqual([0, 5, 1.5e9, "12", " 7 "].map(byteSize), [0, 5, 1.5e9, 12, 7]);
+    for (const bad of [-1, -0.5, Infinity, -Infinity, NaN, "", "x", "1e400", "-3", "0x10", null, undefined, {}, [5], true])
+        assert.equal(byteSize(bad), null, String(bad));
+    assert.deepEqual([...rowBlobs({ blobs: [D("1"), D("2")], blobSizes: [10, "20"] })], [[D("1"), 10], [D("2"), 20]]);
+    for (const bad of [-10, Infinity, "many", null])
+        assert.equal(rowBlobs({ blobs: [D("1"), D("2")], blobSizes: [10, bad] }), null, String(bad));
+    // storage and sorting: a hostile size is unknown, not a huge or negative figure
+    const list = new TagList();
+    list.addNames(["neg", "inf", "ok"]);
+    list.addRow({ type: "tag", tag: "neg", digest: D("n"), size: -1e12, blobs: [D("1")], blobSizes: [-1e12] });
+    list.addRow({ type: "tag", tag: "inf", digest: D("i"), size: Infinity, blobs: [D("2")], blobSizes: [Infinity] });
+    list.addRow({ type: "tag", tag: "ok", digest: D("o"), size: 30, blobs: [D("3")], blobSizes: [30] });
+    assert.deepEqual(list.storage(), { bytes: 30, blobs: 1, images: 3, complete: false });
+    assert.deepEqual(list.view({ sort: "size", descending: true }).map(e => e.primary), ["ok", "inf", "neg"]);
+    assert.equal(list.plan([D("n"), D("o")]).freed, null);
 });
 
 test("storage: every blob of the repository once", () => {
