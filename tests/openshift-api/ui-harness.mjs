@@ -5,7 +5,7 @@
 //   env: MASTER_URL, MASTER_CONTROL, MASTER_TOKEN_ALICE, MASTER_TOKEN_BOB,
 //        REGISTRY_HOST (the registry the master imports from)
 //
-// static/backend.js and static/i18n.js are copied into a temporary
+// static/backend.js and the modules it imports are copied into a temporary
 // directory beside a channel.js that sends the same requests straight to
 // the master (the browser suite covers the real channel through the
 // server). Every JSON object the master answers is wrapped in a Proxy that
@@ -83,7 +83,8 @@ async function control(body) {
 
 // -- the UI modules beside the harness channel
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rc-ui-harness-"));
-for (const f of ["backend.js", "i18n.js", "history.js", "dom.js", "format.js"])
+// every module backend.js may import (channel.js is the harness's own)
+for (const f of fs.readdirSync(staticDir).filter(f => f.endsWith(".js") && f !== "channel.js"))
     fs.copyFileSync(path.join(staticDir, f), path.join(dir, f));
 fs.writeFileSync(path.join(dir, "channel.js"), `
 const H = globalThis.__contract;
