@@ -272,6 +272,25 @@ class SocketLimits(Fixture):
         a.close()
         b.close()
 
+    def test_deeply_nested_control_message_is_refused(self):
+        """A control message of 200,000 nested arrays (200 KB) took the
+        whole server down (json-glib recursed off the stack): it is refused
+        as a protocol error of that socket, everyone else goes on."""
+        other = self.login(self.console).socket()
+        self.open_echo(other, "calm")
+        ws = self.login(self.console).socket()
+        deep = 200000
+        ws.send("", '{"command":"open","channel":"x","payload":"echo","x":' + "[" * deep + "]" * deep + "}")
+        with self.assertRaises(ConnectionError):
+            while True:
+                ws.recv()
+        self.assertIsNone(self.console.proc.poll(), "the server is running")
+        self.assertIn("nested deeper than", self.console.log())
+        self.assertEqual(echo(other, "calm", "still here"), b"still here")
+        st, _, _ = self.console.client().request("GET", "/ping")
+        self.assertEqual(st, 200)
+        other.close()
+
     def test_text_frames_are_valid_utf8(self):
         """The config blob of demo/labels (long 2-, 3- and 4-byte text, cut
         by 4 KiB pieces) comes as valid UTF-8 text frames whose payloads put

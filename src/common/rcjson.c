@@ -105,12 +105,50 @@ rc_json_object_at (JsonObject *object, const gchar *path)
   return object;
 }
 
+/* The deepest nesting of arrays and objects in DATA, counted outside
+ * strings, or RC_JSON_MAX_DEPTH + 1 as soon as it goes deeper. json-glib
+ * parses recursively: a few hundred KB of "[" would overflow the stack. */
+static guint
+json_depth (const gchar *data, gsize len)
+{
+  guint depth = 0, deepest = 0;
+  gboolean in_string = FALSE;
+  for (gsize i = 0; i < len; i++)
+    {
+      gchar c = data[i];
+      if (in_string)
+        {
+          if (c == '\\')
+            i++;
+          else if (c == '"')
+            in_string = FALSE;
+        }
+      else if (c == '"')
+        in_string = TRUE;
+      else if (c == '[' || c == '{')
+        {
+          if (++depth > RC_JSON_MAX_DEPTH)
+            return depth;
+          deepest = MAX (deepest, depth);
+        }
+      else if ((c == ']' || c == '}') && depth > 0)
+        depth--;
+    }
+  return deepest;
+}
+
 JsonObject *
 rc_json_parse_object (const gchar *data, gsize len, GError **error)
 {
   g_autoptr(JsonParser) parser = json_parser_new_immutable ();
   JsonNode *root;
 
+  if (json_depth (data, len) > RC_JSON_MAX_DEPTH)
+    {
+      g_set_error (error, JSON_PARSER_ERROR, JSON_PARSER_ERROR_INVALID_DATA,
+                   "JSON nested deeper than %u levels", RC_JSON_MAX_DEPTH);
+      return NULL;
+    }
   if (!json_parser_load_from_data (parser, data, len, error))
     return NULL;
   root = json_parser_get_root (parser);

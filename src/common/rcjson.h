@@ -30,8 +30,13 @@ const gchar *rc_json_string_or (JsonObject *object, const gchar *name, const gch
  * or NULL when a step is missing or not an object. */
 JsonObject *rc_json_object_at (JsonObject *object, const gchar *path);
 
+/* Arrays and objects nested deeper than this are refused before parsing
+ * (manifests, configs and control messages need a handful of levels). */
+#define RC_JSON_MAX_DEPTH 128
+
 /* Parse DATA as one JSON object (transfer full), or NULL with ERROR
- * (JSON_PARSER_ERROR) when it is not JSON or not an object. */
+ * (JSON_PARSER_ERROR) when it is not JSON, not an object, or nested deeper
+ * than RC_JSON_MAX_DEPTH. */
 JsonObject *rc_json_parse_object (const gchar *data, gsize len, GError **error);
 
 /* Compact JSON text of OBJECT (transfer full). */

@@ -152,6 +152,57 @@ test_json_parse_refuses_non_objects (void **state)
     }
 }
 
+/* Deep nesting is refused before json-glib's recursive parser sees it
+ * (200,000 levels overflowed its stack and took the server down); the
+ * limit itself parses; brackets inside strings do not count. */
+static void
+test_json_parse_refuses_deep_nesting (void **state)
+{
+  const guint deep = 200000;
+  GString *s = g_string_new ("{\"x\":");
+  for (guint i = 0; i < deep; i++)
+    g_string_append_c (s, '[');
+  for (guint i = 0; i < deep; i++)
+    g_string_append_c (s, ']');
+  g_string_append_c (s, '}');
+  g_autoptr(GError) error = NULL;
+  JsonObject *o = rc_json_parse_object (s->str, s->len, &error);
+  assert_null (o);
+  assert_non_null (error);
+  assert_non_null (strstr (error->message, "nested deeper"));
+  g_string_free (s, TRUE);
+
+  /* RC_JSON_MAX_DEPTH levels in all (the object is one) parse */
+  s = g_string_new ("{\"x\":");
+  for (guint i = 1; i < RC_JSON_MAX_DEPTH; i++)
+    g_string_append_c (s, '[');
+  for (guint i = 1; i < RC_JSON_MAX_DEPTH; i++)
+    g_string_append_c (s, ']');
+  g_string_append_c (s, '}');
+  g_autoptr(JsonObject) ok = rc_json_parse_object (s->str, s->len, NULL);
+  assert_non_null (ok);
+  g_string_free (s, TRUE);
+  /* one more is refused */
+  s = g_string_new ("{\"x\":");
+  for (guint i = 0; i < RC_JSON_MAX_DEPTH; i++)
+    g_string_append_c (s, '[');
+  for (guint i = 0; i < RC_JSON_MAX_DEPTH; i++)
+    g_string_append_c (s, ']');
+  g_string_append_c (s, '}');
+  assert_null (rc_json_parse_object (s->str, s->len, NULL));
+  g_string_free (s, TRUE);
+
+  /* brackets and escaped quotes inside strings are text */
+  s = g_string_new ("{\"label\":\"\\\"");
+  for (guint i = 0; i < 1000; i++)
+    g_string_append (s, "[{");
+  g_string_append (s, "\"}");
+  g_autoptr(JsonObject) text = rc_json_parse_object (s->str, s->len, NULL);
+  assert_non_null (text);
+  assert_int_equal (strlen (json_object_get_string_member (text, "label")), 2001);
+  g_string_free (s, TRUE);
+}
+
 static void
 test_json_build (void **state)
 {
@@ -173,6 +224,7 @@ main (void)
     cmocka_unit_test (test_log_escape_forged_lines),
     cmocka_unit_test (test_json_getters),
     cmocka_unit_test (test_json_parse_refuses_non_objects),
+    cmocka_unit_test (test_json_parse_refuses_deep_nesting),
     cmocka_unit_test (test_json_build),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
