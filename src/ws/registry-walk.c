@@ -7,6 +7,7 @@
 #include "ws/registry-api.h"
 #include "ws/registry-cache.h"
 #include "ws/registry-resolve.h"
+#include "ws/registry-tag-queue.h"
 #include "common/rcjson.h"
 
 #include <string.h>
@@ -47,12 +48,7 @@ struct _RegistryWalk {
   gboolean listed;          /* tags/list read to its end (or given up) */
   guint pages;
 
-  GQueue pending;           /* tag names (owned) waiting; the first n_front asked first */
-  GHashTable *pending_links;  /* tag → its GList in pending */
-  GHashTable *front;        /* tags among the first n_front (keys not owned) */
-  guint n_front;
-  GHashTable *priority;     /* tags asked first, also when listed later (owned) */
-  GHashTable *seen;         /* every tag queued so far (owned keys) */
+  RegistryTagQueue *queue;  /* every tag listed, those waiting */
   guint active;
   guint n_listed;
   guint n_finished;
@@ -153,11 +149,7 @@ registry_walk_new (RegistryClient *client, const gchar *repository, RegistryWalk
   w->memo_time = 120;
   w->max_active = MAX_ACTIVE_DEFAULT;
   w->resolver = registry_resolver_new (client, repository, (flags & REGISTRY_WALK_NO_CONFIG) != 0);
-  g_queue_init (&w->pending);
-  w->pending_links = g_hash_table_new (g_str_hash, g_str_equal);
-  w->front = g_hash_table_new (g_str_hash, g_str_equal);
-  w->priority = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  w->seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  w->queue = registry_tag_queue_new ();
   w->learnt = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   return w;
 }
@@ -174,11 +166,7 @@ registry_walk_unref (RegistryWalk *w)
 {
   if (!w || --w->refs > 0)
     return;
-  g_queue_clear_full (&w->pending, g_free);
-  g_hash_table_unref (w->pending_links);
-  g_hash_table_unref (w->front);
-  g_hash_table_unref (w->priority);
-  g_hash_table_unref (w->seen);
+  registry_tag_queue_free (w->queue);
   g_hash_table_unref (w->learnt);
   memo_unref (w->memo);
   g_strfreev (w->subset);
@@ -271,30 +259,10 @@ registry_walk_resume (RegistryWalk *w)
   walk_pump (w);
 }
 
-/* Move LINK (in pending) to the end of the front part. */
-static void
-walk_move_to_front (RegistryWalk *w, GList *link)
-{
-  const gchar *tag = link->data;
-  if (g_hash_table_contains (w->front, tag))
-    return;
-  g_queue_unlink (&w->pending, link);
-  g_queue_push_nth_link (&w->pending, w->n_front, link);
-  g_hash_table_add (w->front, link->data);
-  w->n_front++;
-}
-
 void
 registry_walk_prioritize (RegistryWalk *w, const gchar *const *tags)
 {
-  for (guint i = 0; tags && tags[i]; i++)
-    {
-      if (g_hash_table_size (w->priority) < 100000)
-        g_hash_table_add (w->priority, g_strdup (tags[i]));
-      GList *link = g_hash_table_lookup (w->pending_links, tags[i]);
-      if (link)
-        walk_move_to_front (w, link);
-    }
+  registry_tag_queue_prioritize (w->queue, tags, w->listed);
 }
 
 /* ------------------------------------------------------------- resolving */
@@ -335,20 +303,15 @@ walk_pump (RegistryWalk *w)
     return;
   w->pumping = TRUE;
   registry_walk_ref (w);
-  while (!w->paused && !w->cancelled && w->active < w->max_active && w->pending.length)
+  while (!w->paused && !w->cancelled && w->active < w->max_active && registry_tag_queue_waiting (w->queue))
     {
-      GList *link = g_queue_pop_head_link (&w->pending);
-      g_autofree gchar *tag = link->data;
-      g_list_free_1 (link);
-      g_hash_table_remove (w->pending_links, tag);
-      if (g_hash_table_remove (w->front, tag))
-        w->n_front--;
+      const gchar *tag = registry_tag_queue_pop (w->queue);
       if (w->cb.want && !w->cb.want (w, tag, w->user_data))
         continue;
       walk_start_tag (w, tag);
     }
   w->pumping = FALSE;
-  if (w->listed && w->active == 0 && w->pending.length == 0)
+  if (w->listed && w->active == 0 && registry_tag_queue_waiting (w->queue) == 0)
     walk_finish (w, NULL);
   registry_walk_unref (w);
 }
@@ -356,12 +319,7 @@ walk_pump (RegistryWalk *w)
 static void
 walk_enqueue (RegistryWalk *w, const gchar *tag)
 {
-  g_hash_table_add (w->seen, g_strdup (tag));
-  g_queue_push_tail (&w->pending, g_strdup (tag));
-  GList *link = w->pending.tail;
-  g_hash_table_insert (w->pending_links, link->data, link);
-  if (g_hash_table_contains (w->priority, tag))
-    walk_move_to_front (w, link);
+  registry_tag_queue_add (w->queue, tag);
   w->n_listed++;
 }
 
@@ -399,7 +357,7 @@ walk_take_names (RegistryWalk *w, JsonArray *tags)
         odd++;
       else if (!registry_tag_valid (name))
         g_ptr_array_add (refused, (gpointer) name);
-      else if (!g_hash_table_contains (w->seen, name))
+      else if (!registry_tag_queue_seen (w->queue, name))
         {
           walk_enqueue (w, name);
           g_ptr_array_add (names, (gpointer) name);
@@ -421,7 +379,7 @@ walk_take_subset (RegistryWalk *w)
 {
   g_autoptr(GPtrArray) names = g_ptr_array_new ();
   for (guint i = 0; w->subset[i]; i++)
-    if (registry_tag_valid (w->subset[i]) && !g_hash_table_contains (w->seen, w->subset[i]))
+    if (registry_tag_valid (w->subset[i]) && !registry_tag_queue_seen (w->queue, w->subset[i]))
       {
         walk_enqueue (w, w->subset[i]);
         g_ptr_array_add (names, w->subset[i]);
