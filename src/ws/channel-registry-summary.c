@@ -212,7 +212,7 @@ repo_append_row (GString *out, Repo *r, const GError *error)
   gpointer k, v;
   g_hash_table_iter_init (&it, r->blobs);
   while (g_hash_table_iter_next (&it, &k, &v))
-    size += *(gint64 *) v;
+    size = registry_size_add (size, *(gint64 *) v);
   g_string_append_printf (out, ",\"size\":%" G_GINT64_FORMAT, size);
   if (r->newest)
     {
