@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
 import time
 import unittest
 import urllib.request
@@ -682,6 +683,70 @@ class OpenShiftImages(unittest.TestCase):
                          {("linux", "amd64"), ("linux", "arm64")})
         w = Walk(alice, "openshift-images", namespace="demo", name="../x")
         self.assertEqual(w.problem, "protocol-error")
+
+
+class OpenShiftLimits(unittest.TestCase):
+    """OpenShift mode with the registry behind the proxy: per-user limits
+    count the user, not the login (each OpenShift login is a new token)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="rc-openshift-limits-")
+        cls.regdir = os.path.join(cls.tmp, "registry")
+        it.run([os.path.join(F, "registry-up"), "--quiet", "--htpasswd", cls.regdir])
+        cls.env = fl.read_env(os.path.join(cls.regdir, "env"))
+        cls.proxy = Proxy(cls.env["REGISTRY_URL"])
+        cls.mdir = os.path.join(cls.tmp, "master")
+        it.run([sys.executable, os.path.join(F, "test-master.py"), "--quiet",
+                "--registry-env", os.path.join(cls.regdir, "env"), cls.mdir])
+        cls.m = fl.read_env(os.path.join(cls.mdir, "env"))
+        with open(cls.m["MASTER_CA"]) as f:
+            ca = f.read()
+        cls.console = it.Console(cls.tmp, {"OPENSHIFT_OAUTH_PROVIDER_URL": cls.m["MASTER_URL"],
+                                           "KUBERNETES_CA_DATA": ca, "REGISTRY_URL": cls.proxy.url},
+                                 args=["--master", cls.m["MASTER_URL"]])
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.console.stop()
+        cls.proxy.stop()
+        it.run([sys.executable, os.path.join(F, "test-master.py"), "--down", cls.mdir])
+        it.run([os.path.join(F, "registry-down"), cls.regdir])
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def login(self, user):
+        c = self.console.client()
+        st, body = c.login_openshift(master_ca=self.m["MASTER_CA"], basic=(
+            user, self.m["MASTER_PASSWORD_" + user.upper()]))
+        self.assertEqual(st, 200, body)
+        ws = c.socket()
+        self.addCleanup(ws.close)
+        return c.oauth_token, ws
+
+    def until_ready(self, ws, channels):
+        """Read WS until each of CHANNELS is ready (or closed: a failure)."""
+        left = set(channels)
+        while left:
+            c, msg = ws.recv()
+            if c == "" and msg.get("channel") in left:
+                self.assertEqual(msg["command"], "ready", msg)
+                left.discard(msg["channel"])
+
+    def test_logins_of_one_user_share_the_walk_limit(self):
+        # every tags/list waits until the test is over: the walks stay open
+        gate = threading.Event()
+        self.addCleanup(gate.set)
+        self.proxy.on_list["demo/hello"] = [lambda: gate.wait(60)]
+        token1, first = self.login("alice")
+        token2, second = self.login("alice")
+        self.assertNotEqual(token1, token2)
+        self.until_ready(first, [first.open("registry-tags", repository="demo/hello") for _ in range(8)])
+        # alice's other login: her ninth walk
+        w = Walk(second, "registry-tags", repository="demo/hello")
+        self.assertEqual(w.problem, "too-many", w.close)
+        # another user is not counted with her
+        _, bob = self.login("bob")
+        self.until_ready(bob, [bob.open("registry-tags", repository="demo/hello")])
 
 
 class RegistryMemory(unittest.TestCase):
