@@ -567,6 +567,25 @@ class RegistryCatalogSearch(Base):
         self.assertIn("library/busybox-like", found)
         self.assertGreaterEqual(w.progress[-1]["skipped"], 1)
 
+    def test_cached_hits_never_reach_past_the_users_list(self):
+        # the admin's search leaves paged/many's manifests (with the shared
+        # layer) in the cache
+        shared = sha(SHARED_LAYER)
+        w = self.search(self.admin, shared, repositories=["paged/many"])
+        self.assertEqual(len(self.matches(w)), 40)
+        # the reader, who may not read paged/many, asks about one other
+        # repository: paged/many is neither walked nor counted
+        self.proxy.reset()
+        self.proxy.deny.add((self.env["REGISTRY_READER_USER"], "paged/many"))
+        w = self.search(self.reader, shared, repositories=["demo/hello"])
+        self.assertEqual((w.progress[-1]["repositories"], w.progress[-1]["skipped"]), (1, 0))
+        self.assertEqual({k[0] for k in self.matches(w)}, set())
+        self.assertEqual(self.proxy.count(pattern="paged/many"), 0)
+        # within the user's own list, the hit is walked (once)
+        w = self.search(self.admin, shared, repositories=["demo/hello", "library/busybox-like", "paged/many"])
+        self.assertEqual(w.progress[-1]["repositories"], 3)
+        self.assertEqual({k[0] for k in self.matches(w)}, {"paged/many"})
+
     def test_one_search_a_session(self):
         ws = self.admin
         first = ws.open("registry-search", query="t-00")
