@@ -451,6 +451,19 @@ class RegistryChannels(Base):
         w = Walk(self.admin, "registry-tags", repository=7)
         self.assertEqual(w.problem, "protocol-error")
 
+    def test_tag_names_are_charged_to_the_channel(self):
+        # 8M a socket (the default): the names of 100,005 tags (about 100
+        # bytes each as the server holds them) are more than it holds
+        names = huge_repository(self.proxy, "huge/tags", 100005)
+        listed, error = read_until_cut(self, self.admin, "huge/tags")
+        sys.stderr.write("names of 100,005 taken within an 8M socket budget: %d\n" % len(listed))
+        self.assertGreater(len(listed), 10000)
+        self.assertLess(len(listed), 100000)
+        self.assertEqual(listed, names[:len(listed)])
+        self.assertIn("only the first %d tags are read" % len(listed), error["error"])
+        # the socket lives on: another walk on it
+        self.assertEqual(len(self.walk(self.admin, "paged/many").tags()), 40)
+
     def test_priority_tags_come_first(self):
         w = self.walk(self.admin, "paged/many", fresh=True, priority=["t-0039", "t-0038"])
         first = [r["tag"] for r in w.rows if r["type"] == "tag"][:2 * CONCURRENCY]
@@ -468,6 +481,54 @@ class RegistryChannels(Base):
         # each blob's size beside it: the registry's own lengths
         sizes = dict(zip(blobs, w.tags()["t-0000"]["blobSizes"]))
         self.assertEqual(sizes, {sha(b): len(b) for b in [self.images[0]["config"]] + self.images[0]["layers"]})
+
+
+def huge_repository(proxy, repo, n):
+    """A tags/list of N names (served by the proxy in one page; the tags
+    themselves do not exist: each resolves to a 404 row)."""
+    names = ["t%06d" % i for i in range(n)]
+    proxy.bodies["/v2/%s/tags/list" % repo] = {
+        "type": "application/json", "body": json.dumps({"name": repo, "tags": names}).encode()}
+    return names
+
+
+def read_until_cut(test, ws, repository):
+    """Open registry-tags of REPOSITORY and read it until the listing was
+    cut (an error row, progress "truncated"): (names listed, the error row).
+    The channel is closed then (the rest would be 100,000 404 rows)."""
+    ch = ws.open("registry-tags", repository=repository, fresh=True)
+    listed, error, truncated = [], None, False
+    while error is None or not truncated:
+        c, msg = ws.recv()
+        if c == ch:
+            for line in msg.decode().splitlines():
+                row = json.loads(line)
+                if row["type"] == "names":
+                    listed += row["names"]
+                elif row["type"] == "error":
+                    error = row
+        elif c == "" and msg.get("channel") == ch:
+            test.assertNotEqual(msg["command"], "close", msg)
+            truncated = truncated or (msg["command"] == "progress" and msg.get("truncated", False))
+    ws.control(command="close", channel=ch)
+    return listed, error
+
+
+class RegistryHugeRepository(Base):
+    """A repository of more tags than a walk takes, with socket budgets
+    that hold them."""
+
+    CONF = "SocketBufferLimit = 24M\nUserBufferLimit = 64M\n"
+
+    def test_a_walk_takes_at_most_100000_tags(self):
+        names = huge_repository(self.proxy, "huge/tags", 100005)
+        listed, error = read_until_cut(self, self.admin, "huge/tags")
+        self.assertEqual(listed, names[:100000])
+        self.assertIn("only the first 100000 tags are read", error["error"])
+        # a summary counts them (without keeping them) and says it is cut
+        w = Walk(self.admin, "registry-summary", repositories=["huge/tags"])
+        row = w.rows[0]
+        self.assertEqual((row["tags"], row.get("partial"), row.get("truncated")), (100000, True, True), row)
 
 
 class RegistryCatalogSearch(Base):

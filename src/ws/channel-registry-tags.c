@@ -8,6 +8,8 @@
  *   tag as it completes, {"type":"error"} for a failed page) in frames of
  *   whole lines, "progress" control messages → a last "progress" → done →
  *   close; or close with a problem when the repository cannot be listed.
+ *   Past REGISTRY_WALK_MAX_TAGS names (or the channel's memory budget) the
+ *   listing stops: an error row says so, progress has "truncated":true.
  * control {"command":"priority","tags":[…]}: resolve these next.
  * (doc/architecture.md, "Registry channels") */
 #include "config.h"
@@ -61,6 +63,8 @@ tags_progress (Tags *t, gboolean force)
   json_object_set_int_member (p, "listed", registry_walk_get_listed (t->walk));
   json_object_set_int_member (p, "done", registry_walk_get_finished (t->walk));
   json_object_set_boolean_member (p, "complete", registry_walk_is_listed (t->walk));
+  if (registry_walk_is_truncated (t->walk))
+    json_object_set_boolean_member (p, "truncated", TRUE);
   json_object_set_int_member (p, "requests", registry_client_sent (t->client));
   registry_output_progress (t->output, p, force);
 }

@@ -164,6 +164,19 @@ registry_client_sent (RegistryClient *client)
 
 /* ------------------------------------------------------------------ calls */
 
+gboolean
+registry_client_reserve (RegistryClient *client, gsize len)
+{
+  return !client->budget.reserve || client->budget.reserve (client->budget.data, len);
+}
+
+void
+registry_client_release (RegistryClient *client, gsize len)
+{
+  if (client->budget.release && len)
+    client->budget.release (client->budget.data, len);
+}
+
 static void
 call_release_budget (Call *call)
 {

@@ -76,6 +76,11 @@ const gchar *registry_client_get_user_key (RegistryClient *client);
  * names the user's cache entries. */
 const gchar *registry_client_get_owner (RegistryClient *client);
 void registry_client_set_budget (RegistryClient *client, const RegistryBudget *budget);
+/* Charge LEN bytes held for this client's answers (the tag names of a
+ * walk, say) to its budget: FALSE, nothing charged, when over it; TRUE
+ * when the client has no budget. */
+gboolean registry_client_reserve (RegistryClient *client, gsize len);
+void registry_client_release (RegistryClient *client, gsize len);
 void registry_client_set_timeout (RegistryClient *client, guint seconds);
 
 /* Queue a request for PATH ("/v2/…", query included). ACCEPT may be NULL.

@@ -17,6 +17,11 @@ G_DEFINE_QUARK (registry-walk-error-quark, registry_walk_error)
 #define MAX_ACTIVE_DEFAULT 16
 #define MAX_PAGES 100000
 #define SHOWN_NAME_MAX 256
+/* The tag names are charged to the channel's budget this much at a time,
+ * and only while this much more of the budget stays free: the rows that
+ * carry them (and the next page being read) need room too. */
+#define CHARGE_CHUNK (64 << 10)
+#define CHARGE_HEADROOM (2 << 20)
 
 /* What one user learnt from the registry: a tag's digest, and when. */
 typedef struct {
@@ -46,7 +51,11 @@ struct _RegistryWalk {
 
   gboolean started, cancelled, paused, pumping, finished;
   gboolean listed;          /* tags/list read to its end (or given up) */
+  gboolean truncated;       /* … given up at REGISTRY_WALK_MAX_TAGS or the budget */
+  gchar *next_page;         /* the page to read on resume() */
   guint pages;
+  gsize charged;            /* bytes charged to the client's budget for the names */
+  gsize room;               /* … of which not used yet */
 
   RegistryTagQueue *queue;  /* every tag listed, those waiting */
   guint active;
@@ -166,7 +175,9 @@ registry_walk_unref (RegistryWalk *w)
 {
   if (!w || --w->refs > 0)
     return;
+  registry_client_release (w->client, w->charged);
   registry_tag_queue_free (w->queue);
+  g_free (w->next_page);
   g_hash_table_unref (w->learnt);
   memo_unref (w->memo);
   g_strfreev (w->subset);
@@ -220,6 +231,12 @@ registry_walk_is_listed (RegistryWalk *w)
   return w->listed;
 }
 
+gboolean
+registry_walk_is_truncated (RegistryWalk *w)
+{
+  return w->truncated;
+}
+
 static void
 walk_finish (RegistryWalk *w, const GError *error)
 {
@@ -250,12 +267,17 @@ registry_walk_pause (RegistryWalk *w)
   w->paused = TRUE;
 }
 
+static void walk_list (RegistryWalk *w, const gchar *path);
+
 void
 registry_walk_resume (RegistryWalk *w)
 {
   if (!w->paused)
     return;
   w->paused = FALSE;
+  g_autofree gchar *next = g_steal_pointer (&w->next_page);
+  if (next && !w->cancelled && !w->finished)
+    walk_list (w, next);
   walk_pump (w);
 }
 
@@ -316,16 +338,41 @@ walk_pump (RegistryWalk *w)
   registry_walk_unref (w);
 }
 
-static void
+/* Room in the budget for COST more bytes of names (charged a chunk at a
+ * time, with CHARGE_HEADROOM left free); FALSE when over it. */
+static gboolean
+walk_charge (RegistryWalk *w, gsize cost)
+{
+  if (w->room < cost)
+    {
+      gsize chunk = MAX (cost, CHARGE_CHUNK);
+      if (!registry_client_reserve (w->client, chunk + CHARGE_HEADROOM))
+        return FALSE;
+      registry_client_release (w->client, CHARGE_HEADROOM);
+      w->charged += chunk;
+      w->room += chunk;
+    }
+  w->room -= cost;
+  return TRUE;
+}
+
+/* Take TAG (valid, not seen): FALSE, and the walk truncated, when it is one
+ * over REGISTRY_WALK_MAX_TAGS or over the budget. */
+static gboolean
 walk_enqueue (RegistryWalk *w, const gchar *tag)
 {
+  if (registry_tag_queue_count (w->queue) >= REGISTRY_WALK_MAX_TAGS ||
+      !walk_charge (w, strlen (tag) + 1 + REGISTRY_TAG_QUEUE_NAME_COST))
+    {
+      w->truncated = TRUE;
+      return FALSE;
+    }
   registry_tag_queue_add (w->queue, tag);
   w->n_listed++;
+  return TRUE;
 }
 
 /* ---------------------------------------------------------------- listing */
-
-static void walk_list (RegistryWalk *w, const gchar *path);
 
 /* A name the registry listed that no request may carry: a failed row. */
 static void
@@ -359,7 +406,8 @@ walk_take_names (RegistryWalk *w, JsonArray *tags)
         g_ptr_array_add (refused, (gpointer) name);
       else if (!registry_tag_queue_seen (w->queue, name))
         {
-          walk_enqueue (w, name);
+          if (!walk_enqueue (w, name))
+            break;
           g_ptr_array_add (names, (gpointer) name);
         }
     }
@@ -381,7 +429,8 @@ walk_take_subset (RegistryWalk *w)
   for (guint i = 0; w->subset[i]; i++)
     if (registry_tag_valid (w->subset[i]) && !registry_tag_queue_seen (w->queue, w->subset[i]))
       {
-        walk_enqueue (w, w->subset[i]);
+        if (!walk_enqueue (w, w->subset[i]))
+          break;
         g_ptr_array_add (names, w->subset[i]);
       }
   if (names->len && w->cb.names)
@@ -414,6 +463,16 @@ walk_list_ends_early (RegistryWalk *w, const gchar *message, guint status)
   walk_pump (w);
 }
 
+/* More tags than a walk takes: go on with those listed. */
+static void
+walk_list_cut (RegistryWalk *w)
+{
+  g_autofree gchar *message = g_strdup_printf (
+    "tags/list: only the first %u tags are read (at most %u a walk, within this channel's memory budget)",
+    registry_tag_queue_count (w->queue), REGISTRY_WALK_MAX_TAGS);
+  walk_list_ends_early (w, message, 0);
+}
+
 static void
 walk_follow (RegistryWalk *w, const RegistryResponse *response, const gchar *path)
 {
@@ -424,6 +483,12 @@ walk_follow (RegistryWalk *w, const RegistryResponse *response, const gchar *pat
     walk_list_ends_early (w, error->message, 0);
   else if (next && (g_str_equal (next, path) || w->pages >= MAX_PAGES))
     walk_list_ends_early (w, "tags/list: the pages do not end", 0);
+  else if (next && w->paused)
+    {
+      /* the browser does not read: the next page waits for resume() */
+      g_free (w->next_page);
+      w->next_page = g_steal_pointer (&next);
+    }
   else if (next)
     {
       walk_list (w, next);
@@ -475,8 +540,13 @@ on_list_page (RegistryClient *client, const RegistryResponse *response, const GE
   if (w->subset)
     {
       walk_take_subset (w);
-      w->listed = TRUE;
-      walk_pump (w);
+      if (w->truncated && !w->cancelled)
+        walk_list_cut (w);
+      else
+        {
+          w->listed = TRUE;
+          walk_pump (w);
+        }
       return;
     }
   gsize len = 0;
@@ -499,7 +569,11 @@ on_list_page (RegistryClient *client, const RegistryResponse *response, const GE
       return;
     }
   walk_take_names (w, tags);
-  if (!w->cancelled)
+  if (w->cancelled)
+    return;
+  if (w->truncated)
+    walk_list_cut (w);
+  else
     walk_follow (w, response, lc->path);
 }
 
