@@ -110,6 +110,41 @@ def write_storage(regdir, repo, tags):
         put(os.path.join(r, "_manifests", "tags", tag, "index", "sha256", d[7:], "link"), d.encode())
 
 
+def write_wide_index(regdir, repo, tag, platforms, layers):
+    """An index of PLATFORMS image manifests of LAYERS distinct layers each,
+    written into storage (the layers themselves are not: only manifests
+    are read)."""
+    v2 = os.path.join(regdir, "storage", "docker", "registry", "v2")
+
+    def put(path, data):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(data)
+
+    def manifest(data):
+        d = sha(data)
+        put(os.path.join(v2, "blobs", "sha256", d[7:9], d[7:], "data"), data)
+        put(os.path.join(v2, "repositories", repo, "_manifests", "revisions", "sha256", d[7:], "link"),
+            d.encode())
+        return d
+
+    entries = []
+    for p in range(platforms):
+        m = canonical({
+            "schemaVersion": 2, "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                       "digest": sha(b"config %s %d" % (tag.encode(), p)), "size": 10},
+            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                        "digest": sha(b"layer %s %d %d" % (tag.encode(), p, n)), "size": 1000}
+                       for n in range(layers)]})
+        entries.append({"mediaType": OCI_MANIFEST, "digest": manifest(m), "size": len(m),
+                        "platform": {"os": "linux", "architecture": "arch%d" % p}})
+    d = manifest(canonical({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": entries}))
+    tags = os.path.join(v2, "repositories", repo, "_manifests", "tags", tag)
+    put(os.path.join(tags, "current", "link"), d.encode())
+    put(os.path.join(tags, "index", "sha256", d[7:], "link"), d.encode())
+
+
 class Registry:
     """Requests straight to the registry (not through the console)."""
 
@@ -463,6 +498,17 @@ class RegistryChannels(Base):
         self.assertIn("only the first %d tags are read" % len(listed), error["error"])
         # the socket lives on: another walk on it
         self.assertEqual(len(self.walk(self.admin, "paged/many").tags()), 40)
+
+    def test_an_index_of_too_many_layers_fails(self):
+        # 4 platforms of 4,000 layers: held; 5 of them: over 16,384 layers
+        # and configs a tag may hold, the row says so
+        write_wide_index(self.regdir, "wide/index", "four", 4, 4000)
+        write_wide_index(self.regdir, "wide/index", "five", 5, 4000)
+        tags = self.walk(self.admin, "wide/index", fresh=True).tags()
+        self.assertNotIn("error", tags["four"])
+        self.assertEqual(len(tags["four"]["platforms"]), 4)
+        self.assertEqual(tags["four"]["size"], 4 * (10 + 4000 * 1000))
+        self.assertIn("the index is too large", tags["five"]["error"])
 
     def test_priority_tags_come_first(self):
         w = self.walk(self.admin, "paged/many", fresh=True, priority=["t-0039", "t-0038"])
