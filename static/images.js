@@ -220,11 +220,13 @@ export async function show({ backend, params, main, navigate, showError }) {
     const cells = it => {
         const bad = it.error ? _("Details could not be read: {error}") : "";
         const partial = it.partial ? _("More than 100 tags: open the repository for its newest tag and size") : "";
+        const cut = it.truncated ? format(_("More tags than the server reads: only the first {n} are counted"),
+                                          { n: formatNumber(it.tags || 0) }) : "";
         return [
             h("a", { href: streamHref(it.project, it.name), class: "name" },
               h("span", { class: "ns" }, it.project ? `${it.project}/` : ""), it.name),
-            h("span", { class: `ntags${it.error ? " row-error" : ""}`, title: bad ? format(bad, { error: it.error }) : null },
-              it.tags !== undefined ? formatNumber(it.tags) : it.error ? "!" : ""),
+            h("span", { class: `ntags${it.error ? " row-error" : ""}`, title: bad ? format(bad, { error: it.error }) : cut || null },
+              it.tags !== undefined ? formatNumber(it.tags) + (it.truncated ? "+" : "") : it.error ? "!" : ""),
             h("span", { class: "newest", title: partial || null },
               it.newest ? h("span", { class: "tag" }, it.newest) : it.partial ? "…" : ""),
             h("span", { class: "age", title: it.created || null }, it.created ? relativeTime(it.created) : ""),

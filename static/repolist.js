@@ -23,21 +23,23 @@ export function itemFromName(repository) {
     const [project, name] = split(repository);
     return { repository, project, name, key: repository.toLowerCase(), summarized: false,
              tags: undefined, newest: undefined, created: undefined, time: undefined, size: undefined, error: "",
-             partial: false };
+             partial: false, truncated: false };
 }
 
 // Fill ITEM from a registry-summary row; true when something shown changed.
 export function applySummary(item, row) {
-    const before = `${item.tags}|${item.newest}|${item.created}|${item.size}|${item.error}|${item.partial}`;
+    const before = `${item.tags}|${item.newest}|${item.created}|${item.size}|${item.error}|${item.partial}|${item.truncated}`;
     item.summarized = true;
     item.error = row.error || "";
     item.partial = !!row.partial;
+    // more tags than the server reads: "tags" is what it read
+    item.truncated = !!row.truncated;
     item.tags = typeof row.tags === "number" ? row.tags : undefined;
     item.newest = typeof row.newest === "string" ? row.newest : undefined;
     item.created = typeof row.created === "string" && !isNaN(Date.parse(row.created)) ? row.created : undefined;
     item.time = item.created ? Date.parse(item.created) : undefined;
     item.size = typeof row.size === "number" ? row.size : undefined;
-    return before !== `${item.tags}|${item.newest}|${item.created}|${item.size}|${item.error}|${item.partial}`;
+    return before !== `${item.tags}|${item.newest}|${item.created}|${item.size}|${item.error}|${item.partial}|${item.truncated}`;
 }
 
 // An item of an OpenShift image stream: tags and the newest (the tag set

@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
 import time
 import unittest
 import urllib.request
@@ -107,6 +108,41 @@ def write_storage(regdir, repo, tags):
         put(os.path.join(r, "_manifests", "revisions", "sha256", d[7:], "link"), d.encode())
         put(os.path.join(r, "_manifests", "tags", tag, "current", "link"), d.encode())
         put(os.path.join(r, "_manifests", "tags", tag, "index", "sha256", d[7:], "link"), d.encode())
+
+
+def write_wide_index(regdir, repo, tag, platforms, layers):
+    """An index of PLATFORMS image manifests of LAYERS distinct layers each,
+    written into storage (the layers themselves are not: only manifests
+    are read)."""
+    v2 = os.path.join(regdir, "storage", "docker", "registry", "v2")
+
+    def put(path, data):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(data)
+
+    def manifest(data):
+        d = sha(data)
+        put(os.path.join(v2, "blobs", "sha256", d[7:9], d[7:], "data"), data)
+        put(os.path.join(v2, "repositories", repo, "_manifests", "revisions", "sha256", d[7:], "link"),
+            d.encode())
+        return d
+
+    entries = []
+    for p in range(platforms):
+        m = canonical({
+            "schemaVersion": 2, "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                       "digest": sha(b"config %s %d" % (tag.encode(), p)), "size": 10},
+            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                        "digest": sha(b"layer %s %d %d" % (tag.encode(), p, n)), "size": 1000}
+                       for n in range(layers)]})
+        entries.append({"mediaType": OCI_MANIFEST, "digest": manifest(m), "size": len(m),
+                        "platform": {"os": "linux", "architecture": "arch%d" % p}})
+    d = manifest(canonical({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": entries}))
+    tags = os.path.join(v2, "repositories", repo, "_manifests", "tags", tag)
+    put(os.path.join(tags, "current", "link"), d.encode())
+    put(os.path.join(tags, "index", "sha256", d[7:], "link"), d.encode())
 
 
 class Registry:
@@ -450,6 +486,30 @@ class RegistryChannels(Base):
         w = Walk(self.admin, "registry-tags", repository=7)
         self.assertEqual(w.problem, "protocol-error")
 
+    def test_tag_names_are_charged_to_the_channel(self):
+        # 8M a socket (the default): the names of 100,005 tags (about 100
+        # bytes each as the server holds them) are more than it holds
+        names = huge_repository(self.proxy, "huge/tags", 100005)
+        listed, error = read_until_cut(self, self.admin, "huge/tags")
+        sys.stderr.write("names of 100,005 taken within an 8M socket budget: %d\n" % len(listed))
+        self.assertGreater(len(listed), 10000)
+        self.assertLess(len(listed), 100000)
+        self.assertEqual(listed, names[:len(listed)])
+        self.assertIn("only the first %d tags are read" % len(listed), error["error"])
+        # the socket lives on: another walk on it
+        self.assertEqual(len(self.walk(self.admin, "paged/many").tags()), 40)
+
+    def test_an_index_of_too_many_layers_fails(self):
+        # 4 platforms of 4,000 layers: held; 5 of them: over 16,384 layers
+        # and configs a tag may hold, the row says so
+        write_wide_index(self.regdir, "wide/index", "four", 4, 4000)
+        write_wide_index(self.regdir, "wide/index", "five", 5, 4000)
+        tags = self.walk(self.admin, "wide/index", fresh=True).tags()
+        self.assertNotIn("error", tags["four"])
+        self.assertEqual(len(tags["four"]["platforms"]), 4)
+        self.assertEqual(tags["four"]["size"], 4 * (10 + 4000 * 1000))
+        self.assertIn("the index is too large", tags["five"]["error"])
+
     def test_priority_tags_come_first(self):
         w = self.walk(self.admin, "paged/many", fresh=True, priority=["t-0039", "t-0038"])
         first = [r["tag"] for r in w.rows if r["type"] == "tag"][:2 * CONCURRENCY]
@@ -467,6 +527,54 @@ class RegistryChannels(Base):
         # each blob's size beside it: the registry's own lengths
         sizes = dict(zip(blobs, w.tags()["t-0000"]["blobSizes"]))
         self.assertEqual(sizes, {sha(b): len(b) for b in [self.images[0]["config"]] + self.images[0]["layers"]})
+
+
+def huge_repository(proxy, repo, n):
+    """A tags/list of N names (served by the proxy in one page; the tags
+    themselves do not exist: each resolves to a 404 row)."""
+    names = ["t%06d" % i for i in range(n)]
+    proxy.bodies["/v2/%s/tags/list" % repo] = {
+        "type": "application/json", "body": json.dumps({"name": repo, "tags": names}).encode()}
+    return names
+
+
+def read_until_cut(test, ws, repository):
+    """Open registry-tags of REPOSITORY and read it until the listing was
+    cut (an error row, progress "truncated"): (names listed, the error row).
+    The channel is closed then (the rest would be 100,000 404 rows)."""
+    ch = ws.open("registry-tags", repository=repository, fresh=True)
+    listed, error, truncated = [], None, False
+    while error is None or not truncated:
+        c, msg = ws.recv()
+        if c == ch:
+            for line in msg.decode().splitlines():
+                row = json.loads(line)
+                if row["type"] == "names":
+                    listed += row["names"]
+                elif row["type"] == "error":
+                    error = row
+        elif c == "" and msg.get("channel") == ch:
+            test.assertNotEqual(msg["command"], "close", msg)
+            truncated = truncated or (msg["command"] == "progress" and msg.get("truncated", False))
+    ws.control(command="close", channel=ch)
+    return listed, error
+
+
+class RegistryHugeRepository(Base):
+    """A repository of more tags than a walk takes, with socket budgets
+    that hold them."""
+
+    CONF = "SocketBufferLimit = 24M\nUserBufferLimit = 64M\n"
+
+    def test_a_walk_takes_at_most_100000_tags(self):
+        names = huge_repository(self.proxy, "huge/tags", 100005)
+        listed, error = read_until_cut(self, self.admin, "huge/tags")
+        self.assertEqual(listed, names[:100000])
+        self.assertIn("only the first 100000 tags are read", error["error"])
+        # a summary counts them (without keeping them) and says it is cut
+        w = Walk(self.admin, "registry-summary", repositories=["huge/tags"])
+        row = w.rows[0]
+        self.assertEqual((row["tags"], row.get("partial"), row.get("truncated")), (100000, True, True), row)
 
 
 class RegistryCatalogSearch(Base):
@@ -565,6 +673,25 @@ class RegistryCatalogSearch(Base):
         self.assertNotIn("demo/hello", found)
         self.assertIn("library/busybox-like", found)
         self.assertGreaterEqual(w.progress[-1]["skipped"], 1)
+
+    def test_cached_hits_never_reach_past_the_users_list(self):
+        # the admin's search leaves paged/many's manifests (with the shared
+        # layer) in the cache
+        shared = sha(SHARED_LAYER)
+        w = self.search(self.admin, shared, repositories=["paged/many"])
+        self.assertEqual(len(self.matches(w)), 40)
+        # the reader, who may not read paged/many, asks about one other
+        # repository: paged/many is neither walked nor counted
+        self.proxy.reset()
+        self.proxy.deny.add((self.env["REGISTRY_READER_USER"], "paged/many"))
+        w = self.search(self.reader, shared, repositories=["demo/hello"])
+        self.assertEqual((w.progress[-1]["repositories"], w.progress[-1]["skipped"]), (1, 0))
+        self.assertEqual({k[0] for k in self.matches(w)}, set())
+        self.assertEqual(self.proxy.count(pattern="paged/many"), 0)
+        # within the user's own list, the hit is walked (once)
+        w = self.search(self.admin, shared, repositories=["demo/hello", "library/busybox-like", "paged/many"])
+        self.assertEqual(w.progress[-1]["repositories"], 3)
+        self.assertEqual({k[0] for k in self.matches(w)}, {"paged/many"})
 
     def test_one_search_a_session(self):
         ws = self.admin
@@ -682,6 +809,70 @@ class OpenShiftImages(unittest.TestCase):
                          {("linux", "amd64"), ("linux", "arm64")})
         w = Walk(alice, "openshift-images", namespace="demo", name="../x")
         self.assertEqual(w.problem, "protocol-error")
+
+
+class OpenShiftLimits(unittest.TestCase):
+    """OpenShift mode with the registry behind the proxy: per-user limits
+    count the user, not the login (each OpenShift login is a new token)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="rc-openshift-limits-")
+        cls.regdir = os.path.join(cls.tmp, "registry")
+        it.run([os.path.join(F, "registry-up"), "--quiet", "--htpasswd", cls.regdir])
+        cls.env = fl.read_env(os.path.join(cls.regdir, "env"))
+        cls.proxy = Proxy(cls.env["REGISTRY_URL"])
+        cls.mdir = os.path.join(cls.tmp, "master")
+        it.run([sys.executable, os.path.join(F, "test-master.py"), "--quiet",
+                "--registry-env", os.path.join(cls.regdir, "env"), cls.mdir])
+        cls.m = fl.read_env(os.path.join(cls.mdir, "env"))
+        with open(cls.m["MASTER_CA"]) as f:
+            ca = f.read()
+        cls.console = it.Console(cls.tmp, {"OPENSHIFT_OAUTH_PROVIDER_URL": cls.m["MASTER_URL"],
+                                           "KUBERNETES_CA_DATA": ca, "REGISTRY_URL": cls.proxy.url},
+                                 args=["--master", cls.m["MASTER_URL"]])
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.console.stop()
+        cls.proxy.stop()
+        it.run([sys.executable, os.path.join(F, "test-master.py"), "--down", cls.mdir])
+        it.run([os.path.join(F, "registry-down"), cls.regdir])
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def login(self, user):
+        c = self.console.client()
+        st, body = c.login_openshift(master_ca=self.m["MASTER_CA"], basic=(
+            user, self.m["MASTER_PASSWORD_" + user.upper()]))
+        self.assertEqual(st, 200, body)
+        ws = c.socket()
+        self.addCleanup(ws.close)
+        return c.oauth_token, ws
+
+    def until_ready(self, ws, channels):
+        """Read WS until each of CHANNELS is ready (or closed: a failure)."""
+        left = set(channels)
+        while left:
+            c, msg = ws.recv()
+            if c == "" and msg.get("channel") in left:
+                self.assertEqual(msg["command"], "ready", msg)
+                left.discard(msg["channel"])
+
+    def test_logins_of_one_user_share_the_walk_limit(self):
+        # every tags/list waits until the test is over: the walks stay open
+        gate = threading.Event()
+        self.addCleanup(gate.set)
+        self.proxy.on_list["demo/hello"] = [lambda: gate.wait(60)]
+        token1, first = self.login("alice")
+        token2, second = self.login("alice")
+        self.assertNotEqual(token1, token2)
+        self.until_ready(first, [first.open("registry-tags", repository="demo/hello") for _ in range(8)])
+        # alice's other login: her ninth walk
+        w = Walk(second, "registry-tags", repository="demo/hello")
+        self.assertEqual(w.problem, "too-many", w.close)
+        # another user is not counted with her
+        _, bob = self.login("bob")
+        self.until_ready(bob, [bob.open("registry-tags", repository="demo/hello")])
 
 
 class RegistryMemory(unittest.TestCase):

@@ -68,7 +68,8 @@ channel_registry_open_client (RcChannel *channel, gboolean master)
       channel_fail (channel, "access-denied", "this session has no master credential");
       return NULL;
     }
-  g_autofree gchar *key = registry_credential_user_key (session);
+  /* counted per user, not per login (session_get_owner_key) */
+  g_autofree gchar *key = session_get_owner_key (session);
   if (!walks)
     walks = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   guint n = GPOINTER_TO_UINT (g_hash_table_lookup (walks, key));
@@ -94,7 +95,7 @@ channel_registry_release (RegistryClient *client)
     return;
   registry_client_cancel (client);
   registry_client_set_budget (client, NULL);
-  const gchar *key = registry_client_get_user_key (client);
+  const gchar *key = registry_client_get_owner (client);
   guint n = walks ? GPOINTER_TO_UINT (g_hash_table_lookup (walks, key)) : 0;
   if (n <= 1)
     g_hash_table_remove (walks, key);

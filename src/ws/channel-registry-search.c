@@ -18,7 +18,9 @@
  * Repositories this user cannot list are skipped (counted, not shown). A
  * digest search walks first the repositories where the cache has met that
  * digest (as a manifest, or as a layer or config of a cached manifest):
- * "where is this digest" answers early. One search per session at a time:
+ * "where is this digest" answers early. Those hits only reorder this
+ * user's own list ("repositories", or the catalog): what the cache met in
+ * other repositories is neither walked nor counted. One search per session at a time:
  * a new one closes the older ("terminated").
  * (doc/architecture.md, "Registry channels") */
 #include "config.h"
@@ -53,7 +55,8 @@ typedef struct {
   RegistryNameList *list;
   guint follow;
   guint cursor;
-  GQueue candidates;        /* repositories to walk first (owned) */
+  GHashTable *hits;         /* repositories to walk first, when in this user's list (owned) */
+  guint hit_cursor;         /* names of the list looked up in hits so far */
   GHashTable *queued;       /* every repository started */
   GPtrArray *walks;         /* under way */
   guint repos_done, matches, skipped;
@@ -80,7 +83,7 @@ search_unref (gpointer data)
   if (s->follow)
     registry_catalog_unfollow (s->registry, s->follow);
   g_ptr_array_unref (s->walks);
-  g_queue_clear_full (&s->candidates, g_free);
+  g_clear_pointer (&s->hits, g_hash_table_unref);
   g_hash_table_unref (s->queued);
   registry_name_list_unref (s->list);
   registry_client_unref (s->client);
@@ -212,17 +215,33 @@ search_start_walk (Search *s, const gchar *repository)
   registry_walk_start (w, &callbacks, s);
 }
 
+/* The next name of this user's list that the cache met the digest in, or
+ * NULL for now (each name of the list is looked at once). */
+static const gchar *
+search_next_hit (Search *s)
+{
+  if (!s->hits)
+    return NULL;
+  for (;;)
+    {
+      const gchar *name = s->given ? s->given[s->hit_cursor]
+                        : s->list && s->hit_cursor < s->list->names->len
+                        ? g_ptr_array_index (s->list->names, s->hit_cursor) : NULL;
+      if (!name)
+        return NULL;
+      s->hit_cursor++;
+      if (g_hash_table_contains (s->hits, name) && !g_hash_table_contains (s->queued, name))
+        return name;
+    }
+}
+
 /* The next repository to walk (transfer full), or NULL for now. */
 static gchar *
 search_next (Search *s)
 {
-  gchar *candidate;
-  while ((candidate = g_queue_pop_head (&s->candidates)))
-    {
-      if (!g_hash_table_contains (s->queued, candidate))
-        return candidate;
-      g_free (candidate);
-    }
+  const gchar *hit = search_next_hit (s);
+  if (hit)
+    return g_strdup (hit);
   while (s->given && s->given[s->given_cursor])
     {
       const gchar *name = s->given[s->given_cursor++];
@@ -241,7 +260,7 @@ search_next (Search *s)
 static gboolean
 search_exhausted (Search *s)
 {
-  return s->walks->len == 0 && s->candidates.length == 0 &&
+  return s->walks->len == 0 &&
          (s->given ? s->given[s->given_cursor] == NULL
                    : s->list && s->list->finished && s->cursor == s->list->names->len);
 }
@@ -295,7 +314,8 @@ collect_manifests (const gchar *digest, gpointer value, gpointer data)
     g_ptr_array_add (hits, g_strdup (digest));
 }
 
-/* Repositories where the cache met a manifest that matches: walked first. */
+/* Repositories where the cache met a manifest that matches: walked first
+ * when this user's list names them. */
 static void
 search_find_candidates (Search *s)
 {
@@ -308,10 +328,10 @@ search_find_candidates (Search *s)
     {
       g_auto(GStrv) repos = registry_cache_seen_in (s->registry, g_ptr_array_index (hits, i));
       for (guint j = 0; repos[j]; j++)
-        g_queue_push_tail (&s->candidates, g_strdup (repos[j]));
+        g_hash_table_add (s->hits, g_strdup (repos[j]));
     }
-  g_debug ("registry-search: %u cached manifests match, %u repositories to walk first", hits->len,
-           s->candidates.length);
+  g_debug ("registry-search: %u cached manifests match, in %u repositories", hits->len,
+           g_hash_table_size (s->hits));
 }
 
 /* ------------------------------------------------------------------ setup */
@@ -415,7 +435,7 @@ search_open (RcChannel *channel, JsonObject *options)
   s->refs = 1;
   s->walks = g_ptr_array_new_with_free_func ((GDestroyNotify) registry_walk_unref);
   s->queued = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  g_queue_init (&s->candidates);
+  s->hits = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   if (!search_parse (channel, options, s) || !(s->client = channel_registry_open_client (channel, FALSE)))
     {
       search_unref (s);

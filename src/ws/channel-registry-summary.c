@@ -7,12 +7,13 @@
  *       "fresh"?:bool}
  *   → ready → one row a repository as it completes:
  *   {"type":"repository","repository","tags","newest","created","size",
- *    "fingerprint"[,"partial":true][,"error","status"]}
+ *    "fingerprint"[,"partial":true][,"truncated":true][,"error","status"]}
  *   → "progress" {"repositories","total","requests"} → done → close.
  * Each repository is walked with this user's credential (its tags/list is
  * the access check) and the cache; one with more than 100 tags is counted,
  * not resolved ("partial": size and newest left out, the fingerprint over
- * the names). Without "fresh", this user's tag memo is used, so a poll
+ * the names, which are counted, not kept); "truncated" past the tags a
+ * walk takes (REGISTRY_WALK_MAX_TAGS). Without "fresh", this user's tag memo is used, so a poll
  * costs one request a repository. One summary per session at a time: a
  * new one closes the older ("terminated").
  * (doc/architecture.md, "Registry channels") */
@@ -37,7 +38,8 @@ typedef struct _Summary Summary;
 typedef struct {
   Summary *summary;
   RegistryWalk *walk;
-  GHashTable *digests;      /* tag → digest ("" when unknown) */
+  guint n_tags;
+  guint64 lanes[4];         /* the sum of sha256 ("tag digest\n") over the tags: the fingerprint */
   GHashTable *blobs;        /* digest → size (owned gint64) */
   gchar *newest_tag;
   gchar *newest;            /* created */
@@ -76,7 +78,6 @@ repo_free (gpointer data)
   Repo *r = data;
   registry_walk_cancel (r->walk);
   registry_walk_unref (r->walk);
-  g_hash_table_unref (r->digests);
   g_hash_table_unref (r->blobs);
   g_free (r->newest_tag);
   g_free (r->newest);
@@ -140,19 +141,54 @@ on_want (RegistryWalk *walk, const gchar *tag, gpointer data)
   return !r->partial;
 }
 
+/* Add (or take away) the line "TAG DIGEST" to the fingerprint: its sha256
+ * summed lane by lane (unsigned, wrapping), so that the order of the tags
+ * does not matter and no name is kept: a repository of 100,000 tags is
+ * counted in constant memory. */
+static void
+repo_count_line (Repo *r, const gchar *tag, const gchar *digest, gboolean add)
+{
+  g_autoptr(GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
+  g_checksum_update (sum, (const guchar *) tag, -1);
+  g_checksum_update (sum, (const guchar *) " ", 1);
+  g_checksum_update (sum, (const guchar *) digest, -1);
+  g_checksum_update (sum, (const guchar *) "\n", 1);
+  guint8 bytes[32];
+  gsize len = sizeof bytes;
+  g_checksum_get_digest (sum, bytes, &len);
+  for (guint i = 0; i < G_N_ELEMENTS (r->lanes); i++)
+    {
+      guint64 lane;
+      memcpy (&lane, bytes + 8 * i, sizeof lane);
+      r->lanes[i] = add ? r->lanes[i] + lane : r->lanes[i] - lane;
+    }
+}
+
 static void
 on_names (RegistryWalk *walk, const gchar *const *names, guint n, gpointer data)
 {
   Repo *r = data;
   for (guint i = 0; i < n; i++)
-    g_hash_table_insert (r->digests, g_strdup (names[i]), g_strdup (""));
+    repo_count_line (r, names[i], "", TRUE);
+  r->n_tags += n;
 }
 
 static void
 on_tag (RegistryWalk *walk, const RegistryTagResult *result, gpointer data)
 {
   Repo *r = data;
-  g_hash_table_insert (r->digests, g_strdup (result->tag), g_strdup (result->digest ? result->digest : ""));
+  /* a valid tag came in a names page (digest unknown then); a name that is
+   * not a tag comes only here */
+  if (!registry_tag_valid (result->tag))
+    {
+      repo_count_line (r, result->tag, "", TRUE);
+      r->n_tags++;
+    }
+  else if (result->digest)
+    {
+      repo_count_line (r, result->tag, "", FALSE);
+      repo_count_line (r, result->tag, result->digest, TRUE);
+    }
   if (!result->manifest)
     return;
   if (!result->manifest->is_index)
@@ -169,21 +205,14 @@ on_tag (RegistryWalk *walk, const RegistryTagResult *result, gpointer data)
     }
 }
 
-/* sha256 over the sorted "tag digest" lines: what changes when a tag is
+/* sha256 over the lines' sum and the tag count: what changes when a tag is
  * added, removed or moved (as far as the digests are known). */
 static gchar *
 repo_fingerprint (Repo *r)
 {
-  g_autoptr(GList) tags = g_list_sort (g_hash_table_get_keys (r->digests), (GCompareFunc) strcmp);
   g_autoptr(GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
-  for (GList *l = tags; l; l = l->next)
-    {
-      const gchar *digest = g_hash_table_lookup (r->digests, l->data);
-      g_checksum_update (sum, l->data, -1);
-      g_checksum_update (sum, (const guchar *) " ", 1);
-      g_checksum_update (sum, (const guchar *) digest, -1);
-      g_checksum_update (sum, (const guchar *) "\n", 1);
-    }
+  g_checksum_update (sum, (const guchar *) r->lanes, sizeof r->lanes);
+  g_checksum_update (sum, (const guchar *) &r->n_tags, sizeof r->n_tags);
   return g_strdup (g_checksum_get_string (sum));
 }
 
@@ -199,7 +228,9 @@ repo_append_row (GString *out, Repo *r, const GError *error)
       g_string_append (out, "}\n");
       return;
     }
-  g_string_append_printf (out, ",\"tags\":%u", g_hash_table_size (r->digests));
+  g_string_append_printf (out, ",\"tags\":%u", r->n_tags);
+  if (registry_walk_is_truncated (r->walk))
+    g_string_append (out, ",\"truncated\":true");
   g_autofree gchar *fingerprint = repo_fingerprint (r);
   g_string_append_printf (out, ",\"fingerprint\":\"%s\"", fingerprint);
   if (r->partial)
@@ -212,7 +243,7 @@ repo_append_row (GString *out, Repo *r, const GError *error)
   gpointer k, v;
   g_hash_table_iter_init (&it, r->blobs);
   while (g_hash_table_iter_next (&it, &k, &v))
-    size += *(gint64 *) v;
+    size = registry_size_add (size, *(gint64 *) v);
   g_string_append_printf (out, ",\"size\":%" G_GINT64_FORMAT, size);
   if (r->newest)
     {
@@ -252,7 +283,6 @@ summary_start (Summary *s, const gchar *repository)
   static const RegistryWalkCallbacks callbacks = { on_names, on_want, on_tag, NULL, on_done };
   Repo *r = g_new0 (Repo, 1);
   r->summary = s;
-  r->digests = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   r->blobs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   r->walk = registry_walk_new (s->client, repository, s->fresh ? REGISTRY_WALK_FRESH : 0);
   registry_walk_set_memo_time (r->walk, channel_registry_config ()->tag_memo_time);

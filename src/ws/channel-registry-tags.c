@@ -8,6 +8,8 @@
  *   tag as it completes, {"type":"error"} for a failed page) in frames of
  *   whole lines, "progress" control messages → a last "progress" → done →
  *   close; or close with a problem when the repository cannot be listed.
+ *   Past REGISTRY_WALK_MAX_TAGS names (or the channel's memory budget) the
+ *   listing stops: an error row says so, progress has "truncated":true.
  * control {"command":"priority","tags":[…]}: resolve these next.
  * (doc/architecture.md, "Registry channels") */
 #include "config.h"
@@ -16,6 +18,7 @@
 #include "ws/registry-api.h"
 #include "ws/registry-output.h"
 #include "ws/registry-row.h"
+#include "ws/registry-tag-queue.h"
 #include "ws/registry-walk.h"
 #include "common/rcjson.h"
 
@@ -60,6 +63,8 @@ tags_progress (Tags *t, gboolean force)
   json_object_set_int_member (p, "listed", registry_walk_get_listed (t->walk));
   json_object_set_int_member (p, "done", registry_walk_get_finished (t->walk));
   json_object_set_boolean_member (p, "complete", registry_walk_is_listed (t->walk));
+  if (registry_walk_is_truncated (t->walk))
+    json_object_set_boolean_member (p, "truncated", TRUE);
   json_object_set_int_member (p, "requests", registry_client_sent (t->client));
   registry_output_progress (t->output, p, force);
 }
@@ -129,16 +134,16 @@ on_done (RegistryWalk *walk, const GError *error, gpointer data)
 }
 
 /* A JSON array of strings as a NULL-terminated vector (transfer full), or
- * NULL with *OK FALSE when it is something else. */
+ * NULL with *OK FALSE when it is something else or longer than MAX. */
 static gchar **
-strings_option (JsonObject *options, const gchar *name, gboolean *ok)
+strings_option (JsonObject *options, const gchar *name, guint max, gboolean *ok)
 {
   JsonArray *array = NULL;
   *ok = rc_json_get_array (options, name, NULL, &array);
   if (!*ok || !array)
     return NULL;
   guint n = json_array_get_length (array);
-  if (n > MAX_SUBSET)
+  if (n > max)
     {
       *ok = FALSE;
       return NULL;
@@ -158,14 +163,40 @@ strings_option (JsonObject *options, const gchar *name, gboolean *ok)
   return (gchar **) g_ptr_array_steal (out, NULL);
 }
 
+/* "priority": the first REGISTRY_TAG_QUEUE_PRIORITY_MAX strings of the
+ * array, those that may be tags (a name that cannot be one is not copied). */
+static gchar **
+priority_option (JsonObject *options, const gchar *name, gboolean *ok)
+{
+  JsonArray *array = NULL;
+  *ok = rc_json_get_array (options, name, NULL, &array);
+  if (!*ok || !array)
+    return NULL;
+  g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < json_array_get_length (array) && out->len < REGISTRY_TAG_QUEUE_PRIORITY_MAX; i++)
+    {
+      JsonNode *node = json_array_get_element (array, i);
+      if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
+        {
+          *ok = FALSE;
+          return NULL;
+        }
+      const gchar *tag = json_node_get_string (node);
+      if (registry_tag_valid (tag))
+        g_ptr_array_add (out, g_strdup (tag));
+    }
+  g_ptr_array_add (out, NULL);
+  return (gchar **) g_ptr_array_steal (out, NULL);
+}
+
 static gboolean
 tags_open (RcChannel *channel, JsonObject *options)
 {
   static const RegistryWalkCallbacks callbacks = { on_names, NULL, on_tag, on_problem, on_done };
   const gchar *repository = NULL;
   gboolean fresh = FALSE, blobs = FALSE, ok_tags = TRUE, ok_priority = TRUE;
-  g_auto(GStrv) subset = strings_option (options, "tags", &ok_tags);
-  g_auto(GStrv) priority = strings_option (options, "priority", &ok_priority);
+  g_auto(GStrv) subset = strings_option (options, "tags", MAX_SUBSET, &ok_tags);
+  g_auto(GStrv) priority = priority_option (options, "priority", &ok_priority);
   if (!rc_json_get_string (options, "repository", NULL, &repository) || !repository ||
       !rc_json_get_bool (options, "fresh", FALSE, &fresh) ||
       !rc_json_get_bool (options, "blobs", FALSE, &blobs) || !ok_tags || !ok_priority)
@@ -210,7 +241,7 @@ tags_control (RcChannel *channel, const gchar *command, JsonObject *message)
   gboolean ok = TRUE;
   if (!t || !g_str_equal (command, "priority"))
     return;
-  g_auto(GStrv) tags = strings_option (message, "tags", &ok);
+  g_auto(GStrv) tags = priority_option (message, "tags", &ok);
   if (tags)
     registry_walk_prioritize (t->walk, (const gchar *const *) tags);
 }

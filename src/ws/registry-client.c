@@ -24,6 +24,7 @@ struct _RegistryClient {
   gchar *basic;             /* registry: a secret */
   gchar *authorization;     /* master: the session's "Bearer …", a secret */
   gchar *user_key;
+  gchar *owner;             /* session_get_owner_key: whose requests (MaxUpstreamPerUser) */
   guint max_in_flight;
   guint timeout;
   GQueue queue;             /* Call, waiting */
@@ -80,6 +81,7 @@ registry_client_new_for_master (RcSession *session, guint max_in_flight)
 {
   g_autofree gchar *key = registry_credential_user_key (session);
   RegistryClient *client = registry_client_new (NULL, key, max_in_flight);
+  client->owner = session_get_owner_key (session);
   client->backend = UPSTREAM_MASTER;
   client->authorization = g_strdup (session_get_credential (session));
   return client;
@@ -90,7 +92,9 @@ registry_client_new_for_session (RcSession *session, guint max_in_flight)
 {
   g_autoptr(RcSecret) basic = registry_credential_for_session (session);
   g_autofree gchar *key = registry_credential_user_key (session);
-  return registry_client_new (basic, key, max_in_flight);
+  RegistryClient *client = registry_client_new (basic, key, max_in_flight);
+  client->owner = session_get_owner_key (session);
+  return client;
 }
 
 RegistryClient *
@@ -109,6 +113,7 @@ registry_client_unref (RegistryClient *client)
   rc_secret_free (client->basic);
   rc_secret_free (client->authorization);
   g_free (client->user_key);
+  g_free (client->owner);
   g_free (client);
 }
 
@@ -122,6 +127,12 @@ const gchar *
 registry_client_get_user_key (RegistryClient *client)
 {
   return client->user_key;
+}
+
+const gchar *
+registry_client_get_owner (RegistryClient *client)
+{
+  return client->owner ? client->owner : client->user_key;
 }
 
 void
@@ -152,6 +163,19 @@ registry_client_sent (RegistryClient *client)
 }
 
 /* ------------------------------------------------------------------ calls */
+
+gboolean
+registry_client_reserve (RegistryClient *client, gsize len)
+{
+  return !client->budget.reserve || client->budget.reserve (client->budget.data, len);
+}
+
+void
+registry_client_release (RegistryClient *client, gsize len)
+{
+  if (client->budget.release && len)
+    client->budget.release (client->budget.data, len);
+}
 
 static void
 call_release_budget (Call *call)
@@ -384,8 +408,9 @@ call_start (Call *call)
   if (client->authorization)
     upstream_request_set_authorization (req, client->authorization);
   upstream_request_set_timeout (req, client->timeout);
-  if (client->user_key)
-    upstream_request_set_owner (req, client->user_key);   /* MaxUpstreamPerUser */
+  /* MaxUpstreamPerUser: the user, whichever login (an OpenShift login is
+   * a new token, thus a new user_key) */
+  upstream_request_set_owner (req, registry_client_get_owner (client));
   call->req = req;
   client->sent++;
   upstream_request_start (req, &callbacks, call);

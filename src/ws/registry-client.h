@@ -69,7 +69,18 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (RegistryClient, registry_client_unref)
 /* The base URL of the client's backend (the cache's scope), or NULL. */
 const gchar *registry_client_get_registry (RegistryClient *client);
 const gchar *registry_client_get_user_key (RegistryClient *client);
+/* Whose requests these are: the session's owner key (backend and user
+ * name, session_get_owner_key: the same for every login of the user),
+ * or the user key for a client made with registry_client_new(). Per-user
+ * limits count by it; the user key (a hash over the credential) only
+ * names the user's cache entries. */
+const gchar *registry_client_get_owner (RegistryClient *client);
 void registry_client_set_budget (RegistryClient *client, const RegistryBudget *budget);
+/* Charge LEN bytes held for this client's answers (the tag names of a
+ * walk, say) to its budget: FALSE, nothing charged, when over it; TRUE
+ * when the client has no budget. */
+gboolean registry_client_reserve (RegistryClient *client, gsize len);
+void registry_client_release (RegistryClient *client, gsize len);
 void registry_client_set_timeout (RegistryClient *client, guint seconds);
 
 /* Queue a request for PATH ("/v2/…", query included). ACCEPT may be NULL.

@@ -93,7 +93,7 @@ descriptor_read (JsonObject *desc, RegistryBlob *blob, gchar **problem, const gc
       add_problem (problem, text);
       return FALSE;
     }
-  if (!rc_json_get_int (desc, "size", -1, &size) || size < 0)
+  if (!rc_json_get_int (desc, "size", -1, &size) || size < 0 || size > REGISTRY_SIZE_MAX)
     {
       g_autofree gchar *text = g_strdup_printf ("%s has no valid size", what);
       add_problem (problem, text);
@@ -281,11 +281,19 @@ registry_manifest_unref (RegistryManifest *m)
 }
 
 gint64
+registry_size_add (gint64 a, gint64 b)
+{
+  a = CLAMP (a, 0, REGISTRY_SIZE_MAX);
+  b = CLAMP (b, 0, REGISTRY_SIZE_MAX);
+  return MIN (a + b, REGISTRY_SIZE_MAX);
+}
+
+gint64
 registry_manifest_image_size (const RegistryManifest *m)
 {
-  gint64 size = m->config.size;
+  gint64 size = registry_size_add (m->config.size, 0);
   for (guint i = 0; i < m->n_layers; i++)
-    size += m->layers[i].size;
+    size = registry_size_add (size, m->layers[i].size);
   return size;
 }
 

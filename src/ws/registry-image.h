@@ -70,8 +70,17 @@ RegistryManifest *registry_manifest_parse (const gchar *data, gsize len, const g
 RegistryManifest *registry_manifest_ref (RegistryManifest *manifest);
 void registry_manifest_unref (RegistryManifest *manifest);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (RegistryManifest, registry_manifest_unref)
-/* Config + layers, compressed, as the manifest states them. */
+/* Config + layers, compressed, as the manifest states them (at most
+ * REGISTRY_SIZE_MAX). */
 gint64 registry_manifest_image_size (const RegistryManifest *manifest);
+
+/* The largest size taken from a manifest: the browser reads JSON numbers as
+ * doubles, exact up to 2^53. A descriptor's size above it is refused like
+ * a missing one (a problem of the manifest, counted 0); sums stop at it. */
+#define REGISTRY_SIZE_MAX (G_GINT64_CONSTANT (1) << 53)
+/* A + B, each taken as 0..REGISTRY_SIZE_MAX, at most REGISTRY_SIZE_MAX
+ * (never a signed overflow). */
+gint64 registry_size_add (gint64 a, gint64 b);
 
 /* Parse a config blob; a config that is a JSON object always gives a
  * summary (missing or malformed fields become `problem`). */

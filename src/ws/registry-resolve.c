@@ -32,6 +32,7 @@ typedef struct {
   gpointer user_data;
   GDestroyNotify destroy;
   guint platforms_left;
+  guint blobs;              /* layers and configs of the platform manifests taken */
   gboolean finished;
 } Job;
 
@@ -290,6 +291,8 @@ platform_done (Job *job)
 static void
 on_platform_config (Job *job, gpointer object, const gchar *error, guint status, guint index)
 {
+  if (job->finished)        /* failed meanwhile (too large): the result went */
+    return;
   RegistryPlatformResult *pr = registry_tag_result_get_platform (job->result, index);
   if (object)
     pr->config = registry_config_ref (object);
@@ -301,8 +304,19 @@ on_platform_config (Job *job, gpointer object, const gchar *error, guint status,
 static void
 on_platform_manifest (Job *job, gpointer object, const gchar *error, guint status, guint index)
 {
+  if (job->finished)
+    return;
   RegistryPlatformResult *pr = registry_tag_result_get_platform (job->result, index);
   RegistryManifest *m = object;
+  if (m && !m->is_index && job->blobs + m->n_layers + 1 > REGISTRY_RESOLVE_MAX_BLOBS)
+    {
+      g_autofree gchar *text = g_strdup_printf ("the index is too large: its platforms have more than %u "
+                                                "layers and configs", REGISTRY_RESOLVE_MAX_BLOBS);
+      job_fail (job, text, 0);
+      return;
+    }
+  if (m && !m->is_index)
+    job->blobs += m->n_layers + 1;
   if (!m)
     {
       pr->error = g_strdup (error);

@@ -18,6 +18,12 @@ G_BEGIN_DECLS
 
 typedef struct _RegistryResolver RegistryResolver;
 
+/* Layers and configs one tag may hold over its platforms' manifests (an
+ * index may name 512 platforms of 4,096 layers each: hundreds of MB held
+ * until the row is written). Past it the tag fails: "the index is too
+ * large", with the platforms read so far. */
+#define REGISTRY_RESOLVE_MAX_BLOBS 16384
+
 /* NO_CONFIG: manifests only (no created time, one request less a tag). */
 RegistryResolver *registry_resolver_new (RegistryClient *client, const gchar *repository, gboolean no_config);
 RegistryResolver *registry_resolver_ref (RegistryResolver *resolver);

@@ -114,7 +114,7 @@ blobs_total (GHashTable *seen)
   gpointer k, v;
   g_hash_table_iter_init (&it, seen);
   while (g_hash_table_iter_next (&it, &k, &v))
-    total += *(gint64 *) v;
+    total = registry_size_add (total, *(gint64 *) v);
   return total;
 }
 

@@ -7,6 +7,7 @@
 #include "ws/registry-api.h"
 #include "ws/registry-cache.h"
 #include "ws/registry-resolve.h"
+#include "ws/registry-tag-queue.h"
 #include "common/rcjson.h"
 
 #include <string.h>
@@ -16,6 +17,11 @@ G_DEFINE_QUARK (registry-walk-error-quark, registry_walk_error)
 #define MAX_ACTIVE_DEFAULT 16
 #define MAX_PAGES 100000
 #define SHOWN_NAME_MAX 256
+/* The tag names are charged to the channel's budget this much at a time,
+ * and only while this much more of the budget stays free: the rows that
+ * carry them (and the next page being read) need room too. */
+#define CHARGE_CHUNK (64 << 10)
+#define CHARGE_HEADROOM (2 << 20)
 
 /* What one user learnt from the registry: a tag's digest, and when. */
 typedef struct {
@@ -45,14 +51,13 @@ struct _RegistryWalk {
 
   gboolean started, cancelled, paused, pumping, finished;
   gboolean listed;          /* tags/list read to its end (or given up) */
+  gboolean truncated;       /* … given up at REGISTRY_WALK_MAX_TAGS or the budget */
+  gchar *next_page;         /* the page to read on resume() */
   guint pages;
+  gsize charged;            /* bytes charged to the client's budget for the names */
+  gsize room;               /* … of which not used yet */
 
-  GQueue pending;           /* tag names (owned) waiting; the first n_front asked first */
-  GHashTable *pending_links;  /* tag → its GList in pending */
-  GHashTable *front;        /* tags among the first n_front (keys not owned) */
-  guint n_front;
-  GHashTable *priority;     /* tags asked first, also when listed later (owned) */
-  GHashTable *seen;         /* every tag queued so far (owned keys) */
+  RegistryTagQueue *queue;  /* every tag listed, those waiting */
   guint active;
   guint n_listed;
   guint n_finished;
@@ -153,11 +158,7 @@ registry_walk_new (RegistryClient *client, const gchar *repository, RegistryWalk
   w->memo_time = 120;
   w->max_active = MAX_ACTIVE_DEFAULT;
   w->resolver = registry_resolver_new (client, repository, (flags & REGISTRY_WALK_NO_CONFIG) != 0);
-  g_queue_init (&w->pending);
-  w->pending_links = g_hash_table_new (g_str_hash, g_str_equal);
-  w->front = g_hash_table_new (g_str_hash, g_str_equal);
-  w->priority = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  w->seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  w->queue = registry_tag_queue_new ();
   w->learnt = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   return w;
 }
@@ -174,11 +175,9 @@ registry_walk_unref (RegistryWalk *w)
 {
   if (!w || --w->refs > 0)
     return;
-  g_queue_clear_full (&w->pending, g_free);
-  g_hash_table_unref (w->pending_links);
-  g_hash_table_unref (w->front);
-  g_hash_table_unref (w->priority);
-  g_hash_table_unref (w->seen);
+  registry_client_release (w->client, w->charged);
+  registry_tag_queue_free (w->queue);
+  g_free (w->next_page);
   g_hash_table_unref (w->learnt);
   memo_unref (w->memo);
   g_strfreev (w->subset);
@@ -232,6 +231,12 @@ registry_walk_is_listed (RegistryWalk *w)
   return w->listed;
 }
 
+gboolean
+registry_walk_is_truncated (RegistryWalk *w)
+{
+  return w->truncated;
+}
+
 static void
 walk_finish (RegistryWalk *w, const GError *error)
 {
@@ -262,39 +267,24 @@ registry_walk_pause (RegistryWalk *w)
   w->paused = TRUE;
 }
 
+static void walk_list (RegistryWalk *w, const gchar *path);
+
 void
 registry_walk_resume (RegistryWalk *w)
 {
   if (!w->paused)
     return;
   w->paused = FALSE;
+  g_autofree gchar *next = g_steal_pointer (&w->next_page);
+  if (next && !w->cancelled && !w->finished)
+    walk_list (w, next);
   walk_pump (w);
-}
-
-/* Move LINK (in pending) to the end of the front part. */
-static void
-walk_move_to_front (RegistryWalk *w, GList *link)
-{
-  const gchar *tag = link->data;
-  if (g_hash_table_contains (w->front, tag))
-    return;
-  g_queue_unlink (&w->pending, link);
-  g_queue_push_nth_link (&w->pending, w->n_front, link);
-  g_hash_table_add (w->front, link->data);
-  w->n_front++;
 }
 
 void
 registry_walk_prioritize (RegistryWalk *w, const gchar *const *tags)
 {
-  for (guint i = 0; tags && tags[i]; i++)
-    {
-      if (g_hash_table_size (w->priority) < 100000)
-        g_hash_table_add (w->priority, g_strdup (tags[i]));
-      GList *link = g_hash_table_lookup (w->pending_links, tags[i]);
-      if (link)
-        walk_move_to_front (w, link);
-    }
+  registry_tag_queue_prioritize (w->queue, tags, w->listed);
 }
 
 /* ------------------------------------------------------------- resolving */
@@ -335,39 +325,54 @@ walk_pump (RegistryWalk *w)
     return;
   w->pumping = TRUE;
   registry_walk_ref (w);
-  while (!w->paused && !w->cancelled && w->active < w->max_active && w->pending.length)
+  while (!w->paused && !w->cancelled && w->active < w->max_active && registry_tag_queue_waiting (w->queue))
     {
-      GList *link = g_queue_pop_head_link (&w->pending);
-      g_autofree gchar *tag = link->data;
-      g_list_free_1 (link);
-      g_hash_table_remove (w->pending_links, tag);
-      if (g_hash_table_remove (w->front, tag))
-        w->n_front--;
+      const gchar *tag = registry_tag_queue_pop (w->queue);
       if (w->cb.want && !w->cb.want (w, tag, w->user_data))
         continue;
       walk_start_tag (w, tag);
     }
   w->pumping = FALSE;
-  if (w->listed && w->active == 0 && w->pending.length == 0)
+  if (w->listed && w->active == 0 && registry_tag_queue_waiting (w->queue) == 0)
     walk_finish (w, NULL);
   registry_walk_unref (w);
 }
 
-static void
+/* Room in the budget for COST more bytes of names (charged a chunk at a
+ * time, with CHARGE_HEADROOM left free); FALSE when over it. */
+static gboolean
+walk_charge (RegistryWalk *w, gsize cost)
+{
+  if (w->room < cost)
+    {
+      gsize chunk = MAX (cost, CHARGE_CHUNK);
+      if (!registry_client_reserve (w->client, chunk + CHARGE_HEADROOM))
+        return FALSE;
+      registry_client_release (w->client, CHARGE_HEADROOM);
+      w->charged += chunk;
+      w->room += chunk;
+    }
+  w->room -= cost;
+  return TRUE;
+}
+
+/* Take TAG (valid, not seen): FALSE, and the walk truncated, when it is one
+ * over REGISTRY_WALK_MAX_TAGS or over the budget. */
+static gboolean
 walk_enqueue (RegistryWalk *w, const gchar *tag)
 {
-  g_hash_table_add (w->seen, g_strdup (tag));
-  g_queue_push_tail (&w->pending, g_strdup (tag));
-  GList *link = w->pending.tail;
-  g_hash_table_insert (w->pending_links, link->data, link);
-  if (g_hash_table_contains (w->priority, tag))
-    walk_move_to_front (w, link);
+  if (registry_tag_queue_count (w->queue) >= REGISTRY_WALK_MAX_TAGS ||
+      !walk_charge (w, strlen (tag) + 1 + REGISTRY_TAG_QUEUE_NAME_COST))
+    {
+      w->truncated = TRUE;
+      return FALSE;
+    }
+  registry_tag_queue_add (w->queue, tag);
   w->n_listed++;
+  return TRUE;
 }
 
 /* ---------------------------------------------------------------- listing */
-
-static void walk_list (RegistryWalk *w, const gchar *path);
 
 /* A name the registry listed that no request may carry: a failed row. */
 static void
@@ -399,9 +404,10 @@ walk_take_names (RegistryWalk *w, JsonArray *tags)
         odd++;
       else if (!registry_tag_valid (name))
         g_ptr_array_add (refused, (gpointer) name);
-      else if (!g_hash_table_contains (w->seen, name))
+      else if (!registry_tag_queue_seen (w->queue, name))
         {
-          walk_enqueue (w, name);
+          if (!walk_enqueue (w, name))
+            break;
           g_ptr_array_add (names, (gpointer) name);
         }
     }
@@ -421,9 +427,10 @@ walk_take_subset (RegistryWalk *w)
 {
   g_autoptr(GPtrArray) names = g_ptr_array_new ();
   for (guint i = 0; w->subset[i]; i++)
-    if (registry_tag_valid (w->subset[i]) && !g_hash_table_contains (w->seen, w->subset[i]))
+    if (registry_tag_valid (w->subset[i]) && !registry_tag_queue_seen (w->queue, w->subset[i]))
       {
-        walk_enqueue (w, w->subset[i]);
+        if (!walk_enqueue (w, w->subset[i]))
+          break;
         g_ptr_array_add (names, w->subset[i]);
       }
   if (names->len && w->cb.names)
@@ -456,6 +463,16 @@ walk_list_ends_early (RegistryWalk *w, const gchar *message, guint status)
   walk_pump (w);
 }
 
+/* More tags than a walk takes: go on with those listed. */
+static void
+walk_list_cut (RegistryWalk *w)
+{
+  g_autofree gchar *message = g_strdup_printf (
+    "tags/list: only the first %u tags are read (at most %u a walk, within this channel's memory budget)",
+    registry_tag_queue_count (w->queue), REGISTRY_WALK_MAX_TAGS);
+  walk_list_ends_early (w, message, 0);
+}
+
 static void
 walk_follow (RegistryWalk *w, const RegistryResponse *response, const gchar *path)
 {
@@ -466,6 +483,12 @@ walk_follow (RegistryWalk *w, const RegistryResponse *response, const gchar *pat
     walk_list_ends_early (w, error->message, 0);
   else if (next && (g_str_equal (next, path) || w->pages >= MAX_PAGES))
     walk_list_ends_early (w, "tags/list: the pages do not end", 0);
+  else if (next && w->paused)
+    {
+      /* the browser does not read: the next page waits for resume() */
+      g_free (w->next_page);
+      w->next_page = g_steal_pointer (&next);
+    }
   else if (next)
     {
       walk_list (w, next);
@@ -517,8 +540,13 @@ on_list_page (RegistryClient *client, const RegistryResponse *response, const GE
   if (w->subset)
     {
       walk_take_subset (w);
-      w->listed = TRUE;
-      walk_pump (w);
+      if (w->truncated && !w->cancelled)
+        walk_list_cut (w);
+      else
+        {
+          w->listed = TRUE;
+          walk_pump (w);
+        }
       return;
     }
   gsize len = 0;
@@ -541,7 +569,11 @@ on_list_page (RegistryClient *client, const RegistryResponse *response, const GE
       return;
     }
   walk_take_names (w, tags);
-  if (!w->cancelled)
+  if (w->cancelled)
+    return;
+  if (w->truncated)
+    walk_list_cut (w);
+  else
     walk_follow (w, response, lc->path);
 }
 

@@ -20,7 +20,8 @@
  * 401/403, NOT_FOUND on 404, FAILED otherwise.
  *
  * At most max_active tags are under way at once (the client's queue bounds
- * the requests); pause() stops starting tags (for a congested channel).
+ * the requests); pause() stops starting tags and reading further pages of
+ * tags/list (for a congested channel).
  * cancel() makes the walk silent; the requests it queued end with the
  * client (registry_client_cancel) or run out unseen. */
 #pragma once
@@ -51,6 +52,10 @@ typedef enum {
 #define REGISTRY_LIST_MAX (16 << 20)
 /* Names asked for a page of tags/list or _catalog. */
 #define REGISTRY_PAGE_SIZE 1000
+/* Tags one walk takes from tags/list; past it (or past the channel's
+ * memory budget, which the names are charged to) the listing ends and
+ * the walk is "truncated": a problem says so, the tags listed are walked. */
+#define REGISTRY_WALK_MAX_TAGS 100000
 
 typedef struct _RegistryWalk RegistryWalk;
 
@@ -93,5 +98,6 @@ const gchar *registry_walk_get_repository (RegistryWalk *walk);
 guint registry_walk_get_listed (RegistryWalk *walk);
 guint registry_walk_get_finished (RegistryWalk *walk);
 gboolean registry_walk_is_listed (RegistryWalk *walk);   /* tags/list read to the end */
+gboolean registry_walk_is_truncated (RegistryWalk *walk);   /* … or cut at REGISTRY_WALK_MAX_TAGS */
 
 G_END_DECLS

@@ -146,6 +146,37 @@ test_too_many_layers_are_cut (void **state)
   assert_non_null (strstr (m->problem, "too many layers"));
 }
 
+/* Sizes a registry may claim that no sum may overflow with (a UBSan build
+ * stops on a signed overflow): above 2^53 a size is unknown (a problem,
+ * counted 0); 2^53 itself is kept, and sums stop there. */
+static void
+test_huge_sizes_do_not_overflow (void **state)
+{
+  static const gchar *sizes[] = { "9000000000000000000", "9e18", "9223372036854775807" };
+  for (guint i = 0; i < G_N_ELEMENTS (sizes); i++)
+    {
+      g_autofree gchar *body = g_strdup_printf (
+        "{\"config\":{\"digest\":\"" D ("c") "\",\"size\":%s},\"layers\":["
+        "{\"digest\":\"" D ("1") "\",\"size\":%s},{\"digest\":\"" D ("2") "\",\"size\":%s}]}",
+        sizes[i], sizes[i], sizes[i]);
+      g_autoptr(RegistryManifest) m = registry_manifest_parse (body, strlen (body), NULL, NULL);
+      assert_non_null (m);
+      assert_int_equal (m->n_layers, 2);
+      assert_int_equal (registry_manifest_image_size (m), 0);
+      assert_non_null (strstr (m->problem, "no valid size"));
+    }
+  g_autofree gchar *body = g_strdup_printf (
+    "{\"config\":{\"digest\":\"" D ("c") "\",\"size\":%" G_GINT64_FORMAT "},\"layers\":["
+    "{\"digest\":\"" D ("1") "\",\"size\":%" G_GINT64_FORMAT "},{\"digest\":\"" D ("2") "\",\"size\":%"
+    G_GINT64_FORMAT "}]}", REGISTRY_SIZE_MAX, REGISTRY_SIZE_MAX, REGISTRY_SIZE_MAX);
+  g_autoptr(RegistryManifest) m = registry_manifest_parse (body, strlen (body), NULL, NULL);
+  assert_null (m->problem);
+  assert_int_equal (m->layers[0].size, REGISTRY_SIZE_MAX);
+  assert_int_equal (registry_manifest_image_size (m), REGISTRY_SIZE_MAX);
+  assert_int_equal (registry_size_add (G_MAXINT64, G_MAXINT64), REGISTRY_SIZE_MAX);
+  assert_int_equal (registry_size_add (-5, 7), 7);
+}
+
 int
 main (void)
 {
@@ -159,6 +190,7 @@ main (void)
     cmocka_unit_test (test_config_without_created_says_so),
     cmocka_unit_test (test_charge_counts_every_string),
     cmocka_unit_test (test_too_many_layers_are_cut),
+    cmocka_unit_test (test_huge_sizes_do_not_overflow),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }

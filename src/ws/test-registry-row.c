@@ -73,6 +73,23 @@ test_image_row_has_created_size_layers (void **state)
   assert_false (json_object_has_member (o, "variant"));   /* unknown: left out */
 }
 
+/* Two layers of 2^53 bytes (the largest size taken): the row's size stops
+ * at 2^53, with and without the blob list (no signed overflow). */
+static void
+test_huge_layers_size_saturates (void **state)
+{
+  for (guint blobs = 0; blobs < 2; blobs++)
+    {
+      g_autoptr(RegistryTagResult) r = registry_tag_result_new ("big");
+      r->digest = g_strdup (D ("d"));
+      r->manifest = image (D ("c"), D ("1"), REGISTRY_SIZE_MAX, D ("2"), REGISTRY_SIZE_MAX);
+      g_autoptr(GString) out = g_string_new (NULL);
+      registry_row_append_tag (out, r, blobs);
+      g_autoptr(JsonObject) o = parse_line (out);
+      assert_int_equal (json_object_get_int_member (o, "size"), REGISTRY_SIZE_MAX);
+    }
+}
+
 static void
 test_index_row_counts_shared_layers_once (void **state)
 {
@@ -183,6 +200,7 @@ main (void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test (test_image_row_has_created_size_layers),
     cmocka_unit_test (test_index_row_counts_shared_layers_once),
+    cmocka_unit_test (test_huge_layers_size_saturates),
     cmocka_unit_test (test_failed_tag_row_has_error_and_status),
     cmocka_unit_test (test_row_warns_about_odd_config),
     cmocka_unit_test (test_hostile_text_stays_one_valid_line),

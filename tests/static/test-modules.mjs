@@ -606,6 +606,10 @@ test("the repository list sorts what is known first, either way, ties by name", 
     // the same summary again changes nothing shown; a new tag does
     assert.equal(list.applySummary(items[0], { repository: "a/one", tags: 1, size: 10, created: "2024-01-01T00:00:00Z" }), false);
     assert.equal(list.applySummary(items[0], { repository: "a/one", tags: 2, size: 10, created: "2024-01-01T00:00:00Z" }), true);
+    // a walk cut at its limit: said so (the list shows "100,000+")
+    assert.equal(list.applySummary(items[0], { repository: "a/one", tags: 2, size: 10, created: "2024-01-01T00:00:00Z",
+                                               truncated: true }), true);
+    assert.equal(items[0].truncated, true);
     // nanoseconds and offsets compare as times, not as text
     const [x, y] = ["x", "y"].map(list.itemFromName);
     list.applySummary(x, { repository: "x", created: "2024-01-01T10:00:00.5Z" });
