@@ -733,41 +733,62 @@ class RegistryCatalogSearch(Base):
         self.assertNotEqual(w.rows[0]["fingerprint"], before)
 
 
-class OpenShiftImages(unittest.TestCase):
-    """openshift-images against the test master (its image streams and Image
-    objects read from the real registry): rows from the Image objects, each
-    fetched once and shared, never to a user who cannot read the stream."""
+class OpenShiftBase(unittest.TestCase):
+    """The console in OpenShift mode: a real registry (htpasswd), the test
+    master reading it, and, when PROXIED, the registry behind the counting
+    proxy (the console's REGISTRY_URL)."""
+    PREFIX = "rc-openshift-"
+    MASTER_ARGS = []
+    PROXIED = False
 
     @classmethod
     def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="rc-openshift-images-")
+        cls.tmp = tempfile.mkdtemp(prefix=cls.PREFIX)
         cls.regdir = os.path.join(cls.tmp, "registry")
         it.run([os.path.join(F, "registry-up"), "--quiet", "--htpasswd", cls.regdir])
+        cls.env = fl.read_env(os.path.join(cls.regdir, "env"))
+        cls.proxy = Proxy(cls.env["REGISTRY_URL"]) if cls.PROXIED else None
         cls.mdir = os.path.join(cls.tmp, "master")
-        it.run([sys.executable, os.path.join(F, "test-master.py"), "--quiet", "--poll", "0.2",
+        it.run([sys.executable, os.path.join(F, "test-master.py"), "--quiet", *cls.MASTER_ARGS,
                 "--registry-env", os.path.join(cls.regdir, "env"), cls.mdir])
         cls.m = fl.read_env(os.path.join(cls.mdir, "env"))
         with open(cls.m["MASTER_CA"]) as f:
             ca = f.read()
-        cls.console = it.Console(cls.tmp, {"OPENSHIFT_OAUTH_PROVIDER_URL": cls.m["MASTER_URL"],
-                                           "KUBERNETES_CA_DATA": ca},
-                                 args=["--master", cls.m["MASTER_URL"]])
+        env = {"OPENSHIFT_OAUTH_PROVIDER_URL": cls.m["MASTER_URL"], "KUBERNETES_CA_DATA": ca}
+        if cls.proxy:
+            env["REGISTRY_URL"] = cls.proxy.url
+        cls.console = it.Console(cls.tmp, env, args=["--master", cls.m["MASTER_URL"]])
 
     @classmethod
     def tearDownClass(cls):
         cls.console.stop()
+        if cls.proxy:
+            cls.proxy.stop()
         it.run([sys.executable, os.path.join(F, "test-master.py"), "--down", cls.mdir])
         it.run([os.path.join(F, "registry-down"), cls.regdir])
         shutil.rmtree(cls.tmp, ignore_errors=True)
 
-    def socket_of(self, user):
+    def login(self, user):
+        """(OAuth token, socket) of a new OpenShift login of USER."""
         c = self.console.client()
         st, body = c.login_openshift(master_ca=self.m["MASTER_CA"], basic=(
             user, self.m["MASTER_PASSWORD_" + user.upper()]))
         self.assertEqual(st, 200, body)
         ws = c.socket()
         self.addCleanup(ws.close)
-        return ws
+        return c.oauth_token, ws
+
+    def socket_of(self, user):
+        return self.login(user)[1]
+
+
+class OpenShiftImages(OpenShiftBase):
+    """openshift-images against the test master (its image streams and Image
+    objects read from the real registry): rows from the Image objects, each
+    fetched once and shared, never to a user who cannot read the stream."""
+
+    PREFIX = "rc-openshift-images-"
+    MASTER_ARGS = ["--poll", "0.2"]
 
     def master_json(self, path, token):
         api = cc.Console(self.m["MASTER_URL"], cafile=self.m["MASTER_CA"])
@@ -811,43 +832,12 @@ class OpenShiftImages(unittest.TestCase):
         self.assertEqual(w.problem, "protocol-error")
 
 
-class OpenShiftLimits(unittest.TestCase):
+class OpenShiftLimits(OpenShiftBase):
     """OpenShift mode with the registry behind the proxy: per-user limits
     count the user, not the login (each OpenShift login is a new token)."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="rc-openshift-limits-")
-        cls.regdir = os.path.join(cls.tmp, "registry")
-        it.run([os.path.join(F, "registry-up"), "--quiet", "--htpasswd", cls.regdir])
-        cls.env = fl.read_env(os.path.join(cls.regdir, "env"))
-        cls.proxy = Proxy(cls.env["REGISTRY_URL"])
-        cls.mdir = os.path.join(cls.tmp, "master")
-        it.run([sys.executable, os.path.join(F, "test-master.py"), "--quiet",
-                "--registry-env", os.path.join(cls.regdir, "env"), cls.mdir])
-        cls.m = fl.read_env(os.path.join(cls.mdir, "env"))
-        with open(cls.m["MASTER_CA"]) as f:
-            ca = f.read()
-        cls.console = it.Console(cls.tmp, {"OPENSHIFT_OAUTH_PROVIDER_URL": cls.m["MASTER_URL"],
-                                           "KUBERNETES_CA_DATA": ca, "REGISTRY_URL": cls.proxy.url},
-                                 args=["--master", cls.m["MASTER_URL"]])
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.console.stop()
-        cls.proxy.stop()
-        it.run([sys.executable, os.path.join(F, "test-master.py"), "--down", cls.mdir])
-        it.run([os.path.join(F, "registry-down"), cls.regdir])
-        shutil.rmtree(cls.tmp, ignore_errors=True)
-
-    def login(self, user):
-        c = self.console.client()
-        st, body = c.login_openshift(master_ca=self.m["MASTER_CA"], basic=(
-            user, self.m["MASTER_PASSWORD_" + user.upper()]))
-        self.assertEqual(st, 200, body)
-        ws = c.socket()
-        self.addCleanup(ws.close)
-        return c.oauth_token, ws
+    PREFIX = "rc-openshift-limits-"
+    PROXIED = True
 
     def until_ready(self, ws, channels):
         """Read WS until each of CHANNELS is ready (or closed: a failure)."""

@@ -21,21 +21,6 @@ _spec.loader.exec_module(ts)
 cc = ts.cc
 
 
-def frame(data, opcode, fin=True):
-    """One masked client frame (RFC 6455 §5.2)."""
-    mask = os.urandom(4)
-    n = len(data)
-    hdr = bytes([(0x80 if fin else 0) | opcode])
-    if n < 126:
-        hdr += bytes([0x80 | n])
-    elif n < 65536:
-        hdr += bytes([0x80 | 126]) + struct.pack(">H", n)
-    else:
-        hdr += bytes([0x80 | 127]) + struct.pack(">Q", n)
-    masked = (int.from_bytes(data, "big") ^ int.from_bytes((mask * (n // 4 + 1))[:n], "big")).to_bytes(n, "big")
-    return hdr + mask + masked
-
-
 class SocketTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -102,8 +87,8 @@ class SocketTest(unittest.TestCase):
 
     def test_fragmented_message_with_ping_in_between(self):
         ws = self.echo_socket()
-        ws.sock.sendall(frame(b"e\nhel", 1, fin=False) + frame(b"are you there", 9) +
-                        frame(b"lo ", 0, fin=False) + frame("wörld".encode(), 0))
+        ws.sock.sendall(cc.frame(b"e\nhel", 1, fin=False) + cc.frame(b"are you there", 9) +
+                        cc.frame(b"lo ", 0, fin=False) + cc.frame("wörld".encode(), 0))
         # the pong for the control frame comes back before the message
         b1, b2 = ws._read(2)
         self.assertEqual((b1 & 0x0F, ws._read(b2 & 0x7F)), (10, b"are you there"))
@@ -111,7 +96,7 @@ class SocketTest(unittest.TestCase):
         # a 4 MiB message in 64 KiB fragments comes back whole
         payload = os.urandom(2 * 1024 * 1024).hex().encode()
         pieces = [b"e\n" + payload[:65536]] + [payload[i:i + 65536] for i in range(65536, len(payload), 65536)]
-        ws.sock.sendall(b"".join(frame(p, 1 if i == 0 else 0, fin=i == len(pieces) - 1)
+        ws.sock.sendall(b"".join(cc.frame(p, 1 if i == 0 else 0, fin=i == len(pieces) - 1)
                                  for i, p in enumerate(pieces)))
         self.assertEqual(ws.recv(), ("e", payload))
         ws.close()
@@ -121,7 +106,7 @@ class SocketTest(unittest.TestCase):
         ws.control(command="open", channel="b", payload="echo", binary="raw")
         self.assertEqual(ws.recv()[1], {"command": "ready", "channel": "b"})
         data = bytes(range(256)) * 300
-        ws.sock.sendall(frame(b"b\n" + data, 2))
+        ws.sock.sendall(cc.frame(b"b\n" + data, 2))
         self.assertEqual(ws.recv_message(), (2, b"b\n" + data))
         # a text channel on the same socket still gets text frames
         ws.control(command="open", channel="t", payload="echo")
@@ -133,7 +118,7 @@ class SocketTest(unittest.TestCase):
     def test_message_over_the_limit_is_protocol_error(self):
         ws = self.echo_socket()
         piece = b"z" * (1024 * 1024)
-        msg = [frame(b"e\n" + piece, 1, fin=False)] + [frame(piece, 0, fin=False)] * 15 + [frame(b"z", 0)]
+        msg = [cc.frame(b"e\n" + piece, 1, fin=False)] + [cc.frame(piece, 0, fin=False)] * 15 + [cc.frame(b"z", 0)]
         for f in msg:
             ws.sock.sendall(f)
         self.assertSocketFailed(ws.recv())

@@ -152,19 +152,26 @@ test_json_parse_refuses_non_objects (void **state)
     }
 }
 
+/* {"x": ARRAYS nested arrays}: ARRAYS + 1 levels in all. */
+static GString *
+nested_object (guint arrays)
+{
+  GString *s = g_string_new ("{\"x\":");
+  for (guint i = 0; i < arrays; i++)
+    g_string_append_c (s, '[');
+  for (guint i = 0; i < arrays; i++)
+    g_string_append_c (s, ']');
+  g_string_append_c (s, '}');
+  return s;
+}
+
 /* Deep nesting is refused before json-glib's recursive parser sees it
  * (200,000 levels overflowed its stack and took the server down); the
  * limit itself parses; brackets inside strings do not count. */
 static void
 test_json_parse_refuses_deep_nesting (void **state)
 {
-  const guint deep = 200000;
-  GString *s = g_string_new ("{\"x\":");
-  for (guint i = 0; i < deep; i++)
-    g_string_append_c (s, '[');
-  for (guint i = 0; i < deep; i++)
-    g_string_append_c (s, ']');
-  g_string_append_c (s, '}');
+  GString *s = nested_object (200000);
   g_autoptr(GError) error = NULL;
   JsonObject *o = rc_json_parse_object (s->str, s->len, &error);
   assert_null (o);
@@ -173,22 +180,12 @@ test_json_parse_refuses_deep_nesting (void **state)
   g_string_free (s, TRUE);
 
   /* RC_JSON_MAX_DEPTH levels in all (the object is one) parse */
-  s = g_string_new ("{\"x\":");
-  for (guint i = 1; i < RC_JSON_MAX_DEPTH; i++)
-    g_string_append_c (s, '[');
-  for (guint i = 1; i < RC_JSON_MAX_DEPTH; i++)
-    g_string_append_c (s, ']');
-  g_string_append_c (s, '}');
+  s = nested_object (RC_JSON_MAX_DEPTH - 1);
   g_autoptr(JsonObject) ok = rc_json_parse_object (s->str, s->len, NULL);
   assert_non_null (ok);
   g_string_free (s, TRUE);
   /* one more is refused */
-  s = g_string_new ("{\"x\":");
-  for (guint i = 0; i < RC_JSON_MAX_DEPTH; i++)
-    g_string_append_c (s, '[');
-  for (guint i = 0; i < RC_JSON_MAX_DEPTH; i++)
-    g_string_append_c (s, ']');
-  g_string_append_c (s, '}');
+  s = nested_object (RC_JSON_MAX_DEPTH);
   assert_null (rc_json_parse_object (s->str, s->len, NULL));
   g_string_free (s, TRUE);
 

@@ -38,7 +38,6 @@ import signal
 import socket
 import ssl
 import statistics
-import struct
 import subprocess
 import sys
 import tempfile
@@ -91,21 +90,6 @@ def fd_count(pid):
         return len(os.listdir("/proc/%d/fd" % pid))
     except OSError:
         return 0
-
-
-def frame(data, opcode, fin=True):
-    """One masked client frame (RFC 6455 §5.2)."""
-    mask = os.urandom(4)
-    n = len(data)
-    hdr = bytes([(0x80 if fin else 0) | opcode])
-    if n < 126:
-        hdr += bytes([0x80 | n])
-    elif n < 65536:
-        hdr += bytes([0x80 | 126]) + struct.pack(">H", n)
-    else:
-        hdr += bytes([0x80 | 127]) + struct.pack(">Q", n)
-    masked = (int.from_bytes(data, "big") ^ int.from_bytes((mask * (n // 4 + 1))[:n], "big")).to_bytes(n, "big")
-    return hdr + mask + masked
 
 
 class Tally:
@@ -210,10 +194,10 @@ class Attacker:
         ws.control(command="open", channel="f", payload="echo")
         piece = b"m" * MiB
         try:
-            ws.sock.sendall(frame(b"f\n" + piece, 1, fin=False))
+            ws.sock.sendall(cc.frame(b"f\n" + piece, 1, fin=False))
             sent = MiB
             while sent < min(CAP, 15 * MiB) and not self.leave.is_set():
-                ws.sock.sendall(frame(piece, 0, fin=False))
+                ws.sock.sendall(cc.frame(piece, 0, fin=False))
                 sent += MiB
                 self.tally.bytes(MiB)
         except OSError:
