@@ -9,6 +9,7 @@
 // Error whose .problem is that code.
 
 import { urlRoot } from "./dom.js";
+import { limiter } from "./limit.js";
 
 const listeners = new Set();
 let socket = null;
@@ -139,33 +140,11 @@ function keepAlive() {
 // by default): requests wait here for one of MAX_REQUESTS slots instead of
 // opening hundreds of channels at once. Watches do not take a slot.
 const MAX_REQUESTS = 32;
-let running = 0;
-const waiting = [];
-
-function takeSlot() {
-    if (running < MAX_REQUESTS) {
-        running++;
-        return Promise.resolve();
-    }
-    return new Promise(resolve => waiting.push(resolve));
-}
-
-function giveSlot() {
-    const next = waiting.shift();
-    if (next)
-        next();
-    else
-        running--;
-}
+const slot = limiter(MAX_REQUESTS);
 
 // One HTTP request through the server, with the session's credentials.
-export async function http(backend, method, path, options = {}) {
-    await takeSlot();
-    try {
-        return await request(backend, method, path, options);
-    } finally {
-        giveSlot();
-    }
+export function http(backend, method, path, options = {}) {
+    return slot(() => request(backend, method, path, options));
 }
 
 async function request(backend, method, path, { body = null, headers = {} } = {}) {
