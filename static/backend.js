@@ -278,7 +278,7 @@ export class OpenShiftBackend {
             ask("delete", "user.openshift.io", "groups"),
             ask("list", "image.openshift.io", "images"),
         ]);
-        const [createProject, listUsers, listGroups, createGroup, editGroups, deleteGroup, listImages] =
+        const [, listUsers, listGroups, createGroup, editGroups, deleteGroup, listImages] =
             answers.map(a => a === true);
         return { createProject: answers[0] !== false, listUsers, listGroups, createGroup, editGroups, deleteGroup,
                  listImages };

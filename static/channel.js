@@ -181,9 +181,8 @@ async function request(backend, method, path, { body = null, headers = {} } = {}
 
 // One channel of another payload type ("registry-access", say): resolves
 // to the text it sent before closing, rejects with its problem.
-export async function query(payload, options = {}) {
-    await takeSlot();
-    try {
+export function query(payload, options = {}) {
+    return slot(async () => {
         await connect();
         keepAlive();
         return await new Promise((resolve, reject) => {
@@ -201,9 +200,7 @@ export async function query(payload, options = {}) {
                 },
             });
         });
-    } finally {
-        giveSlot();
-    }
+    });
 }
 
 // A channel that streams rows (the registry channels: "registry-tags",

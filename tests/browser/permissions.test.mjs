@@ -38,7 +38,7 @@ async function offered(page) {
 }
 
 test("token registry: the pull-only reader sees no push command and no delete button", async () => {
-    for (const [lang, locale] of LANGS) {
+    for (const [, locale] of LANGS) {
         const page = await newPage(browser, { locale });
         try {
             await page.goto(TOKEN);
@@ -98,7 +98,7 @@ test("token registry: the admin sees push commands and delete buttons", async ()
 
 test("OpenShift: dave (pull only in demo) sees no push command, no delete, no management", async () => {
     await masterControl({ authorizeUser: "dave" });
-    for (const [lang, locale] of LANGS) {
+    for (const [, locale] of LANGS) {
         const page = await newPage(browser, { locale });
         try {
             await loginOpenShift(page, OPENSHIFT);

@@ -302,7 +302,7 @@ test("image sizes from a manifest or an Image object: numbers only, hostile ones
     assert.deepEqual(imageSizes({ config: { size: 2 }, layers: "x" }), { size: 2, configSize: 2, uncompressed: null });
     const backend = new OpenShiftBackend({});
     backend.imageObject = async name => ({ metadata: { name }, dockerImageMetadata: { Id: "sha256:cfg", Size: "100" },
-                                           dockerImageLayers: [{ name: "sha256:l1", size: -50 }, { name: "sha256:l2", size: 1e400 },
+                                           dockerImageLayers: [{ name: "sha256:l1", size: -50 }, { name: "sha256:l2", size: Infinity },
                                                                { name: "sha256:l3", size: "40" }, { size: 9 }] });
     assert.deepEqual(await backend.imageBlobs("sha256:x"),
                      [["sha256:l1", 0], ["sha256:l2", 0], ["sha256:l3", 40], ["sha256:cfg", 60]]);
