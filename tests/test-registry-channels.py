@@ -404,12 +404,12 @@ class RegistryChannels(Base):
         w = self.walk(self.admin, repo, fresh=True)
         row = w.tags()["mover"]
         self.assertEqual((row["digest"], row["created"], row["size"]), (b["digest"], b["created"], b["size"]))
-        # moved back: within the memo time a view, anyone's, shows where the
-        # last walk saw it (RegistryTagMemoTime); a reload ("fresh") asks
+        # another user never gets this user's tag → digest: moved back, the
+        # reader sees where it is now
         self.proxy.on_list.clear()
         self.registry.push(repo, "mover", a)
-        self.assertEqual(self.walk(self.reader, repo).tags()["mover"]["digest"], b["digest"])
-        self.assertEqual(self.walk(self.reader, repo, fresh=True).tags()["mover"]["digest"], a["digest"])
+        w = self.walk(self.reader, repo)
+        self.assertEqual(w.tags()["mover"]["digest"], a["digest"])
 
     # ----------------------------------------------------------- bad input
 
@@ -449,30 +449,18 @@ class RegistryChannels(Base):
     # ------------------------------------------------------- cache, access
 
     def test_warm_visits_cost_little_and_another_user_is_checked(self):
-        cold = self.walk(self.admin, "paged/many", fresh=True).tags()
+        self.walk(self.admin, "paged/many", fresh=True)
         self.proxy.reset()
         w = self.walk(self.admin, "paged/many")     # same user, within the memo time
-        self.assertEqual(w.tags(), cold)
+        self.assertEqual(len(w.tags()), 40)
         self.assertEqual(self.proxy.count(), 1)      # tags/list only
         self.proxy.reset()
-        # another user who may read it: that user's own tags/list (the
-        # access check), then the same rows from the memo and the cache
-        w = self.walk(self.reader, "paged/many")
-        self.assertEqual(w.tags(), cold)
-        self.assertEqual([(m, p.split("?")[0], u) for m, p, u, _ in self.proxy.log],
-                         [("GET", "/v2/paged/many/tags/list", self.env["REGISTRY_READER_USER"])])
-        # a tag pushed again shows its new image to a reload ("fresh")
-        self.registry.push("paged/many", "t-0001", self.images[7])
-        self.proxy.reset()
-        w = self.walk(self.reader, "paged/many", fresh=True)
-        self.assertEqual(w.tags()["t-0001"]["digest"], self.images[7]["digest"])
-        self.assertEqual(self.proxy.count("HEAD", r"/manifests/t-") + self.proxy.count("GET", r"/manifests/t-"), 40)
+        w = self.walk(self.reader, "paged/many")     # another user: own tags/list and HEADs
+        self.assertEqual(len(w.tags()), 40)
+        self.assertEqual(self.proxy.count("GET", r"tags/list"), 1)
+        self.assertEqual(self.proxy.count("HEAD", r"/manifests/t-"), 40)
+        self.assertEqual(self.proxy.count(pattern=r"/blobs/|/manifests/sha256:"), 0)
         self.assertEqual({u for _, _, u, _ in self.proxy.log}, {self.env["REGISTRY_READER_USER"]})
-        # and, now in the memo, to the first user's next view
-        self.assertEqual(self.walk(self.admin, "paged/many").tags()["t-0001"]["digest"], self.images[7]["digest"])
-        self.registry.push("paged/many", "t-0001", self.images[1])
-        self.assertEqual(self.walk(self.admin, "paged/many", fresh=True).tags()["t-0001"]["digest"],
-                         self.images[1]["digest"])
 
     def test_no_pull_rights_gets_nothing_from_the_cache(self):
         self.walk(self.admin, "demo/hello", fresh=True)       # the cache knows demo/hello

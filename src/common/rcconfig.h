@@ -48,7 +48,7 @@ typedef struct {
    * "Registry channels") */
   guint registry_concurrency;     /* RegistryConcurrency: requests at once per channel, 8 */
   gsize registry_cache_size;      /* RegistryCacheSize: shared cache of manifests and configs, 32M */
-  guint registry_tag_memo_time;   /* RegistryTagMemoTime s: a tag → digest reused by whoever may read the repository, 120 */
+  guint registry_tag_memo_time;   /* RegistryTagMemoTime s: one user's tag → digest reused, 120 */
   guint registry_catalog_max_age; /* RegistryCatalogMaxAge s: kept catalog walked again after, 300 */
   gsize registry_catalog_size;    /* RegistryCatalogSize: names kept per registry, 16M */
 

@@ -13,7 +13,7 @@
  * the access check) and the cache; one with more than 100 tags is counted,
  * not resolved ("partial": size and newest left out, the fingerprint over
  * the names, which are counted, not kept); "truncated" past the tags a
- * walk takes (REGISTRY_WALK_MAX_TAGS). Without "fresh", the repository's tag memo is used, so a poll
+ * walk takes (REGISTRY_WALK_MAX_TAGS). Without "fresh", this user's tag memo is used, so a poll
  * costs one request a repository. One summary per session at a time: a
  * new one closes the older ("terminated").
  * (doc/architecture.md, "Registry channels") */

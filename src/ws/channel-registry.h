@@ -22,7 +22,7 @@ G_BEGIN_DECLS
 typedef struct {
   guint concurrency;          /* RegistryConcurrency: requests at once per channel, 8 */
   gsize cache_size;           /* RegistryCacheSize: bytes, 32M */
-  guint tag_memo_time;        /* RegistryTagMemoTime: seconds a tag → digest is reused (by whoever may read the repository), 120 */
+  guint tag_memo_time;        /* RegistryTagMemoTime: seconds one user's tag → digest is reused, 120 */
   guint catalog_max_age;      /* RegistryCatalogMaxAge: seconds before a kept catalog is walked again, 300 */
   gsize catalog_size;         /* RegistryCatalogSize: bytes of names kept per registry, 16M */
   guint timeout;              /* UpstreamTimeout: seconds a request may take */

@@ -1,5 +1,5 @@
 /* registry-walk.c: see registry-walk.h. The listing (tags/list pages), the
- * queue of tags waiting, the repository's tag memo; each tag is resolved by
+ * queue of tags waiting, this user's tag memo; each tag is resolved by
  * registry-resolve.c. */
 #include "config.h"
 
@@ -23,16 +23,13 @@ G_DEFINE_QUARK (registry-walk-error-quark, registry_walk_error)
 #define CHARGE_CHUNK (64 << 10)
 #define CHARGE_HEADROOM (2 << 20)
 
-/* What a walk learnt from the registry: a tag's digest, and when. */
+/* What one user learnt from the registry: a tag's digest, and when. */
 typedef struct {
   gint64 learnt;            /* monotonic µs */
   gchar digest[];
 } MemoEntry;
 
-/* Tag → MemoEntry for one repository of one registry, shared by whoever
- * may read it: a walk consults it only after its own tags/list answered
- * this user 200 (read access to a repository is access to each of its
- * tags, and the registry names one tag the same digest whoever asks). */
+/* One user's tag → MemoEntry for one repository. */
 typedef struct {
   gint refs;
   GHashTable *digests;
@@ -65,7 +62,7 @@ struct _RegistryWalk {
   guint n_listed;
   guint n_finished;
 
-  TagMemo *memo;            /* what the memo said at the start */
+  TagMemo *memo;            /* what this user's memo said at the start */
   GHashTable *learnt;       /* tag → MemoEntry resolved in this walk */
 };
 
@@ -89,11 +86,10 @@ memo_unref (TagMemo *m)
   g_free (m);
 }
 
-/* The registry is the cache's scope: the repository is the key. */
-static const gchar *
+static gchar *
 memo_key (RegistryWalk *w)
 {
-  return w->repository;
+  return g_strconcat (registry_client_get_user_key (w->client), "\n", w->repository, NULL);
 }
 
 static MemoEntry *
@@ -111,10 +107,11 @@ walk_load_memo (RegistryWalk *w)
 {
   if (!w->memo_time || (w->flags & REGISTRY_WALK_FRESH))
     return;
-  w->memo = registry_cache_lookup (REGISTRY_CACHE_TAGS, w->scope, memo_key (w));
+  g_autofree gchar *key = memo_key (w);
+  w->memo = registry_cache_lookup (REGISTRY_CACHE_TAGS, w->scope, key);
 }
 
-/* TAG's digest when learnt less than memo_time ago, or NULL. */
+/* This user's digest for TAG when learnt less than memo_time ago, or NULL. */
 static const MemoEntry *
 walk_memo_entry (RegistryWalk *w, const gchar *tag)
 {
@@ -141,7 +138,8 @@ walk_save_memo (RegistryWalk *w)
   g_hash_table_iter_init (&it, m->digests);
   while (g_hash_table_iter_next (&it, &k, &v))
     m->charge += 48 + registry_charge_string (k) + registry_charge_string (((MemoEntry *) v)->digest) + 8;
-  registry_cache_insert (REGISTRY_CACHE_TAGS, w->scope, memo_key (w), m, m->charge,
+  g_autofree gchar *key = memo_key (w);
+  registry_cache_insert (REGISTRY_CACHE_TAGS, w->scope, key, m, m->charge,
                          (RegistryCacheRefFunc) memo_ref, (GDestroyNotify) memo_unref);
   memo_unref (m);
 }

@@ -5,10 +5,8 @@
  *
  * Access and the cache (registry-cache.h): nothing is taken from the cache
  * before this user's own tags/list of the repository has answered 200.
- * After that, a tag's digest comes from the repository's tag memo (unless
- * FRESH; what a walk by anyone who may read the repository learnt less than
- * the memo time ago: the registry shows one tag the same digest whoever
- * asks) or from the registry with this user's credential (HEAD when the
+ * After that, a tag's digest comes from this user's own memo (unless FRESH)
+ * or from the registry with this user's credential (HEAD when the
  * repository was walked lately, so the rest is likely cached; GET
  * otherwise, which brings the manifest along); manifests and configs are
  * then looked up by the digests the registry named, and fetched (checked
@@ -43,7 +41,7 @@ typedef enum {
 } RegistryWalkError;
 
 typedef enum {
-  REGISTRY_WALK_FRESH = 1 << 0,       /* do not use the repository's tag memo */
+  REGISTRY_WALK_FRESH = 1 << 0,       /* do not use this user's tag memo */
   REGISTRY_WALK_NO_CONFIG = 1 << 1,   /* manifests only (no created time): digest search */
 } RegistryWalkFlags;
 
@@ -83,7 +81,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (RegistryWalk, registry_walk_unref)
 /* Only these tags (after a one-name tags/list as the access check): a
  * subset is resolved even if the list does not name it. */
 void registry_walk_set_tags (RegistryWalk *walk, const gchar *const *tags);
-/* How long a tag memo entry is good for (seconds; 0: no memo). */
+/* How long this user's tag memo is good for (seconds; 0: no memo). */
 void registry_walk_set_memo_time (RegistryWalk *walk, guint seconds);
 /* Tags under way at once (default 16). */
 void registry_walk_set_max_active (RegistryWalk *walk, guint n);
