@@ -25,12 +25,13 @@ const ACCESS_TTL = 60000;
 
 // What a user may do, for the UI to offer only that. "known" is false when
 // the backend cannot tell (then everything is offered and the backend's
-// refusal is shown).
+// refusal is shown); "unchecked" is true as well when it could have told
+// but the question failed (the page says so).
 //   pull, push, deleteImage      images of a repository or project
 //   createStream, editStream, deleteStream, editMembers, deleteProject
 //                                OpenShift projects and image streams
 export const NOTHING_KNOWN = Object.freeze({
-    known: false, pull: true, push: true, deleteImage: true, createStream: true, editStream: true,
+    known: false, unchecked: false, pull: true, push: true, deleteImage: true, createStream: true, editStream: true,
     deleteStream: true, editMembers: true, deleteProject: true,
 });
 
@@ -262,7 +263,9 @@ export class OpenShiftBackend {
         ]);
         const [pull, push, deleteImage, createStream, editStream, deleteStream, editMembers, deleteProject] =
             answers.map(a => a !== false);
-        return { known: !answers.includes(null), pull, push, deleteImage, createStream, editStream, deleteStream,
+        // null: the master could not say (an error, or no such API)
+        const unchecked = answers.includes(null);
+        return { known: !unchecked, unchecked, pull, push, deleteImage, createStream, editStream, deleteStream,
                  editMembers, deleteProject };
     }
 
@@ -773,10 +776,15 @@ export class RegistryBackend {
 
     // What the registry's token service grants in a repository (the
     // server's registry-access channel): {known, pull, push, delete};
-    // known false without token auth.
+    // known false without token auth, and unchecked true as well when the
+    // question failed (then everything is offered, and the page says why).
     access(repository) {
-        return cached(this.grants, repository, async () => JSON.parse(await query("registry-access", { repository })))
-            .catch(() => ({ known: false }));
+        return cached(this.grants, repository, () => this.askAccess(repository))
+            .catch(() => ({ known: false, unchecked: true }));
+    }
+
+    async askAccess(repository) {
+        return JSON.parse(await query("registry-access", { repository }));
     }
 
     // What the user may do in a namespace (PROJECT), asked for one of its
@@ -789,8 +797,8 @@ export class RegistryBackend {
         const a = repo ? await this.access(repo) : { known: false };
         const none = { createStream: false, editStream: false, deleteStream: false, editMembers: false, deleteProject: false };
         if (!a.known)
-            return { ...none, known: false, pull: true, push: true, deleteImage: true };
-        return { ...none, known: true, pull: !!a.pull, push: !!a.push, deleteImage: !!a.delete };
+            return { ...none, known: false, unchecked: !!a.unchecked, pull: true, push: true, deleteImage: true };
+        return { ...none, known: true, unchecked: false, pull: !!a.pull, push: !!a.push, deleteImage: !!a.delete };
     }
 
     async clusterPermissions() {

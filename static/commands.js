@@ -85,3 +85,16 @@ export function commandsBox(options) {
     render();
     return box;
 }
+
+// What the page says under the commands about what the user may do (MAY
+// from the backend's permissions()): a pull-only user is told so
+// (NO_PUSH, the view's own words); when the question itself failed,
+// everything is offered and the user is told why.
+export function accessHint(may, noPush) {
+    if (may && may.known && !may.push)
+        return h("p", { class: "hint", id: "no-push-hint" }, noPush);
+    if (may && may.unchecked)
+        return h("p", { class: "hint", id: "access-unchecked" },
+                 _("Your permissions could not be checked: every action is offered, and a refusal is explained."));
+    return null;
+}

@@ -6,7 +6,7 @@ import { h, replace, urlRoot } from "./dom.js";
 import { _, relativeTime, format } from "./i18n.js";
 import { imagesHref, streamHref, projectHref, untaggedHref } from "./routes.js";
 import { authorName } from "./format.js";
-import { commandsBox } from "./commands.js";
+import { accessHint, commandsBox } from "./commands.js";
 import { newProjectButton, newStreamButton, policyBadge } from "./actions.js";
 import { storageCard } from "./storage.js";
 
@@ -59,9 +59,7 @@ export async function show(ctx) {
         replace(commands, commandsBox({
             host: registryHost, repo: `${p ? p + "/" : ""}IMAGE`, ref: "TAG", push: !may || may.push, id: "overview-commands",
             login: { kind: backend.kind, user: session.user, getToken: backend.kind === "master" ? sessionToken : null },
-        }), may && may.known && !may.push
-            ? h("p", { class: "hint", id: "no-push-hint" }, format(_("You may pull from {project} but not push to it."), { project: p || "/" }))
-            : null);
+        }), accessHint(may, format(_("You may pull from {project} but not push to it."), { project: p || "/" })));
     };
     projectSelect.addEventListener("change", () => renderCommands());
     await renderCommands();

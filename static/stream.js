@@ -10,7 +10,7 @@ import { h, replace } from "./dom.js";
 import { _, format, nformat, formatNumber } from "./i18n.js";
 import { dialog, confirmDelete } from "./dialogs.js";
 import { projectFromPart, imagesHref, streamHref } from "./routes.js";
-import { commandsBox } from "./commands.js";
+import { accessHint, commandsBox } from "./commands.js";
 import { TagList, Selection, SORTS } from "./taglist.js";
 import { tagTable, summaryText, summaryTitle } from "./tagtable.js";
 import { tagDeleter } from "./tagdelete.js";
@@ -366,9 +366,7 @@ export async function show({ backend, session, params, main, navigate, showError
             return;
         replace(commands,
                 commandsBox({ host: registryHost, repo, ref: firstTag(), push: may.push, id: "stream-commands" }),
-                may.known && !may.push
-                    ? h("p", { class: "hint", id: "no-push-hint" }, _("You may pull from this repository but not push to it."))
-                    : null);
+                accessHint(may, _("You may pull from this repository but not push to it.")));
     }
 
     /* ---- deleting */

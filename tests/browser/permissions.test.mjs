@@ -127,6 +127,35 @@ test("OpenShift: dave (pull only in demo) sees no push command, no delete, no ma
     }
 });
 
+test("OpenShift: when the master cannot answer what dave may do, everything is offered and the page says so", async () => {
+    await masterControl({ authorizeUser: "dave", failReviews: true });
+    try {
+        for (const [lang, locale] of LANGS) {
+            const page = await newPage(browser, { locale });
+            try {
+                await loginOpenShift(page, OPENSHIFT);
+                await page.waitForSelector("#overview-commands");
+                assert.ok((await page.locator("#overview-commands code").allTextContents()).some(c => / push /.test(c)));
+                assert.equal(await page.locator("#access-unchecked").textContent(), {
+                    en: "Your permissions could not be checked: every action is offered, and a refusal is explained.",
+                    de: "Ihre Berechtigungen konnten nicht geprüft werden: Jede Aktion wird angeboten, und eine Ablehnung wird erklärt.",
+                }[lang]);
+                await page.goto(`${OPENSHIFT}#/images/demo/hello`);
+                await page.waitForSelector('tr[data-tags~="1.0"]');
+                const mine = await offered(page);
+                assert.ok(mine.push && mine.deletes > 0, JSON.stringify(mine));
+                assert.ok(await page.locator("#access-unchecked").isVisible());
+                assert.equal(await page.locator("#no-push-hint").count(), 0);
+                await shotsAt(page, "permissions-unchecked");
+            } finally {
+                await page.context().close();
+            }
+        }
+    } finally {
+        await masterControl({ authorizeUser: "alice", failReviews: false });
+    }
+});
+
 test("OpenShift: bob may push and delete in project-b, only pull in library", async () => {
     await masterControl({ authorizeUser: "bob" });
     const page = await newPage(browser);

@@ -218,7 +218,7 @@ try {
             assert.ok(indexBlobs.has(d), `${d} of ${p.architecture} in the index's blobs`);
 
     // -- what the user may do (SelfSubjectAccessReview): alice everything
-    assert.deepEqual(await alice.permissions("demo"), { known: true, pull: true, push: true, deleteImage: true,
+    assert.deepEqual(await alice.permissions("demo"), { known: true, unchecked: false, pull: true, push: true, deleteImage: true,
         createStream: true, editStream: true, deleteStream: true, editMembers: true, deleteProject: true });
     assert.deepEqual(await alice.clusterPermissions(), { createProject: true, listUsers: true, listGroups: true,
         createGroup: true, editGroups: true, deleteGroup: true, listImages: true });

@@ -294,6 +294,49 @@ test("the registry backend deletes manifests by digest only", async () => {
         await assert.rejects(backend.deleteManifest("", "app", bad), /^Error: Not deleted: .* is not a digest\.$/, String(bad));
 });
 
+test("permissions: a failed question offers everything and says so; no token auth offers everything quietly", async () => {
+    const { RegistryBackend, OpenShiftBackend } = await leaf("backend.js");
+    const { accessHint } = await leaf("commands.js");
+    const hint = may => {
+        const p = accessHint(may, "pull only");
+        return p && [p.getAttribute("id"), p.textContent];
+    };
+    const registry = answer => {
+        const b = new RegistryBackend({});
+        b.askAccess = async () => answer();
+        return b.permissions("demo", "hello");
+    };
+    // the registry-access channel failed (closed with a problem, not JSON)
+    for (const fail of [() => { throw new Error("terminated"); }, () => JSON.parse("<html>")]) {
+        const may = await registry(fail);
+        assert.deepEqual([may.known, may.unchecked, may.push, may.deleteImage], [false, true, true, true]);
+        assert.deepEqual(hint(may), ["access-unchecked",
+                                     "Your permissions could not be checked: every action is offered, and a refusal is explained."]);
+    }
+    // htpasswd: the registry cannot say beforehand; no hint
+    let may = await registry(() => ({ known: false }));
+    assert.deepEqual([may.known, may.unchecked, may.push], [false, false, true]);
+    assert.equal(hint(may), null);
+    // token auth: pull only
+    may = await registry(() => ({ known: true, pull: true, push: false, delete: false }));
+    assert.deepEqual([may.known, may.unchecked, may.push, may.deleteImage], [true, false, false, false]);
+    assert.deepEqual(hint(may), ["no-push-hint", "pull only"]);
+    may = await registry(() => ({ known: true, pull: true, push: true, delete: true }));
+    assert.equal(hint(may), null);
+    // OpenShift: any review the master could not answer
+    const master = answers => {
+        const b = new OpenShiftBackend({});
+        let i = 0;
+        b.canI = async () => answers[i++ % answers.length];
+        return b.permissions("demo");
+    };
+    may = await master([true, null]);
+    assert.deepEqual([may.known, may.unchecked, may.push], [false, true, true]);
+    assert.equal(hint(may)[0], "access-unchecked");
+    may = await master([true, false]);
+    assert.deepEqual([may.known, may.unchecked], [true, false]);
+});
+
 test("image sizes from a manifest or an Image object: numbers only, hostile ones count as 0", async () => {
     const { imageSizes, OpenShiftBackend } = await leaf("backend.js");
     // strings were concatenated ("5" + "10"), negatives and Infinity taken
