@@ -187,6 +187,42 @@ function procStat(pid) {
     }
 }
 
+// CPU seconds of each Chromium process started by this script (pid → s):
+// the browser is on the same cores as the registry, so what it spends on a
+// view the registry does not get.
+function browserCpu() {
+    const parent = new Map(), comm = new Map(), cpu = new Map();
+    for (const pid of fs.readdirSync("/proc")) {
+        if (!/^\d+$/.test(pid))
+            continue;
+        try {
+            const s = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+            const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
+            parent.set(pid, f[1]);
+            comm.set(pid, s.slice(s.indexOf("(") + 1, s.lastIndexOf(")")));
+            cpu.set(pid, (Number(f[11]) + Number(f[12])) / TICK);
+        } catch (e) { /* gone, or not ours to read */ }
+    }
+    const out = new Map();
+    for (const pid of parent.keys()) {
+        if (!/chrom/i.test(comm.get(pid)))
+            continue;
+        for (let p = parent.get(pid); p && p !== "0" && p !== "1"; p = parent.get(p))
+            if (p === String(process.pid)) {
+                out.set(pid, cpu.get(pid));
+                break;
+            }
+    }
+    return out;
+}
+
+function cpuSince(before, after) {
+    let sum = 0;
+    for (const [pid, s] of after)
+        sum += s - (before.get(pid) || 0);
+    return sum;
+}
+
 // Samples a process every 100 ms: peak RSS and open descriptors.
 function sampler(pid) {
     const peak = { rss: 0, fds: 0 };
@@ -572,6 +608,42 @@ async function login(context, url, env, user = null) {
         throw new Error(`login to the console: ${status}`);
 }
 
+// RC_BENCH_PROFILE=FILE: the page's JavaScript of every visit is profiled
+// (Chromium's sampling profiler); the functions that took most of it are
+// printed, and the whole profile written to FILE-VIEW-N.cpuprofile (open it
+// in Chromium's DevTools).
+let profiles = 0;
+async function startProfile(page) {
+    if (!process.env.RC_BENCH_PROFILE)
+        return null;
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send("Profiler.enable");
+    await cdp.send("Profiler.setSamplingInterval", { interval: 1000 });
+    await cdp.send("Profiler.start");
+    return cdp;
+}
+
+async function stopProfile(cdp, view) {
+    if (!cdp)
+        return;
+    const { profile } = await cdp.send("Profiler.stop");
+    const file = `${process.env.RC_BENCH_PROFILE}-${view}-${++profiles}.cpuprofile`;
+    fs.writeFileSync(file, JSON.stringify(profile));
+    // self time per function: samples × the interval between them
+    const self = new Map();
+    const byId = new Map(profile.nodes.map(n => [n.id, n]));
+    for (let i = 0; i < profile.samples.length; i++) {
+        const n = byId.get(profile.samples[i]);
+        const f = n.callFrame;
+        const key = `${f.functionName || "(anonymous)"} ${path.basename(f.url || "")}:${f.lineNumber + 1}`;
+        self.set(key, (self.get(key) || 0) + (profile.timeDeltas[i] || 0));
+    }
+    const top = [...self].sort((a, b) => b[1] - a[1]).slice(0, 15);
+    log(`profile of the ${view} visit (${file}), self time:`);
+    for (const [k, us] of top)
+        log(`  ${(us / 1e6).toFixed(2)} s  ${k}`);
+}
+
 // One visit: a new page of CONTEXT at HASH, until the view's conditions hold
 // (or the UI has gone quiet without them, or the timeout).
 async function visit(context, con, registry, hash, spec, timeout) {
@@ -580,8 +652,10 @@ async function visit(context, con, registry, hash, spec, timeout) {
     page.on("pageerror", e => problems.push(String(e)));
     await page.addInitScript(probe, spec);
     const sock = watchSocket(page);
+    const profiler = await startProfile(page);
     const before = procStat(con.pid);
     const regBefore = procStat(registry.pid);
+    const browserBefore = browserCpu();
     const logOffset = logSize(registry.log);
     const samp = sampler(con.pid);
     const t0 = Date.now();
@@ -602,6 +676,9 @@ async function visit(context, con, registry, hash, spec, timeout) {
         }
         await new Promise(r => setTimeout(r, 250));   // poll interval; the page keeps its own times
     }
+    // (what the page spent on the view, not on the checks below)
+    const browserSpent = cpuSince(browserBefore, browserCpu());
+    await stopProfile(profiler, spec.view);
     // the catalog listed: how long a filter takes to show its matches
     // (spec.filter: {text, expected}), from typing it to the list showing it
     if (outcome === "complete" && spec.filter)
@@ -632,6 +709,7 @@ async function visit(context, con, registry, hash, spec, timeout) {
                   rssAfter: after && after.rss, rssPeak: Math.max(samp.peak.rss, after ? after.rss : 0),
                   hwm: after && after.hwm, fdsPeak: samp.peak.fds },
         registryCpu: regAfter && regBefore ? regAfter.cpu - regBefore.cpu : null,
+        browserCpu: browserSpent,
     };
 }
 
@@ -687,6 +765,7 @@ function visitRows(label, cold, warm, extra = [], other = null) {
         ["channels closed with a problem", ...both(r => Object.values(r.socket.problems).reduce((a, b) => a + b, 0), num)],
         ["channels not closed when measured", ...both(r => r.socket.neverClosed, num)],
         ["server CPU", ...both(r => r.server.cpu, sec)],
+        ["browser CPU (Chromium, every process)", ...both(r => r.browserCpu, sec)],
         ["server RSS before", ...both(r => r.server.rssBefore, mib)],
         ["server RSS after", ...both(r => r.server.rssAfter, mib)],
         ["server RSS peak (sampled)", ...both(r => r.server.rssPeak, mib)],

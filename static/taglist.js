@@ -220,16 +220,21 @@ export class TagList {
         const tagOrder = sort === "name" ? byName : (a, b) => ranks.get(a) - ranks.get(b);
         const dir = descending ? -1 : 1;
         const out = [];
+        const filtering = filter.trim() !== "";
         for (const g of this.groups.values()) {
-            let tags = g.tags.filter(match);
+            let tags = filtering ? g.tags.filter(match) : g.tags.slice();
             if (!tags.length && digestFilter && g.digest && g.digest.replace(/^sha256:/, "").startsWith(digestFilter))
                 tags = g.tags.slice();
             if (!tags.length)
                 continue;
-            tags.sort((a, b) => dir * tagOrder(a, b));
+            if (tags.length > 1)
+                tags.sort((a, b) => dir * tagOrder(a, b));
             const matched = tags.length === g.members.size ? null : new Set(tags);
             const others = matched ? g.tags.filter(t => !matched.has(t)).sort((a, b) => dir * tagOrder(a, b)) : [];
-            out.push({ group: g, primary: tags[0], tags: [...tags, ...others], matched: tags.length });
+            // rank: the primary tag's place in version order, read once
+            // (the sort below compares each entry many times)
+            out.push({ group: g, primary: tags[0], tags: others.length ? [...tags, ...others] : tags,
+                       matched: tags.length, rank: ranks.get(tags[0]) });
         }
         const value = e => {
             const r = e.group.row;
@@ -252,10 +257,12 @@ export class TagList {
                 } else if (va !== vb) {
                     return dir * (va < vb ? -1 : 1);
                 }
-                return ranks.get(a.primary) - ranks.get(b.primary);
+                return a.rank - b.rank;
             };
+        } else if (sort === "name") {
+            cmp = (a, b) => dir * byName(a.primary, b.primary);
         } else {
-            cmp = (a, b) => dir * tagOrder(a.primary, b.primary);
+            cmp = (a, b) => dir * (a.rank - b.rank);
         }
         out.sort(cmp);
         return out;

@@ -58,6 +58,8 @@ export function tagTable({ project, name, selectable = false, onToggle = null, o
     let rowHeight = ROW;
     let shown = [0, 0];
     const cache = new Map();    // key → {stamp, tr}
+    let drawn = [];             // the rows on the page, in order
+    let measured = false;       // rowHeight read from a row on the page
 
     const cells = e => {
         const g = e.group, r = g.row;
@@ -157,16 +159,30 @@ export function tagTable({ project, name, selectable = false, onToggle = null, o
         for (const k of [...cache.keys()])
             if (!keep.has(k))
                 cache.delete(k);
-        before.style.height = `${first * rowHeight}px`;
-        after.style.height = `${(entries.length - last) * rowHeight}px`;
-        body.replaceChildren(before, ...trs, after);
-        if (focused && focused !== document.activeElement && viewport.contains(focused))
-            focused.focus({ preventScroll: true });
-        // the real height of a row, once one is on the page
+        const setHeight = (tr, px) => {
+            if (tr.style.height !== px)
+                tr.style.height = px;
+        };
+        setHeight(before, `${first * rowHeight}px`);
+        setHeight(after, `${(entries.length - last) * rowHeight}px`);
+        // while rows stream in, the ones on screen mostly stay: the page is
+        // touched (and laid out again) only when they change
+        if (trs.length !== drawn.length || trs.some((tr, i) => tr !== drawn[i]) ||
+            body.firstChild !== before || body.lastChild !== after) {
+            body.replaceChildren(before, ...trs, after);
+            drawn = trs;
+            if (focused && focused !== document.activeElement && viewport.contains(focused))
+                focused.focus({ preventScroll: true });
+        }
+        // the real height of a row, read once one is on the page (reading
+        // it lays the page out: not on every draw)
         const sample = trs[0];
-        if (sample && sample.offsetHeight && Math.abs(sample.offsetHeight - rowHeight) > 0.5) {
-            rowHeight = sample.offsetHeight;
-            requestAnimationFrame(draw);
+        if (!measured && sample && sample.offsetHeight) {
+            measured = true;
+            if (Math.abs(sample.offsetHeight - rowHeight) > 0.5) {
+                rowHeight = sample.offsetHeight;
+                requestAnimationFrame(draw);
+            }
         }
     };
 
@@ -201,6 +217,7 @@ export function tagTable({ project, name, selectable = false, onToggle = null, o
                     before.style.height = "0px";
                     after.style.height = `${entries.length * rowHeight}px`;
                     body.replaceChildren(before, after);
+                    drawn = [];
                     viewport.scrollTop = i * rowHeight + anchor.offset;
                 }
             }
