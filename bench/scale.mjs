@@ -169,18 +169,26 @@ function get(url, { headers = {}, agent } = {}) {
 
 /* ---------------------------------------------------------- /proc */
 
+// /proc/PID/stat: {comm, ppid, cpu (utime + stime, s), rss (bytes)};
+// throws when the process is gone.
+function readStat(pid) {
+    const s = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
+    // f[0] is field 3 (state): ppid = field 4, utime = 14, stime = 15, rss = 24
+    return { comm: s.slice(s.indexOf("(") + 1, s.lastIndexOf(")")), ppid: f[1],
+             cpu: (Number(f[11]) + Number(f[12])) / TICK, rss: Number(f[21]) * PAGE };
+}
+
 function procStat(pid) {
     try {
-        const s = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-        const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
-        // f[0] is field 3 (state): utime = field 14, stime = 15, rss = 24
+        const { cpu, rss } = readStat(pid);
         const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
         const hwm = /VmHWM:\s+(\d+) kB/.exec(status);
         let fds = 0;
         try {
             fds = fs.readdirSync(`/proc/${pid}/fd`).length;
         } catch (e) { /* not ours to read */ }
-        return { cpu: (Number(f[11]) + Number(f[12])) / TICK, rss: Number(f[21]) * PAGE,
+        return { cpu, rss,
                  hwm: hwm ? Number(hwm[1]) * 1024 : 0, fds };
     } catch (e) {
         return null;
@@ -191,25 +199,21 @@ function procStat(pid) {
 // the browser is on the same cores as the registry, so what it spends on a
 // view the registry does not get.
 function browserCpu() {
-    const parent = new Map(), comm = new Map(), cpu = new Map();
+    const stats = new Map();
     for (const pid of fs.readdirSync("/proc")) {
         if (!/^\d+$/.test(pid))
             continue;
         try {
-            const s = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-            const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
-            parent.set(pid, f[1]);
-            comm.set(pid, s.slice(s.indexOf("(") + 1, s.lastIndexOf(")")));
-            cpu.set(pid, (Number(f[11]) + Number(f[12])) / TICK);
+            stats.set(pid, readStat(pid));
         } catch (e) { /* gone, or not ours to read */ }
     }
     const out = new Map();
-    for (const pid of parent.keys()) {
-        if (!/chrom/i.test(comm.get(pid)))
+    for (const [pid, st] of stats) {
+        if (!/chrom/i.test(st.comm))
             continue;
-        for (let p = parent.get(pid); p && p !== "0" && p !== "1"; p = parent.get(p))
+        for (let p = st.ppid; stats.has(p); p = stats.get(p).ppid)
             if (p === String(process.pid)) {
-                out.set(pid, cpu.get(pid));
+                out.set(pid, st.cpu);
                 break;
             }
     }

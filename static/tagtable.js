@@ -143,6 +143,11 @@ export function tagTable({ project, name, selectable = false, onToggle = null, o
         return tr;
     };
 
+    const setHeight = (tr, px) => {
+        if (tr.style.height !== px)
+            tr.style.height = px;
+    };
+
     const draw = () => {
         const height = viewport.clientHeight || 600;
         const top = viewport.scrollTop;
@@ -159,10 +164,6 @@ export function tagTable({ project, name, selectable = false, onToggle = null, o
         for (const k of [...cache.keys()])
             if (!keep.has(k))
                 cache.delete(k);
-        const setHeight = (tr, px) => {
-            if (tr.style.height !== px)
-                tr.style.height = px;
-        };
         setHeight(before, `${first * rowHeight}px`);
         setHeight(after, `${(entries.length - last) * rowHeight}px`);
         // while rows stream in, the ones on screen mostly stay: the page is
